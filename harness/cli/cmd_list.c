@@ -1,0 +1,185 @@
+/* nnbench list [backends|ops]: what this nnbench can run, and for every
+ * backend that cannot be used, why. */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include <nnbench/nnbench.h>
+
+#include "cli.h"
+#include "dataset.h"
+#include "model.h"
+
+static void help(void) {
+  printf("usage: nnbench list [backends|models|datasets|ops] [--json]\n\n"
+         "  backends  every plugin found or expected, available or not, with the reason\n"
+         "            when not and the device it drives when it is\n"
+         "  models    the reference models and their presets\n"
+         "  datasets  the datasets nnbench reads\n"
+         "  ops       the ops of the graph IR (semantics: docs/ops.md)\n"
+         "Without a kind, lists backends. --json prints the same as JSON (docs/cli.md).\n");
+}
+
+static const char *op_kind(nnb_op op) {
+  if (nnb_op_is_update(op)) return "update";
+  return op >= NNB_OP_CONV2D_BWD_DATA ? "backward" : "forward";
+}
+
+/* Opens each available plugin once, so the list shows the device it found
+ * or the reason init failed (no Vulkan device, say). */
+static int list_backends(int json) {
+  nnb_error e = {{0}};
+  if (nnb_registry_load(&e) != NNB_OK) {
+    fprintf(stderr, "nnbench list: %s\n", e.msg);
+    return 1;
+  }
+  cJSON *arr = json ? cJSON_CreateArray() : NULL;
+  if (!json) printf("%-12s %-12s %s\n", "backend", "status", "device / reason");
+  for (int i = 0; i < nnb_registry_count(); i++) {
+    const nnb_plugin *p = nnb_registry_get(i);
+    nnb_backend_info info = {0};
+    char reason[1100];
+    snprintf(reason, sizeof reason, "%s", p->reason);
+    int ok = p->available;
+    if (ok) {
+      nnb_backend b;
+      nnb_backend_config cfg = {0};
+      if (nnb_backend_open(p->name, &cfg, &b, &e) != NNB_OK) {
+        ok = 0;
+        snprintf(reason, sizeof reason, "%s", e.msg);
+      } else {
+        if (b.vt->describe(b.ctx, &info, &e) != NNB_OK)
+          snprintf(info.device, sizeof info.device, "?");
+        nnb_backend_close(&b);
+      }
+    }
+    if (json) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "name", p->name);
+      cJSON_AddBoolToObject(o, "available", ok);
+      cJSON_AddStringToObject(o, "path", p->path);
+      cJSON_AddStringToObject(o, "reason", ok ? "" : reason);
+      cJSON_AddStringToObject(o, "device", info.device);
+      cJSON_AddStringToObject(o, "library", info.library);
+      cJSON *props = cJSON_AddObjectToObject(o, "properties");
+      for (int k = 0; k < info.n_props; k++)
+        cJSON_AddStringToObject(props, info.props[k].key, info.props[k].value);
+      cJSON_AddItemToArray(arr, o);
+    } else if (ok) {
+      printf("%-12s %-12s %s; %s\n", p->name, "available", info.device, info.library);
+    } else {
+      printf("%-12s %-12s %s\n", p->name, "unavailable", reason);
+    }
+  }
+  nnb_registry_unload();
+  if (json) {
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "backends", arr);
+    return cli_print_json(doc);
+  }
+  return 0;
+}
+
+static int list_ops(int json) {
+  cJSON *arr = json ? cJSON_CreateArray() : NULL;
+  for (int op = 0; op < NNB_OP_COUNT; op++) {
+    if (json) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "name", nnb_op_name((nnb_op)op));
+      cJSON_AddStringToObject(o, "kind", op_kind((nnb_op)op));
+      cJSON_AddItemToArray(arr, o);
+    } else {
+      printf("%-18s %s\n", nnb_op_name((nnb_op)op), op_kind((nnb_op)op));
+    }
+  }
+  if (json) {
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "ops", arr);
+    return cli_print_json(doc);
+  }
+  return 0;
+}
+
+/* Each model's presets on the default 1x28x28 input: size and work. */
+static int list_models(int json) {
+  cJSON *arr = json ? cJSON_CreateArray() : NULL;
+  if (!json)
+    printf("%-12s %-7s %12s %16s  %s\n", "model", "preset", "parameters", "MFLOP/sample", "spec");
+  nnb_input_shape in = {1, 28, 28, 10};
+  for (int k = 0; k < NNB_MODEL_COUNT; k++)
+    for (int p = 0; p < 2; p++) {
+      nnb_model_spec s;
+      nnb_model m;
+      nnb_error e;
+      if (nnb_model_preset((nnb_model_kind)k, p ? "large" : "seed", &s, &e) != NNB_OK ||
+          nnb_model_build(&s, &in, 1, 0, &m, &e) != NNB_OK) {
+        fprintf(stderr, "nnbench list: %s\n", e.msg);
+        cJSON_Delete(arr);
+        return 1;
+      }
+      double mflop = nnb_model_flops_per_sample(&m) / 1e6;
+      if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", nnb_model_kind_name((nnb_model_kind)k));
+        cJSON_AddStringToObject(o, "preset", s.preset);
+        cJSON_AddStringToObject(o, "spec", s.text);
+        cJSON_AddNumberToObject(o, "parameters", (double)nnb_model_param_count(&m));
+        cJSON_AddNumberToObject(o, "mflop_per_sample", mflop);
+        cJSON_AddItemToArray(arr, o);
+      } else {
+        printf("%-12s %-7s %12lld %16.2f  %s\n", nnb_model_kind_name((nnb_model_kind)k), s.preset,
+               (long long)nnb_model_param_count(&m), mflop, s.text);
+      }
+      nnb_model_free(&m);
+    }
+  if (json) {
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "models", arr);
+    return cli_print_json(doc);
+  }
+  return 0;
+}
+
+static int list_datasets(int json) {
+  const char *names[16], *docs[16];
+  int n = nnb_dataset_list(names, docs, 16);
+  cJSON *arr = json ? cJSON_CreateArray() : NULL;
+  for (int i = 0; i < n; i++) {
+    if (json) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "name", names[i]);
+      cJSON_AddStringToObject(o, "description", docs[i]);
+      cJSON_AddItemToArray(arr, o);
+    } else {
+      printf("%-16s %s\n", names[i], docs[i]);
+    }
+  }
+  if (json) {
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "datasets", arr);
+    return cli_print_json(doc);
+  }
+  return 0;
+}
+
+int cmd_list(int argc, char **argv) {
+  const char *kind = "backends";
+  int json = 0;
+  if (cli_wants_help(argc, argv)) {
+    help();
+    return 0;
+  }
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (argv[i][0] != '-')
+      kind = argv[i];
+    else
+      return cli_usage_error("list", "unknown option '%s'", argv[i]);
+  }
+  if (!strcmp(kind, "backends")) return list_backends(json);
+  if (!strcmp(kind, "ops")) return list_ops(json);
+  if (!strcmp(kind, "models")) return list_models(json);
+  if (!strcmp(kind, "datasets")) return list_datasets(json);
+  return cli_usage_error("list", "unknown kind '%s': expected backends, models, datasets or ops",
+                         kind);
+}

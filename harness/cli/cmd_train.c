@@ -1,0 +1,230 @@
+/* nnbench train: trains a reference model on one backend, writes the
+ * checkpoint (safetensors, PyTorch's names) and the loss curve (CSV). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buildinfo.h"
+#include "cli.h"
+#include "train.h"
+
+static void help(void) {
+  printf(
+      "usage: nnbench train --model M --backend B [--epochs N] [--batch N] [--lr X]\n"
+      "                     [--optimizer adam|sgd] [--momentum X] [--seed N] [--limit N]\n"
+      "                     [--dataset SPEC] [--threads N] [--out FILE.safetensors] [--json]\n\n"
+      "Trains model M (mlp, cnn, lstm, transformer, with presets and sizes as\n"
+      "'transformer:d=256,layers=4,heads=8') on backend B, evaluating the test set after\n"
+      "each epoch. Defaults follow PyTorch: Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8,\n"
+      "batch 32, PyTorch-default initialisation, a seeded shuffle each epoch.\n\n"
+      "  --epochs N        passes over the training set (default 1)\n"
+      "  --limit N         use only the first N training samples\n"
+      "  --dataset SPEC    fashion-mnist (default), mnist:DIR, cifar10:DIR, synthetic:...\n"
+      "  --out FILE        checkpoint path (default results/checkpoints/M-B-<UTC>.safetensors);\n"
+      "                    the loss curve goes next to it as FILE.loss.csv\n"
+      "  --json            print the summary as JSON on stdout\n"
+      "Progress goes to stderr: one updating line on a terminal, plain lines otherwise.\n");
+}
+
+typedef struct progress_state {
+  int tty;
+  int64_t last_line_step;
+  cJSON *epochs;
+} progress_state;
+
+static void on_progress(const nnb_train_progress *p, void *user) {
+  progress_state *ps = user;
+  if (p->epoch_done) {
+    fprintf(stderr, "%sepoch %d/%d: test accuracy %.4f, test loss %.4f\n",
+            ps->tty ? "\r\033[K" : "", p->epoch, p->epochs, p->test_accuracy, p->test_loss);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "epoch", p->epoch);
+    cJSON_AddNumberToObject(o, "test_accuracy", p->test_accuracy);
+    cJSON_AddNumberToObject(o, "test_loss", p->test_loss);
+    cJSON_AddItemToArray(ps->epochs, o);
+    return;
+  }
+  int plain_due = p->step == p->steps || p->step - ps->last_line_step >= (p->steps + 9) / 10;
+  if (!ps->tty && !plain_due) return;
+  if (!ps->tty) ps->last_line_step = p->step == p->steps ? 0 : p->step;
+  fprintf(stderr, "%sepoch %d/%d step %lld/%lld loss %.4f %.0f samples/s ETA %.0fs%s",
+          ps->tty ? "\r\033[K" : "", p->epoch, p->epochs, (long long)p->step, (long long)p->steps,
+          p->loss, p->samples_per_s, p->eta_s, ps->tty ? "" : "\n");
+}
+
+static int default_out(const char *model, const char *backend, char *buf, size_t len) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  mkdir("results", 0777);
+  if (mkdir("results/checkpoints", 0777) && errno != EEXIST) return -1;
+  char kind[32];
+  snprintf(kind, sizeof kind, "%s", model);
+  kind[strcspn(kind, ":")] = 0;
+  snprintf(buf, len, "results/checkpoints/%s-%s-%s.safetensors", kind, backend, stamp);
+  return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+  const char *model = NULL, *backend = NULL, *dataset = "fashion-mnist", *out = NULL,
+             *optname = "adam";
+  nnb_train_config c = {.epochs = 1, .batch = 32, .eval_batch = 256, .seed = 1};
+  c.opt = (nnb_opt_config){NNB_OPT_ADAM, 1e-3f, 0.9f, 0.9f, 0.999f, 1e-8f};
+  long long limit = 0, threads = 0;
+  int json = 0;
+  if (cli_wants_help(argc, argv)) {
+    help();
+    return 0;
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    unsigned long long u = 0;
+    if (!strcmp(a, "--json")) {
+      json = 1;
+      continue;
+    }
+    if (!v) return cli_usage_error("train", "option '%s' needs a value", a);
+    i++;
+    if (!strcmp(a, "--model"))
+      model = v;
+    else if (!strcmp(a, "--backend"))
+      backend = v;
+    else if (!strcmp(a, "--dataset"))
+      dataset = v;
+    else if (!strcmp(a, "--out"))
+      out = v;
+    else if (!strcmp(a, "--optimizer"))
+      optname = v;
+    else if (!strcmp(a, "--lr") || !strcmp(a, "--momentum")) {
+      char *end;
+      float f = strtof(v, &end);
+      if (*end || !(f >= 0) || (f == 0 && !strcmp(a, "--lr")))
+        return cli_usage_error("train", "%s needs a positive number, got '%s'", a, v);
+      if (!strcmp(a, "--lr"))
+        c.opt.lr = f;
+      else
+        c.opt.momentum = f;
+    } else if (cli_parse_u64(v, &u) || u > 1000000000ULL)
+      return cli_usage_error("train", "%s needs a non-negative integer, got '%s'", a, v);
+    else if (!strcmp(a, "--epochs"))
+      c.epochs = (int)u;
+    else if (!strcmp(a, "--batch"))
+      c.batch = (int)u;
+    else if (!strcmp(a, "--seed"))
+      c.seed = u;
+    else if (!strcmp(a, "--limit"))
+      limit = (long long)u;
+    else if (!strcmp(a, "--threads"))
+      threads = (long long)u;
+    else
+      return cli_usage_error("train", "unknown option '%s'", a);
+  }
+  if (!model || !backend) return cli_usage_error("train", "--model and --backend are required");
+  if (c.epochs < 1 || c.batch < 1)
+    return cli_usage_error("train", "--epochs and --batch must be >= 1");
+  if (!strcmp(optname, "sgd"))
+    c.opt.kind = NNB_OPT_SGD;
+  else if (strcmp(optname, "adam"))
+    return cli_usage_error("train", "--optimizer must be adam or sgd, not '%s'", optname);
+
+  nnb_error e = {{0}};
+  if (nnb_model_parse(model, &c.spec, &e) != NNB_OK) return cli_usage_error("train", "%s", e.msg);
+  char outbuf[512], csv[600], tmpcsv[640];
+  if (!out) {
+    if (default_out(model, backend, outbuf, sizeof outbuf)) {
+      fprintf(stderr, "nnbench train: cannot create results/checkpoints: %s\n", strerror(errno));
+      return 1;
+    }
+    out = outbuf;
+  }
+  snprintf(csv, sizeof csv, "%.*s.loss.csv",
+           (int)(strlen(out) > 12 && !strcmp(out + strlen(out) - 12, ".safetensors")
+                     ? strlen(out) - 12
+                     : strlen(out)),
+           out);
+  snprintf(tmpcsv, sizeof tmpcsv, "%s.tmp-%ld", csv, (long)getpid());
+
+  nnb_dataset train = {0}, test = {0};
+  nnb_backend b = {0};
+  nnb_weights w = {0};
+  nnb_backend_config cfg = {.threads = (int)threads};
+  FILE *f = NULL;
+  nnb_status st = nnb_dataset_open(dataset, 0, limit, &train, &e);
+  if (st == NNB_OK) st = nnb_dataset_open(dataset, 1, 0, &test, &e);
+  if (st == NNB_OK) st = nnb_backend_open(backend, &cfg, &b, &e);
+  nnb_model probe;
+  int have_probe = 0;
+  nnb_input_shape in = {train.c, train.h, train.w, train.classes};
+  if (st == NNB_OK && (st = nnb_model_build(&c.spec, &in, c.batch, 0, &probe, &e)) == NNB_OK) {
+    have_probe = 1;
+    st = nnb_weights_init(&probe, c.seed, &w, &e);
+    fprintf(stderr,
+            "training %s (%lld parameters) on %s: %lld samples of %s, %d epoch(s), batch %d, %s lr "
+            "%g, seed %llu\n",
+            c.spec.text, (long long)nnb_model_param_count(&probe), backend, (long long)train.n,
+            train.name, c.epochs, c.batch, optname, (double)c.opt.lr, (unsigned long long)c.seed);
+  }
+  if (st == NNB_OK && !(f = fopen(tmpcsv, "w")))
+    st = nnb_fail(&e, NNB_ERR_IO, "cannot write %s: %s", tmpcsv, strerror(errno));
+  progress_state ps = {isatty(STDERR_FILENO), 0, cJSON_CreateArray()};
+  if (st == NNB_OK) st = nnb_train(&c, &b, &train, &test, &w, f, on_progress, &ps, &e);
+  if (f && fclose(f) && st == NNB_OK) st = nnb_fail(&e, NNB_ERR_IO, "writing %s failed", tmpcsv);
+  if (st == NNB_OK && rename(tmpcsv, csv))
+    st = nnb_fail(&e, NNB_ERR_IO, "cannot rename %s to %s: %s", tmpcsv, csv, strerror(errno));
+  if (st != NNB_OK) remove(tmpcsv);
+  if (st == NNB_OK) {
+    char epochs[16], seed[32], acc[32], batch[16];
+    cJSON *last = cJSON_GetArrayItem(ps.epochs, cJSON_GetArraySize(ps.epochs) - 1);
+    snprintf(epochs, sizeof epochs, "%d", c.epochs);
+    snprintf(batch, sizeof batch, "%d", c.batch);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c.seed);
+    snprintf(acc, sizeof acc, "%.4f",
+             last ? cJSON_GetObjectItem(last, "test_accuracy")->valuedouble : 0);
+    const char *const meta[][2] = {{"model", c.spec.text},
+                                   {"backend", backend},
+                                   {"dataset", train.name},
+                                   {"epochs", epochs},
+                                   {"batch", batch},
+                                   {"optimizer", optname},
+                                   {"seed", seed},
+                                   {"test_accuracy", acc},
+                                   {"nnbench_version", nnb_version()},
+                                   {"nnbench_commit", nnb_git_commit()}};
+    st = nnb_weights_save(&probe, &w, out, meta, (int)(sizeof meta / sizeof meta[0]), &e);
+  }
+  if (st == NNB_OK) {
+    fprintf(stderr, "checkpoint: %s\nloss curve: %s\n", out, csv);
+    if (json) {
+      cJSON *doc = cJSON_CreateObject();
+      cJSON_AddStringToObject(doc, "model", c.spec.text);
+      cJSON_AddStringToObject(doc, "backend", backend);
+      cJSON_AddStringToObject(doc, "dataset", train.name);
+      char crc[16];
+      snprintf(crc, sizeof crc, "%08x", (unsigned)train.checksum);
+      cJSON_AddStringToObject(doc, "dataset_crc32", crc);
+      cJSON_AddNumberToObject(doc, "train_samples", (double)train.n);
+      cJSON_AddNumberToObject(doc, "batch", c.batch);
+      cJSON_AddNumberToObject(doc, "seed", (double)c.seed);
+      cJSON_AddStringToObject(doc, "checkpoint", out);
+      cJSON_AddStringToObject(doc, "loss_csv", csv);
+      cJSON_AddItemToObject(doc, "epochs", ps.epochs);
+      ps.epochs = NULL;
+      cli_print_json(doc);
+    }
+  } else {
+    fprintf(stderr, "%snnbench train: %s\n", ps.tty ? "\n" : "", e.msg);
+  }
+  cJSON_Delete(ps.epochs);
+  if (have_probe) nnb_model_free(&probe);
+  nnb_weights_free(&w);
+  if (b.vt) nnb_backend_close(&b);
+  nnb_dataset_free(&train);
+  nnb_dataset_free(&test);
+  return st == NNB_OK ? 0 : 1;
+}

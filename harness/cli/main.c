@@ -1,0 +1,42 @@
+/* nnbench: dispatches to one subcommand. Figures go to stdout (tables, or
+ * JSON with --json); progress and diagnostics go to stderr. */
+#include <stdio.h>
+#include <string.h>
+
+#include <nnbench/nnbench.h>
+
+#include "cli.h"
+
+static const nnb_cmd commands[] = {
+    {"list", "list backends, models, datasets or ops", cmd_list},
+    {"check", "check each backend's ops against the reference", cmd_check},
+    {"train", "train a model on a backend and write a checkpoint", cmd_train},
+    {"eval", "evaluate a checkpoint on each backend against the reference", cmd_eval},
+    {"sysinfo", "describe this machine and measure its peak FLOP/s and bandwidth", cmd_sysinfo},
+    {"version", "print the version", cmd_version},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: nnbench [--version] [--help] <command> [<args>]\n\ncommands:\n");
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n'nnbench <command> --help' describes one command. Docs: docs/cli.md\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version")) return cmd_version(argc - 1, argv + 1);
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "nnbench: '%s' is not a command.\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

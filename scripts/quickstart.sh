@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds a release nnbench, and runs the default
+# job on every available backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc 2>/dev/null || echo 2)"
+
+nnbench=./build/release/nnbench
+"$nnbench" --version
+echo "== backends"
+"$nnbench" list backends
+echo "== conformance of every available backend against the reference"
+"$nnbench" check

@@ -1,0 +1,26 @@
+/* Helpers shared by the tests. */
+#ifndef NNB_TESTUTIL_H
+#define NNB_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nnbench/nnbench.h>
+
+/* Largest |a-b| / max(1, |b|) over n elements. */
+double tu_max_rel_err(const float *a, const float *b, size_t n);
+/* A seeded array of n floats uniform in [lo, hi); free() it. */
+float *tu_rand(uint64_t seed, size_t n, float lo, float hi);
+
+/* Opens the reference backend from the build tree; aborts the test on failure. */
+void tu_open_reference(nnb_backend *out);
+
+/* Differentiates `loss` (autodiff, no optimizer), runs the graph on `b` with
+ * seeded inputs in [-1, 1) (labels: integers below label_max), and returns
+ * the worst relative difference between each parameter's gradient and
+ * central finite differences (at most `samples` elements per parameter).
+ * Fills msg with the worst case. Returns a negative value on error. */
+double tu_gradient_error(nnb_backend *b, nnb_graph *g, int loss, int label_max, uint64_t seed,
+                         int samples, char *msg, size_t msg_len);
+
+#endif
