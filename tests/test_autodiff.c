@@ -63,8 +63,10 @@ Test(autodiff, mlp_with_cross_entropy) {
 }
 
 Test(autodiff, conv_pool_flatten) {
-  int x = nnb_tensor_f32(&g, "x", NNB_ROLE_PARAM, 4, (int64_t)2, (int64_t)2, (int64_t)9, (int64_t)9);
-  int w = nnb_tensor_f32(&g, "conv.weight", NNB_ROLE_PARAM, 4, (int64_t)3, (int64_t)2, (int64_t)3, (int64_t)3);
+  int x =
+      nnb_tensor_f32(&g, "x", NNB_ROLE_PARAM, 4, (int64_t)2, (int64_t)2, (int64_t)9, (int64_t)9);
+  int w = nnb_tensor_f32(&g, "conv.weight", NNB_ROLE_PARAM, 4, (int64_t)3, (int64_t)2, (int64_t)3,
+                         (int64_t)3);
   int b = nnb_tensor_f32(&g, "conv.bias", NNB_ROLE_PARAM, 1, (int64_t)3);
   int h = nnb_conv2d(&g, x, w, b, 1, 1, "conv");
   h = nnb_unary(&g, NNB_OP_SIGMOID, h, "act");

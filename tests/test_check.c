@@ -23,8 +23,8 @@ Test(check, every_op_builds_and_runs_on_the_reference) {
     nnb_check_op(&ref, &ref, (nnb_op)op, 7, &r);
     cr_expect_eq(r.verdict, NNB_PASS, "%s: %s (%s)", nnb_op_name((nnb_op)op),
                  nnb_verdict_name(r.verdict), r.detail);
-    cr_expect_eq(r.cases, nnb_check_variants((nnb_op)op), "%s ran %d cases", nnb_op_name((nnb_op)op),
-                 r.cases);
+    cr_expect_eq(r.cases, nnb_check_variants((nnb_op)op), "%s ran %d cases",
+                 nnb_op_name((nnb_op)op), r.cases);
     cr_expect_leq(r.nmse, 0.0, "%s: the same kernels must agree exactly", nnb_op_name((nnb_op)op));
   }
 }
@@ -44,7 +44,8 @@ Test(check, reference_gradients_match_finite_differences) {
 
 Test(check, faults_are_found) {
   nnb_error e;
-  cr_assert_eq(nnb_registry_load_file(NNB_FIXTURE_DIR "/libnnb-faulty.so", &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_registry_load_file(NNB_FIXTURE_DIR "/libnnb-faulty.so", &e), NNB_OK, "%s",
+               e.msg);
   nnb_backend bad;
   nnb_backend_config cfg = {0};
   cr_assert_eq(nnb_backend_open("faulty", &cfg, &bad, &e), NNB_OK, "%s", e.msg);

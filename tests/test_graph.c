@@ -48,9 +48,12 @@ Test(graph, error_is_sticky_and_keeps_the_first) {
 }
 
 Test(graph, cnn_spatial_sizes_match_the_model_definition) {
-  int x = nnb_tensor_f32(&g, "x", NNB_ROLE_INPUT, 4, (int64_t)8, (int64_t)1, (int64_t)28, (int64_t)28);
-  int w1 = nnb_tensor_f32(&g, "conv1.weight", NNB_ROLE_PARAM, 4, (int64_t)32, (int64_t)1, (int64_t)3, (int64_t)3);
-  int w2 = nnb_tensor_f32(&g, "conv2.weight", NNB_ROLE_PARAM, 4, (int64_t)64, (int64_t)32, (int64_t)3, (int64_t)3);
+  int x =
+      nnb_tensor_f32(&g, "x", NNB_ROLE_INPUT, 4, (int64_t)8, (int64_t)1, (int64_t)28, (int64_t)28);
+  int w1 = nnb_tensor_f32(&g, "conv1.weight", NNB_ROLE_PARAM, 4, (int64_t)32, (int64_t)1,
+                          (int64_t)3, (int64_t)3);
+  int w2 = nnb_tensor_f32(&g, "conv2.weight", NNB_ROLE_PARAM, 4, (int64_t)64, (int64_t)32,
+                          (int64_t)3, (int64_t)3);
   int h = nnb_conv2d(&g, x, w1, -1, 1, 0, "conv1");
   assert_dims(h, 4, (int64_t[]){8, 32, 26, 26});
   h = nnb_maxpool2d(&g, h, 2, 2, "pool1");
@@ -62,8 +65,10 @@ Test(graph, cnn_spatial_sizes_match_the_model_definition) {
 }
 
 Test(graph, conv_channel_mismatch) {
-  int x = nnb_tensor_f32(&g, "x", NNB_ROLE_INPUT, 4, (int64_t)1, (int64_t)3, (int64_t)8, (int64_t)8);
-  int w = nnb_tensor_f32(&g, "w", NNB_ROLE_PARAM, 4, (int64_t)4, (int64_t)2, (int64_t)3, (int64_t)3);
+  int x =
+      nnb_tensor_f32(&g, "x", NNB_ROLE_INPUT, 4, (int64_t)1, (int64_t)3, (int64_t)8, (int64_t)8);
+  int w =
+      nnb_tensor_f32(&g, "w", NNB_ROLE_PARAM, 4, (int64_t)4, (int64_t)2, (int64_t)3, (int64_t)3);
   cr_assert_eq(nnb_conv2d(&g, x, w, -1, 1, 0, "convA"), -1);
   cr_assert(strstr(g.err.msg, "convA") && strstr(g.err.msg, "[1,3,8,8]"), "%s", g.err.msg);
 }
@@ -110,7 +115,8 @@ Test(graph, broadcast_rules) {
   cr_assert_geq(nnb_binary(&g, NNB_OP_ADD, a, row, "add_row"), 0);
   cr_assert_geq(nnb_binary(&g, NNB_OP_MUL, a, col, "mul_col"), 0);
   cr_assert_eq(nnb_binary(&g, NNB_OP_ADD, a, bad, "add_bad"), -1);
-  cr_assert(strstr(g.err.msg, "add_bad") && strstr(g.err.msg, "[3]") && strstr(g.err.msg, "[2,3,4]"),
+  cr_assert(strstr(g.err.msg, "add_bad") && strstr(g.err.msg, "[3]") &&
+                strstr(g.err.msg, "[2,3,4]"),
             "%s", g.err.msg);
 }
 

@@ -102,11 +102,13 @@ Test(models, forward_reproduces_pytorch_logits, .timeout = 120) {
   tu_open_reference(&ref);
   for (int i = 0; i < 4; i++) {
     char path[512];
-    snprintf(path, sizeof path, "%s/tests/fixtures/pytorch/%s.safetensors", NNB_SOURCE_DIR, kinds[i]);
+    snprintf(path, sizeof path, "%s/tests/fixtures/pytorch/%s.safetensors", NNB_SOURCE_DIR,
+             kinds[i]);
     nnb_safetensors st;
     nnb_error e;
     cr_assert_eq(nnb_st_read(path, &st, &e), NNB_OK, "%s", e.msg);
-    const nnb_st_tensor *xin = nnb_st_find(&st, "input"), *want = nnb_st_find(&st, "expected_logits");
+    const nnb_st_tensor *xin = nnb_st_find(&st, "input"),
+                        *want = nnb_st_find(&st, "expected_logits");
     cr_assert(xin && want, "%s lacks input or expected_logits", path);
     nnb_model m;
     build(kinds[i], (int)xin->dims[0], 0, &m);
@@ -116,7 +118,8 @@ Test(models, forward_reproduces_pytorch_logits, .timeout = 120) {
     cr_assert_eq(nnb_session_create(&ref, &m.g, &s, &e), NNB_OK, "%s", e.msg);
     cr_assert_eq(nnb_weights_to_session(&m, &s, &w, &e), NNB_OK, "%s", e.msg);
     int64_t nx = nnb_numel(&m.g.tensors[m.x]), nl = nnb_numel(&m.g.tensors[m.logits]);
-    float *x = malloc((size_t)nx * 4), *got = malloc((size_t)nl * 4), *exp_ = malloc((size_t)nl * 4);
+    float *x = malloc((size_t)nx * 4), *got = malloc((size_t)nl * 4),
+          *exp_ = malloc((size_t)nl * 4);
     nnb_st_copy(&st, xin, x);
     nnb_st_copy(&st, want, exp_);
     nnb_session_upload(&s, m.x, x, &e);
@@ -171,7 +174,8 @@ Test(models, twenty_steps_on_512_samples_lower_the_loss, .timeout = 600) {
     char *buf = NULL;
     size_t len = 0;
     FILE *csv = open_memstream(&buf, &len);
-    cr_assert_eq(nnb_train(&c, &ref, &d, NULL, &w, csv, NULL, NULL, &e), NNB_OK, "%s: %s", kinds[i], e.msg);
+    cr_assert_eq(nnb_train(&c, &ref, &d, NULL, &w, csv, NULL, NULL, &e), NNB_OK, "%s: %s", kinds[i],
+                 e.msg);
     fclose(csv);
     double loss[32];
     int n = 0;

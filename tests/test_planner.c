@@ -28,11 +28,11 @@ static void assert_no_live_overlap(const nnb_graph *g, const nnb_memplan *p) {
       int bytes = p->offset[a] < p->offset[b] + sb && p->offset[b] < p->offset[a] + sa;
       int live = p->region[a] == NNB_REGION_PERSISTENT ||
                  (p->first_use[a] <= p->last_use[b] && p->first_use[b] <= p->last_use[a]);
-      cr_assert(!(bytes && live), "'%s' [%llu,+%llu) live %d..%d overlaps '%s' [%llu,+%llu) live %d..%d",
-                g->tensors[a].name, (unsigned long long)p->offset[a], (unsigned long long)sa,
-                p->first_use[a], p->last_use[a], g->tensors[b].name,
-                (unsigned long long)p->offset[b], (unsigned long long)sb, p->first_use[b],
-                p->last_use[b]);
+      cr_assert(
+          !(bytes && live), "'%s' [%llu,+%llu) live %d..%d overlaps '%s' [%llu,+%llu) live %d..%d",
+          g->tensors[a].name, (unsigned long long)p->offset[a], (unsigned long long)sa,
+          p->first_use[a], p->last_use[a], g->tensors[b].name, (unsigned long long)p->offset[b],
+          (unsigned long long)sb, p->first_use[b], p->last_use[b]);
     }
 }
 
@@ -63,7 +63,8 @@ Test(planner, training_graph_never_overlaps) {
   int y = build_chain(&g, 4);
   int lbl = nnb_tensor(&g, "labels", NNB_ROLE_LABEL, NNB_I32, 1, (int64_t[]){16});
   int loss = nnb_softmax_ce(&g, y, lbl, "loss");
-  nnb_opt_config opt = {.kind = NNB_OPT_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+  nnb_opt_config opt = {
+      .kind = NNB_OPT_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
   nnb_error e;
   cr_assert_eq(nnb_autodiff(&g, loss, &opt, NULL, &e), NNB_OK, "%s", e.msg);
   nnb_graph_mark_output(&g, loss);

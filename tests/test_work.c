@@ -29,8 +29,10 @@ Test(work, batched_matmul_and_transpose) {
 Test(work, conv_and_elementwise) {
   nnb_graph g;
   nnb_graph_init(&g);
-  int x = nnb_tensor_f32(&g, "x", NNB_ROLE_INPUT, 4, (int64_t)2, (int64_t)3, (int64_t)10, (int64_t)10);
-  int w = nnb_tensor_f32(&g, "w", NNB_ROLE_PARAM, 4, (int64_t)8, (int64_t)3, (int64_t)3, (int64_t)3);
+  int x =
+      nnb_tensor_f32(&g, "x", NNB_ROLE_INPUT, 4, (int64_t)2, (int64_t)3, (int64_t)10, (int64_t)10);
+  int w =
+      nnb_tensor_f32(&g, "w", NNB_ROLE_PARAM, 4, (int64_t)8, (int64_t)3, (int64_t)3, (int64_t)3);
   int y = nnb_conv2d(&g, x, w, -1, 1, 0, "conv");
   cr_assert_float_eq(nnb_node_flops(&g, &g.nodes[0]), 2.0 * (2 * 8 * 8 * 8) * (3 * 3 * 3), 0.5);
   nnb_unary(&g, NNB_OP_RELU, y, "relu");

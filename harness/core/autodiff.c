@@ -188,6 +188,15 @@ static nnb_status backward_node(ad *a, const nnb_node *n, nnb_error *e) {
     accumulate(a, in[0], nnb_node_add(g, NNB_OP_SOFTMAX_CE_BWD, bin, 3, NULL, GN(in[0]), NULL));
     return NNB_OK;
   }
+  case NNB_OP_SUM_TO: { /* the backward of a sum is a broadcast: zeros + dy */
+    const nnb_tensor_desc *x = &g->tensors[in[0]];
+    nnb_attr z = {.shape = {.rank = x->rank, .value = 0.0f}};
+    memcpy(z.shape.dims, x->dims, sizeof z.shape.dims);
+    int zeros =
+        nnb_node_add(g, NNB_OP_FILL, NULL, 0, &z, gname(g, in[0], ".zeros", nm, sizeof nm), NULL);
+    accumulate(a, in[0], nnb_binary(g, NNB_OP_ADD, zeros, dy, GN(in[0])));
+    return NNB_OK;
+  }
   case NNB_OP_FILL: return NNB_OK;
   default:
     return nnb_fail(e, NNB_ERR_UNSUPPORTED, "node '%s' (%s): autodiff has no backward for this op",

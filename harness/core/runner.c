@@ -1,0 +1,249 @@
+#include "runner.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "weights.h"
+
+#define MAX_ITERS 1000000
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static cJSON *failed(cJSON *rec, const char *status, const char *reason) {
+  cJSON_DeleteItemFromObject(rec, "status");
+  cJSON_AddStringToObject(rec, "status", status);
+  cJSON_AddStringToObject(rec, "reason", reason);
+  return rec;
+}
+
+static void add_info(cJSON *rec, nnb_backend *b) {
+  nnb_backend_info info = {0};
+  nnb_error e;
+  if (b->vt->describe(b->ctx, &info, &e) != NNB_OK) return;
+  cJSON *o = cJSON_AddObjectToObject(rec, "backend_info");
+  cJSON_AddStringToObject(o, "device", info.device);
+  cJSON_AddStringToObject(o, "library", info.library);
+  cJSON *p = cJSON_AddObjectToObject(o, "properties");
+  for (int i = 0; i < info.n_props; i++)
+    cJSON_AddStringToObject(p, info.props[i].key, info.props[i].value);
+}
+
+static void add_memory(cJSON *rec, const nnb_session *s, nnb_backend *b) {
+  cJSON *m = cJSON_AddObjectToObject(rec, "memory");
+  nnb_memory_stats ms = {0};
+  b->vt->memory_stats(b->ctx, &ms);
+  cJSON_AddNumberToObject(m, "backend_peak_bytes", (double)ms.peak_bytes);
+  cJSON_AddNumberToObject(m, "backend_allocations", (double)ms.n_allocs);
+  cJSON_AddNumberToObject(m, "device_budget_bytes", (double)ms.budget_bytes);
+  cJSON_AddNumberToObject(m, "persistent_bytes",
+                          (double)s->mem.region_bytes[NNB_REGION_PERSISTENT]);
+  cJSON_AddNumberToObject(m, "arena_bytes", (double)s->mem.region_bytes[NNB_REGION_ARENA]);
+  cJSON_AddNumberToObject(m, "arena_unshared_bytes", (double)s->mem.arena_unshared_bytes);
+  cJSON *roles = cJSON_AddObjectToObject(m, "by_role_bytes");
+  for (int r = 0; r < NNB_ROLE_COUNT; r++)
+    cJSON_AddNumberToObject(roles, nnb_role_name((nnb_role)r), (double)s->mem.role_bytes[r]);
+}
+
+static void add_work(cJSON *rec, const nnb_graph *g) {
+  double flops = 0, bytes = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    flops += nnb_node_flops(g, &g->nodes[i]);
+    bytes += nnb_node_bytes(g, &g->nodes[i]);
+  }
+  cJSON_AddNumberToObject(rec, "flops_per_step", flops);
+  cJSON_AddNumberToObject(rec, "bytes_per_step", bytes);
+  cJSON_AddNumberToObject(rec, "nodes", g->n_nodes);
+}
+
+/* Uploads the next batch of real samples (not timed: it is the harness's
+ * work, not the backend's). */
+static nnb_status next_batch(const nnb_model *m, nnb_session *s, const nnb_dataset *d, int64_t *at,
+                             int64_t *idx, float *x, int32_t *y, nnb_error *e) {
+  for (int i = 0; i < m->batch; i++) idx[i] = (*at + i) % d->n;
+  *at = (*at + m->batch) % d->n;
+  nnb_dataset_gather(d, idx, m->batch, x, y);
+  nnb_status st = nnb_session_upload(s, m->x, x, e);
+  if (st == NNB_OK && m->labels >= 0) st = nnb_session_upload(s, m->labels, y, e);
+  return st;
+}
+
+cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
+  cJSON *rec = cJSON_CreateObject();
+  cJSON_AddStringToObject(rec, "status", "ok");
+  nnb_error e = {{0}};
+  nnb_model_spec spec;
+  if (nnb_model_parse(c->model, &spec, &e) != NNB_OK) return failed(rec, "failed", e.msg);
+  cJSON_AddStringToObject(rec, "spec", spec.text);
+  nnb_backend b;
+  nnb_backend_config cfg = {.threads = c->threads};
+  nnb_status st = nnb_backend_open(c->backend, &cfg, &b, &e);
+  if (st != NNB_OK) return failed(rec, "failed", e.msg);
+  add_info(rec, &b);
+  nnb_input_shape in = {d->c, d->h, d->w, d->classes};
+  nnb_model m;
+  int train = c->mode == NNB_MODE_TRAIN;
+  st = nnb_model_build(&spec, &in, c->batch, train, &m, &e);
+  if (st != NNB_OK) {
+    nnb_backend_close(&b);
+    return failed(rec, "failed", e.msg);
+  }
+  nnb_opt_config opt = {NNB_OPT_ADAM, 1e-3f, 0, 0.9f, 0.999f, 1e-8f};
+  if (train) st = nnb_autodiff(&m.g, m.loss, &opt, NULL, &e);
+  cJSON_AddNumberToObject(rec, "parameters", (double)nnb_model_param_count(&m));
+  nnb_session s = {0};
+  double t0 = now_s();
+  if (st == NNB_OK) st = nnb_session_create(&b, &m.g, &s, &e);
+  cJSON_AddNumberToObject(rec, "setup_s", now_s() - t0);
+  nnb_weights w = {0};
+  if (st == NNB_OK) st = nnb_weights_init(&m, seed, &w, &e);
+  if (st == NNB_OK) st = nnb_weights_to_session(&m, &s, &w, &e);
+  int64_t per = (int64_t)d->c * d->h * d->w, at = 0;
+  float *x = malloc((size_t)(c->batch * per) * sizeof *x);
+  int32_t *y = malloc((size_t)c->batch * sizeof *y);
+  int64_t *idx = malloc((size_t)c->batch * sizeof *idx);
+  double *samples = malloc(1024 * sizeof *samples);
+  int n = 0, cap = 1024;
+  if (st == NNB_OK && (!x || !y || !idx || !samples))
+    st = nnb_fail(&e, NNB_ERR_NOMEM, "out of memory");
+  /* The first iteration is the cold one, reported on its own; then warm-up. */
+  for (int i = 0; st == NNB_OK && i < 1 + c->warmup; i++) {
+    st = next_batch(&m, &s, d, &at, idx, x, y, &e);
+    double t = now_s();
+    if (st == NNB_OK) st = nnb_session_run(&s, &e);
+    if (i == 0) cJSON_AddNumberToObject(rec, "cold_s", now_s() - t);
+  }
+  double start = now_s();
+  while (st == NNB_OK && n < MAX_ITERS && (n < c->min_iters || now_s() - start < c->min_time)) {
+    st = next_batch(&m, &s, d, &at, idx, x, y, &e);
+    double t = now_s();
+    if (st == NNB_OK) st = nnb_session_run(&s, &e);
+    samples[n++] = now_s() - t;
+    if (n == cap) {
+      double *q = realloc(samples, (size_t)(cap *= 2) * sizeof *q);
+      if (!q)
+        st = nnb_fail(&e, NNB_ERR_NOMEM, "out of memory for samples");
+      else
+        samples = q;
+    }
+  }
+  if (st == NNB_OK) {
+    cJSON_AddItemToObject(rec, "samples_s", cJSON_CreateDoubleArray(samples, n));
+    add_work(rec, &m.g);
+    add_memory(rec, &s, &b);
+  } else {
+    failed(rec, st == NNB_ERR_UNSUPPORTED ? "unsupported" : "failed", e.msg);
+  }
+  free(x), free(y), free(idx), free(samples);
+  nnb_weights_free(&w);
+  nnb_session_free(&s);
+  nnb_model_free(&m);
+  nnb_backend_close(&b);
+  return rec;
+}
+
+static cJSON *fail_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static cJSON *fail_record(const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cJSON *rec = cJSON_CreateObject();
+  cJSON_AddStringToObject(rec, "status", "failed");
+  cJSON_AddStringToObject(rec, "reason", msg);
+  return rec;
+}
+
+cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
+  int fd[2];
+  if (pipe(fd)) return fail_record("cannot create a pipe: %s", strerror(errno));
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fd[0]), close(fd[1]);
+    return fail_record("cannot fork: %s", strerror(errno));
+  }
+  if (pid == 0) {
+    close(fd[0]);
+    dup2(STDERR_FILENO, STDOUT_FILENO); /* a plugin's chatter must never reach our stdout */
+    cJSON *rec = fn(arg);
+    char *text = cJSON_PrintUnformatted(rec);
+    size_t len = text ? strlen(text) : 0, off = 0;
+    while (off < len) {
+      ssize_t w = write(fd[1], text + off, len - off);
+      if (w <= 0) _exit(3);
+      off += (size_t)w;
+    }
+    _exit(0);
+  }
+  close(fd[1]);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  double deadline = now_s() + timeout_s;
+  int timed_out = 0;
+  for (;;) {
+    double left = deadline - now_s();
+    if (left <= 0) {
+      timed_out = 1;
+      break;
+    }
+    struct pollfd p = {fd[0], POLLIN, 0};
+    int r = poll(&p, 1, left > 1e6 ? 1000000000 : (int)(left * 1000) + 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    if (cap - len < 4096) buf = realloc(buf, cap *= 2);
+    ssize_t got = read(fd[0], buf + len, cap - len - 1);
+    if (got <= 0) break; /* EOF: the child is done */
+    len += (size_t)got;
+  }
+  if (timed_out) kill(pid, SIGKILL);
+  close(fd[0]);
+  buf[len] = 0;
+  int status = 0;
+  struct rusage ru = {0};
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  cJSON *rec = NULL;
+  if (timed_out)
+    rec = fail_record("timeout: no result within %.0f s (the child was killed)", timeout_s);
+  else if (WIFSIGNALED(status))
+    rec = fail_record("crashed: killed by signal %d (%s)", WTERMSIG(status),
+                      strsignal(WTERMSIG(status)));
+  else if (!(rec = cJSON_Parse(buf)))
+    rec = fail_record("exited with status %d without a result",
+                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  free(buf);
+  cJSON *mem = cJSON_GetObjectItem(rec, "memory");
+  if (!mem) mem = cJSON_AddObjectToObject(rec, "memory");
+  cJSON_AddNumberToObject(mem, "peak_rss_bytes", (double)ru.ru_maxrss * 1024.0);
+  return rec;
+}
+
+typedef struct case_arg {
+  const nnb_case *c;
+  const nnb_dataset *d;
+  unsigned long long seed;
+} case_arg;
+
+static cJSON *run_case_fn(void *p) {
+  const case_arg *a = p;
+  return nnb_measure_case(a->c, a->d, a->seed);
+}
+
+cJSON *nnb_run_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
+  case_arg a = {c, d, seed};
+  return nnb_run_isolated(run_case_fn, &a, c->timeout);
+}

@@ -1,0 +1,42 @@
+/* Benchmark suites: an INI file (read with inih) expands into cases.
+ *
+ *   [suite]            defaults for every group: name, description, backends,
+ *                      threads, min_time, min_iters, warmup, timeout, dataset, seed
+ *   [any other name]   a group: models, mode, batch, and any default overridden
+ *
+ * Lists are separated by spaces (numeric lists may also use commas, since
+ * model specs such as transformer:d=256,layers=4 contain commas). */
+#ifndef NNB_SUITE_H
+#define NNB_SUITE_H
+
+#include <nnbench/status.h>
+
+#define NNB_SUITE_MAX_CASES 4096
+
+typedef enum nnb_mode { NNB_MODE_INFER = 0, NNB_MODE_TRAIN } nnb_mode;
+
+typedef struct nnb_case {
+  char group[64];
+  char model[160];  /* a model spec, as nnb_model_parse takes it */
+  char backend[32]; /* a backend name, or "all" (expanded by the runner) */
+  nnb_mode mode;
+  int batch, threads;
+  double min_time, timeout;
+  int min_iters, warmup;
+} nnb_case;
+
+typedef struct nnb_suite {
+  char path[512];
+  char name[64];
+  char description[256];
+  char dataset[256];
+  unsigned long long seed;
+  int n_cases;
+  nnb_case *cases;
+} nnb_suite;
+
+const char *nnb_mode_name(nnb_mode m);
+nnb_status nnb_suite_load(const char *path, nnb_suite *out, nnb_error *e);
+void nnb_suite_free(nnb_suite *s);
+
+#endif
