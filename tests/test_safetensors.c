@@ -541,3 +541,65 @@ Test(safetensors, existing_file_replaced_only_on_success) {
   free(path);
   remove_dir(dir);
 }
+
+/* ---- files written by PyTorch's safetensors ---- */
+
+Test(safetensors, pytorch_fixtures_round_trip) {
+  static const char *const models[] = {"mlp", "cnn", "lstm", "transformer"};
+  char *dir = make_dir(), *out = join(dir, "copy.safetensors");
+  int found = 0;
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fixtures/pytorch/%s.safetensors", NNB_SOURCE_DIR,
+             models[m]);
+    if (access(path, R_OK) != 0) continue;
+    found++;
+    nnb_safetensors st, back;
+    nnb_error e = {{0}};
+    cr_assert_eq(nnb_st_read(path, &st, &e), NNB_OK, "%s", e.msg);
+    cr_expect_gt(st.n, 0, "%s", path);
+    const char *model = NULL;
+    for (int i = 0; i < st.n_meta; i++)
+      if (!strcmp(st.meta[i][0], "model")) model = st.meta[i][1];
+    cr_expect(model && !strcmp(model, models[m]), "%s: metadata 'model' is %s", path,
+              model ? model : "missing");
+
+    /* Write every tensor back out and compare. */
+    nnb_st_entry *en = calloc((size_t)st.n, sizeof *en);
+    float **vals = calloc((size_t)st.n, sizeof *vals);
+    const char *(*meta)[2] = calloc((size_t)st.n_meta + 1, sizeof *meta);
+    cr_assert(en && vals && meta);
+    for (int i = 0; i < st.n; i++) {
+      const nnb_st_tensor *t = &st.tensors[i];
+      vals[i] = malloc((size_t)(t->end - t->begin) + 1);
+      cr_assert_not_null(vals[i]);
+      nnb_st_copy(&st, t, vals[i]);
+      en[i] = (nnb_st_entry){t->name, t->rank, t->dims, vals[i]};
+    }
+    for (int i = 0; i < st.n_meta; i++) meta[i][0] = st.meta[i][0], meta[i][1] = st.meta[i][1];
+    cr_assert_eq(nnb_st_write(out, en, st.n, (const char *const(*)[2])meta, st.n_meta, &e), NNB_OK,
+                 "%s", e.msg);
+    cr_assert_eq(nnb_st_read(out, &back, &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(back.n, st.n);
+    cr_expect_eq(back.n_meta, st.n_meta);
+    for (int i = 0; i < st.n; i++) {
+      const nnb_st_tensor *a = &st.tensors[i], *b = &back.tensors[i];
+      cr_expect_str_eq(a->name, b->name);
+      cr_expect_eq(a->rank, b->rank);
+      cr_expect_eq(memcmp(a->dims, b->dims, (size_t)a->rank * sizeof a->dims[0]), 0);
+      cr_expect_eq(a->end - a->begin, b->end - b->begin);
+      cr_expect_eq(memcmp(st.data + a->begin, back.data + b->begin, (size_t)(a->end - a->begin)), 0,
+                   "%s: '%s' differs after a round trip", path, a->name);
+      free(vals[i]);
+    }
+    free(vals);
+    free(en);
+    free(meta);
+    nnb_st_free(&back);
+    nnb_st_free(&st);
+  }
+  cr_assert(found, "no PyTorch fixtures under %s/tests/fixtures/pytorch (they are committed)",
+            NNB_SOURCE_DIR);
+  free(out);
+  remove_dir(dir);
+}

@@ -1,5 +1,6 @@
 /* Reference kernels for activations, normalisation and the loss. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "ref.h"
 
@@ -93,25 +94,14 @@ nnb_status ref_layernorm(const ref_io *io, nnb_error *e) {
   return NNB_OK;
 }
 
-/* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma. */
+/* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma;
+ * dgamma and dbeta are column sums over the rows, kept in double. */
 nnb_status ref_layernorm_bwd(const ref_io *io, nnb_error *e) {
   int64_t f = last_dim(io->ti[1]), rows = nnb_numel(io->ti[1]) / f;
   double eps = io->n->attr.layernorm.eps;
   const float *gamma = fin(io, 2);
-  float *dgamma = fout(io, 1), *dbeta = fout(io, 2);
-  for (int64_t i = 0; i < f; i++) { /* column sums in double, over rows in order */
-    double sg = 0, sb = 0;
-    for (int64_t r = 0; r < rows; r++) {
-      const float *x = fin(io, 1) + r * f;
-      double mean, var;
-      moments(x, f, &mean, &var);
-      double xhat = ((double)x[i] - mean) / sqrt(var + eps), dy = fin(io, 0)[r * f + i];
-      sg += dy * xhat;
-      sb += dy;
-    }
-    dgamma[i] = (float)sg;
-    dbeta[i] = (float)sb;
-  }
+  double *sg = calloc((size_t)(2 * f), sizeof *sg), *sb = sg + f;
+  if (!sg) return nnb_fail(e, NNB_ERR_NOMEM, "node '%s': out of memory", io->n->name);
   for (int64_t r = 0; r < rows; r++) {
     const float *x = fin(io, 1) + r * f, *dy = fin(io, 0) + r * f;
     double mean, var, mg = 0, mgx = 0;
@@ -121,6 +111,8 @@ nnb_status ref_layernorm_bwd(const ref_io *io, nnb_error *e) {
       double g = (double)dy[i] * gamma[i], xhat = ((double)x[i] - mean) * rstd;
       mg += g;
       mgx += g * xhat;
+      sg[i] += (double)dy[i] * xhat;
+      sb[i] += dy[i];
     }
     mg /= (double)f;
     mgx /= (double)f;
@@ -129,6 +121,11 @@ nnb_status ref_layernorm_bwd(const ref_io *io, nnb_error *e) {
       fout(io, 0)[r * f + i] = (float)(rstd * (g - mg - xhat * mgx));
     }
   }
+  for (int64_t i = 0; i < f; i++) {
+    fout(io, 1)[i] = (float)sg[i];
+    fout(io, 2)[i] = (float)sb[i];
+  }
+  free(sg);
   return NNB_OK;
 }
 

@@ -16,6 +16,9 @@ int cmd_sysinfo(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Prints the JSON document to stdout, then frees it. Returns 0, or 1 when
  * printing failed. */

@@ -10,6 +10,9 @@
 static const nnb_cmd commands[] = {
     {"list", "list backends, models, datasets or ops", cmd_list},
     {"check", "check each backend's ops against the reference", cmd_check},
+    {"run", "run a benchmark suite and write its results", cmd_run},
+    {"bench", "benchmark models on backends from the command line", cmd_bench},
+    {"compare", "compare two results: ratios, confidence intervals, regressions", cmd_compare},
     {"train", "train a model on a backend and write a checkpoint", cmd_train},
     {"eval", "evaluate a checkpoint on each backend against the reference", cmd_eval},
     {"sysinfo", "describe this machine and measure its peak FLOP/s and bandwidth", cmd_sysinfo},

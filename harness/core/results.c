@@ -192,9 +192,11 @@ static char *results_csv(cJSON *doc) {
 }
 
 void nnb_results_print_table(FILE *f, cJSON *doc) {
-  static const char *const cols[] = {"model", "backend", "mode", "batch", "status", "median_s",
-                                     "ci95_lo_s", "ci95_hi_s", "cv", "samples_per_s", "gflops"};
-  for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) fprintf(f, c < 2 ? "%-14s " : "%12s ", cols[c]);
+  static const char *const cols[] = {"model",  "backend",       "mode",      "batch",
+                                     "status", "median_s",      "ci95_lo_s", "ci95_hi_s",
+                                     "cv",     "samples_per_s", "gflops"};
+  for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
+    fprintf(f, c < 2 ? "%-14s " : "%12s ", cols[c]);
   fputc('\n', f);
   cJSON *rec;
   char cell[512];
@@ -230,7 +232,8 @@ nnb_status nnb_results_write(const char *dir, cJSON *doc, nnb_error *e) {
   if (mkdir(dir, 0777) && errno != EEXIST)
     return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
   char *json = cJSON_Print(doc), *csv = results_csv(doc);
-  nnb_status st = json && csv ? NNB_OK : nnb_fail(e, NNB_ERR_NOMEM, "out of memory formatting results");
+  nnb_status st =
+      json && csv ? NNB_OK : nnb_fail(e, NNB_ERR_NOMEM, "out of memory formatting results");
   if (st == NNB_OK) {
     snprintf(path, sizeof path, "%s/results.json", dir);
     st = nnb_write_file_atomic(path, json, e);

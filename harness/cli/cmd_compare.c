@@ -1,0 +1,175 @@
+/* nnbench compare A B: per matching case, the ratio of median times with
+ * its bootstrap CI and a Mann-Whitney U test (Holm-corrected across the
+ * grid); a verdict per case and a geometric-mean summary. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "compare_stats.h"
+#include "results.h"
+
+#define RESAMPLES 2000
+
+static void help(void) {
+  printf("usage: nnbench compare A B [--threshold P%%] [--fail-on-regression] [--json]\n\n"
+         "A and B are results folders (or results.json files); A is the baseline. Cases are\n"
+         "matched by model spec, backend, mode, batch and threads. For each match: the\n"
+         "ratio of median step times B/A with its bootstrap 95%% CI, and the Mann-Whitney U\n"
+         "p-value, Holm-corrected over all matches. A case is slower (faster) only when\n"
+         "the corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
+         "threshold: the larger of --threshold (default 2%%) and the noise seen in either\n"
+         "run (its coefficient of variation). Cases present on one side only are listed.\n"
+         "Exit status 1 with --fail-on-regression when any case is slower.\n");
+}
+
+static const char *str(cJSON *o, const char *k) {
+  cJSON *v = cJSON_GetObjectItem(o, k);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+static double num(cJSON *o, const char *k) {
+  cJSON *v = cJSON_GetObjectItem(o, k);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void key_of(cJSON *c, char *buf, size_t len) {
+  snprintf(buf, len, "%s %s %s b%.0f t%.0f", *str(c, "spec") ? str(c, "spec") : str(c, "model"),
+           str(c, "backend"), str(c, "mode"), num(c, "batch"), num(c, "threads"));
+}
+
+static int ok_case(cJSON *c) {
+  return !strcmp(str(c, "status"), "ok") &&
+         cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")) > 0;
+}
+
+static double *samples(cJSON *c, int *n) {
+  cJSON *arr = cJSON_GetObjectItem(c, "samples_s");
+  *n = cJSON_GetArraySize(arr);
+  double *v = malloc((size_t)(*n ? *n : 1) * sizeof *v);
+  int i = 0;
+  cJSON *x;
+  cJSON_ArrayForEach(x, arr) v[i++] = x->valuedouble;
+  return v;
+}
+
+static cJSON *find(cJSON *doc, const char *key) {
+  cJSON *c;
+  char k[512];
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    key_of(c, k, sizeof k);
+    if (!strcmp(k, key)) return c;
+  }
+  return NULL;
+}
+
+int cmd_compare(int argc, char **argv) {
+  const char *pa = NULL, *pb = NULL;
+  double threshold = 0.02;
+  int fail_on_reg = 0, json = 0;
+  if (cli_wants_help(argc, argv)) {
+    help();
+    return 0;
+  }
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (!strcmp(argv[i], "--fail-on-regression"))
+      fail_on_reg = 1;
+    else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
+      char *end;
+      threshold = strtod(argv[++i], &end) / 100.0;
+      if ((*end && strcmp(end, "%")) || !(threshold >= 0 && threshold < 10))
+        return cli_usage_error("compare", "--threshold needs a percentage such as 5%%, got '%s'",
+                               argv[i]);
+    } else if (argv[i][0] != '-' && !pa)
+      pa = argv[i];
+    else if (argv[i][0] != '-' && !pb)
+      pb = argv[i];
+    else
+      return cli_usage_error("compare", "unexpected argument '%s'", argv[i]);
+  }
+  if (!pa || !pb) return cli_usage_error("compare", "needs two results: nnbench compare A B");
+  nnb_error e = {{0}};
+  cJSON *a = NULL, *b = NULL;
+  if (nnb_results_read(pa, &a, &e) != NNB_OK || nnb_results_read(pb, &b, &e) != NNB_OK) {
+    fprintf(stderr, "nnbench compare: %s\n", e.msg);
+    cJSON_Delete(a);
+    return 1;
+  }
+  int cap = cJSON_GetArraySize(cJSON_GetObjectItem(a, "cases")) + 1;
+  cJSON **ca = calloc((size_t)cap, sizeof *ca), **cb = calloc((size_t)cap, sizeof *cb);
+  nnb_compare *cmp = calloc((size_t)cap, sizeof *cmp);
+  double *p = calloc((size_t)cap, sizeof *p), *ratios = calloc((size_t)cap, sizeof *ratios);
+  int n = 0, regressions = 0;
+  cJSON *c, *out = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(out, "cases");
+  cJSON *only_a = cJSON_AddArrayToObject(out, "only_in_a"),
+        *only_b = cJSON_AddArrayToObject(out, "only_in_b");
+  char key[512];
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(a, "cases")) {
+    key_of(c, key, sizeof key);
+    cJSON *m = find(b, key);
+    if (!m || !ok_case(c) || !ok_case(m)) {
+      cJSON_AddItemToArray(only_a, cJSON_CreateString(key));
+      continue;
+    }
+    int na, nb;
+    double *sa = samples(c, &na), *sb = samples(m, &nb);
+    if (nnb_compare_samples(sa, na, sb, nb, RESAMPLES, 1, &cmp[n], &e) == NNB_OK) {
+      ca[n] = c, cb[n] = m, p[n] = cmp[n].p_value, ratios[n] = cmp[n].ratio;
+      n++;
+    }
+    free(sa), free(sb);
+  }
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(b, "cases")) {
+    key_of(c, key, sizeof key);
+    cJSON *m = find(a, key);
+    if (!m || !ok_case(c) || !ok_case(m)) cJSON_AddItemToArray(only_b, cJSON_CreateString(key));
+  }
+  nnb_holm(p, n);
+  if (!json)
+    printf("%-44s %11s %11s %8s %19s %9s  %s\n", "case", "A median", "B median", "B/A", "95% CI",
+           "p (Holm)", "verdict");
+  for (int i = 0; i < n; i++) {
+    cJSON *sa = cJSON_GetObjectItem(ca[i], "summary"), *sb = cJSON_GetObjectItem(cb[i], "summary");
+    double noise = fmax(num(sa, "cv"), num(sb, "cv"));
+    double thr = fmax(threshold, isnan(noise) ? 0 : noise);
+    nnb_change v = nnb_compare_verdict(&cmp[i], p[i], thr);
+    const char *verdict = v == NNB_SLOWER ? "slower" : v == NNB_FASTER ? "faster" : "same";
+    regressions += v == NNB_SLOWER;
+    key_of(ca[i], key, sizeof key);
+    if (json) {
+      cJSON *r = cJSON_CreateObject();
+      cJSON_AddStringToObject(r, "case", key);
+      cJSON_AddNumberToObject(r, "a_median_s", num(sa, "median_s"));
+      cJSON_AddNumberToObject(r, "b_median_s", num(sb, "median_s"));
+      cJSON_AddNumberToObject(r, "ratio", cmp[i].ratio);
+      cJSON_AddNumberToObject(r, "ratio_ci95_lo", cmp[i].ratio_lo);
+      cJSON_AddNumberToObject(r, "ratio_ci95_hi", cmp[i].ratio_hi);
+      cJSON_AddNumberToObject(r, "p_value", cmp[i].p_value);
+      cJSON_AddNumberToObject(r, "p_holm", p[i]);
+      cJSON_AddNumberToObject(r, "threshold", thr);
+      cJSON_AddStringToObject(r, "verdict", verdict);
+      cJSON_AddItemToArray(rows, r);
+    } else {
+      printf("%-44.44s %11.4g %11.4g %8.4f [%8.4f, %8.4f] %9.3g  %s\n", key, num(sa, "median_s"),
+             num(sb, "median_s"), cmp[i].ratio, cmp[i].ratio_lo, cmp[i].ratio_hi, p[i], verdict);
+    }
+  }
+  double gm = nnb_geomean(ratios, n);
+  if (json) {
+    cJSON_AddNumberToObject(out, "geomean_ratio", gm);
+    cJSON_AddNumberToObject(out, "regressions", regressions);
+    cli_print_json(out);
+  } else {
+    printf("%-44s %11s %11s %8.4f\n", "geometric mean", "", "", gm);
+    cJSON *x;
+    cJSON_ArrayForEach(x, only_a) printf("only in A (or failed on one side): %s\n", x->valuestring);
+    cJSON_ArrayForEach(x, only_b) printf("only in B (or failed on one side): %s\n", x->valuestring);
+    printf("%d case(s) compared, %d slower\n", n, regressions);
+    cJSON_Delete(out);
+  }
+  free(ca), free(cb), free(cmp), free(p), free(ratios);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  return fail_on_reg && regressions ? 1 : 0;
+}

@@ -1,0 +1,259 @@
+/* The benchmark runner: suite files (good and bad), isolation of crashing
+ * and hanging plugins, results.json against the documented schema, and
+ * compare finding a planted regression but not noise. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nnbench/runtime.h>
+
+#include "results.h"
+#include "rng.h"
+#include "suite.h"
+#include "suite_run.h"
+
+static char dir[64];
+static void setup(void) {
+  snprintf(dir, sizeof dir, "/tmp/nnb-runner-XXXXXX");
+  cr_assert(mkdtemp(dir));
+}
+static void teardown(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+  nnb_registry_unload();
+}
+TestSuite(runner, .init = setup, .fini = teardown, .timeout = 300);
+
+static const char *write_file(const char *name, const char *text) {
+  static char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  cr_assert(f);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+Test(runner, suite_expands_groups_and_inherits_defaults) {
+  const char *p =
+      write_file("s.ini", "[suite]\nname = demo\nthreads = 2\nmin_time = 0.25\n"
+                          "[a]\nmodels = mlp transformer:d=8,heads=2\nbackends = reference\n"
+                          "mode = infer train\nbatch = 1, 4\n"
+                          "[b]\nmodels = cnn\nthreads = 1\n");
+  nnb_suite s;
+  nnb_error e;
+  cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
+  cr_assert_str_eq(s.name, "demo");
+  cr_assert_eq(s.n_cases, 2 * 2 * 2 + 1, "2 models x 2 modes x 2 batches + 1");
+  cr_assert_str_eq(s.cases[0].model, "mlp");
+  cr_assert_str_eq(s.cases[4].model, "transformer:d=8,heads=2");
+  cr_assert_eq(s.cases[0].threads, 2);
+  cr_assert_float_eq(s.cases[0].min_time, 0.25, 1e-12);
+  const nnb_case *last = &s.cases[s.n_cases - 1];
+  cr_assert_str_eq(last->backend, "all", "unset backends default to all");
+  cr_assert_eq(last->threads, 1, "a group overrides [suite]");
+  cr_assert_eq(last->mode, NNB_MODE_INFER);
+  nnb_suite_free(&s);
+}
+
+Test(runner, bad_suites_name_file_line_and_key) {
+  struct {
+    const char *text, *want[3];
+  } bad[] = {
+      {"[suite]\nname = x\n[g]\nmodels = mlp\nbatchs = 4\n", {"s.ini:5", "batchs", NULL}},
+      {"[suite]\nmin_time = fast\n[g]\nmodels = mlp\n", {"s.ini:2", "min_time", "fast"}},
+      {"[suite]\n[g]\nmodels = mlp resnet\n", {"resnet", "[g]", NULL}},
+      {"[suite]\n[g]\nmodels = mlp\nmode = fly\n", {"fly", "[g]", NULL}},
+      {"[suite]\n[g]\nmodels = mlp\nbatch = 0\n", {"batch", "[g]", NULL}},
+      {"[suite]\nname = nothing\n", {"no groups", NULL, NULL}},
+      {"models = mlp\n", {"s.ini:1", "outside", NULL}},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *p = write_file("s.ini", bad[i].text);
+    nnb_suite s;
+    nnb_error e;
+    cr_expect_neq(nnb_suite_load(p, &s, &e), NNB_OK, "case %zu loaded", i);
+    for (int k = 0; k < 3 && bad[i].want[k]; k++)
+      cr_expect(strstr(e.msg, bad[i].want[k]), "case %zu: '%s' lacks '%s'", i, e.msg,
+                bad[i].want[k]);
+  }
+  nnb_suite s;
+  nnb_error e;
+  cr_expect_eq(nnb_suite_load("/nonexistent/suite.ini", &s, &e), NNB_ERR_IO);
+  cr_expect(strstr(e.msg, "/nonexistent/suite.ini"), "%s", e.msg);
+}
+
+static int has_num(cJSON *o, const char *k) { return cJSON_IsNumber(cJSON_GetObjectItem(o, k)); }
+static int has_str(cJSON *o, const char *k) { return cJSON_IsString(cJSON_GetObjectItem(o, k)); }
+
+/* The schema of docs/results-schema.md, as far as a test can state it. */
+static void validate(cJSON *doc) {
+  cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(doc, "schema_version")));
+  cr_assert_eq(cJSON_GetObjectItem(doc, "schema_version")->valueint, NNB_RESULTS_SCHEMA_VERSION);
+  cJSON *suite = cJSON_GetObjectItem(doc, "suite");
+  cr_assert(has_str(suite, "name") && has_str(suite, "file"));
+  cJSON *prov = cJSON_GetObjectItem(doc, "provenance");
+  const char *pkeys[] = {"nnbench_version", "git_commit",  "build_type", "compiler",
+                         "command",         "created_utc", "dataset",    "dataset_crc32"};
+  for (size_t i = 0; i < sizeof pkeys / sizeof *pkeys; i++)
+    cr_expect(has_str(prov, pkeys[i]), "provenance.%s", pkeys[i]);
+  cr_expect(has_num(prov, "seed"));
+  cr_expect(cJSON_IsObject(cJSON_GetObjectItem(prov, "machine")), "provenance.machine");
+  cr_assert(cJSON_IsArray(cJSON_GetObjectItem(doc, "backends")));
+  cJSON *c;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    const char *ckeys[] = {"group", "model", "backend", "mode", "status", "reproduce"};
+    for (size_t i = 0; i < sizeof ckeys / sizeof *ckeys; i++)
+      cr_expect(has_str(c, ckeys[i]), "case.%s", ckeys[i]);
+    cr_expect(has_num(c, "batch") && has_num(c, "threads"));
+    cJSON *mem = cJSON_GetObjectItem(c, "memory");
+    cr_expect(has_num(mem, "peak_rss_bytes"), "every case has the process's peak RSS");
+    if (strcmp(cJSON_GetObjectItem(c, "status")->valuestring, "ok")) {
+      cr_expect(has_str(c, "reason"), "a failed case says why");
+      continue;
+    }
+    cr_expect(cJSON_IsArray(cJSON_GetObjectItem(c, "samples_s")));
+    cJSON *s = cJSON_GetObjectItem(c, "summary");
+    const char *skeys[] = {
+        "n",     "min_s",    "median_s", "mean_s",           "p90_s",           "p99_s",
+        "max_s", "stddev_s", "cv",       "median_ci95_lo_s", "median_ci95_hi_s"};
+    for (size_t i = 0; i < sizeof skeys / sizeof *skeys; i++)
+      cr_expect(has_num(s, skeys[i]), "summary.%s", skeys[i]);
+    cr_expect_eq(cJSON_GetObjectItem(s, "n")->valueint,
+                 cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")));
+    const char *nkeys[] = {"cold_s",         "throughput_samples_per_s", "gflops",
+                           "flops_per_step", "bytes_per_step",           "arithmetic_intensity"};
+    for (size_t i = 0; i < sizeof nkeys / sizeof *nkeys; i++)
+      cr_expect(has_num(c, nkeys[i]), "case.%s", nkeys[i]);
+    const char *mkeys[] = {"backend_peak_bytes", "persistent_bytes", "arena_bytes"};
+    for (size_t i = 0; i < sizeof mkeys / sizeof *mkeys; i++)
+      cr_expect(has_num(mem, mkeys[i]), "memory.%s", mkeys[i]);
+    cr_expect(cJSON_IsObject(cJSON_GetObjectItem(mem, "by_role_bytes")));
+    cr_expect(cJSON_IsBool(cJSON_GetObjectItem(c, "noisy")));
+  }
+}
+
+static cJSON *case_of(cJSON *doc, const char *backend) {
+  cJSON *c;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    if (!strcmp(cJSON_GetObjectItem(c, "backend")->valuestring, backend)) return c;
+  }
+  return NULL;
+}
+
+Test(runner, crash_and_hang_fail_their_cases_and_the_suite_goes_on) {
+  setenv("NNBENCH_BACKEND_PATH", NNB_FIXTURE_DIR, 1);
+  const char *p = write_file(
+      "s.ini", "[suite]\nname = iso\ndataset = synthetic:n=64\nmin_time = 0\n"
+               "min_iters = 3\nwarmup = 1\ntimeout = 4\n"
+               "[g]\nmodels = mlp:hidden=8\nbackends = crash hang reference\nbatch = 2\n");
+  nnb_suite s;
+  nnb_error e;
+  cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
+  char out[256], resdir[300];
+  snprintf(resdir, sizeof resdir, "%s/results", dir);
+  nnb_run_options o = {resdir, 0, NULL, 16};
+  int failed = 0;
+  cr_assert_eq(nnb_suite_run(&s, &o, out, sizeof out, &failed, &e), NNB_OK, "%s", e.msg);
+  nnb_suite_free(&s);
+  cr_expect_eq(failed, 2);
+  cJSON *doc;
+  cr_assert_eq(nnb_results_read(out, &doc, &e), NNB_OK, "%s", e.msg);
+  validate(doc);
+  cJSON *crash = case_of(doc, "crash"), *hang = case_of(doc, "hang"),
+        *ok = case_of(doc, "reference");
+  cr_assert(crash && hang && ok);
+  cr_expect_str_eq(cJSON_GetObjectItem(crash, "status")->valuestring, "failed");
+  cr_expect(strstr(cJSON_GetObjectItem(crash, "reason")->valuestring, "signal 6"), "%s",
+            cJSON_GetObjectItem(crash, "reason")->valuestring);
+  cr_expect(strstr(cJSON_GetObjectItem(hang, "reason")->valuestring, "timeout"), "%s",
+            cJSON_GetObjectItem(hang, "reason")->valuestring);
+  cr_expect_str_eq(cJSON_GetObjectItem(ok, "status")->valuestring, "ok",
+                   "the case after them still ran");
+  cr_expect_geq(cJSON_GetArraySize(cJSON_GetObjectItem(ok, "samples_s")), 3);
+  cJSON *acc = cJSON_GetObjectItem(doc, "accuracy");
+  cr_expect_geq(cJSON_GetArraySize(acc), 1, "the accuracy section ran");
+  char csv[400];
+  snprintf(csv, sizeof csv, "%s/results.csv", out);
+  FILE *f = fopen(csv, "r");
+  cr_assert(f, "results.csv exists");
+  int lines = 0;
+  for (int ch; (ch = fgetc(f)) != EOF;) lines += ch == '\n';
+  fclose(f);
+  cr_expect_eq(lines, 4, "a header and one row per case");
+  cJSON_Delete(doc);
+}
+
+/* A results folder with one case per (name, factor): seeded times around
+ * factor * 10 ms with 1% noise. */
+static void synthetic_results(const char *path, const double *factors, uint64_t seed) {
+  cJSON *doc = cJSON_CreateObject();
+  cJSON_AddNumberToObject(doc, "schema_version", NNB_RESULTS_SCHEMA_VERSION);
+  cJSON *cases = cJSON_AddArrayToObject(doc, "cases");
+  nnb_rng r;
+  nnb_rng_seed(&r, seed);
+  const char *models[] = {"mlp", "cnn", "lstm"};
+  for (int k = 0; k < 3; k++) {
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "model", models[k]);
+    cJSON_AddStringToObject(c, "spec", models[k]);
+    cJSON_AddStringToObject(c, "backend", "reference");
+    cJSON_AddStringToObject(c, "mode", "infer");
+    cJSON_AddNumberToObject(c, "batch", 32);
+    cJSON_AddNumberToObject(c, "threads", 1);
+    cJSON_AddStringToObject(c, "status", "ok");
+    double v[50];
+    for (int i = 0; i < 50; i++)
+      v[i] = 0.010 * factors[k] * (1 + 0.01 * (2 * nnb_rng_unit(&r) - 1));
+    cJSON_AddItemToObject(c, "samples_s", cJSON_CreateDoubleArray(v, 50));
+    nnb_case_summarize(c, 32, 1);
+    cJSON_AddItemToArray(cases, c);
+  }
+  nnb_error e;
+  cr_assert_eq(nnb_results_write(path, doc, &e), NNB_OK, "%s", e.msg);
+  cJSON_Delete(doc);
+}
+
+Test(runner, compare_finds_a_planted_regression_and_not_noise) {
+  char a[128], b[128], cmd[512];
+  snprintf(a, sizeof a, "%s/a", dir);
+  snprintf(b, sizeof b, "%s/b", dir);
+  synthetic_results(a, (double[]){1, 1, 1}, 1);
+  synthetic_results(b, (double[]){1.20, 1.005, 1}, 2); /* cnn +0.5%, lstm unchanged */
+  snprintf(cmd, sizeof cmd, "%s/nnbench compare %s %s --json --fail-on-regression", NNB_BINARY_DIR,
+           a, b);
+  FILE *p = popen(cmd, "r");
+  static char out[1 << 16];
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = 0;
+  int st = pclose(p);
+  cr_assert_eq(WEXITSTATUS(st), 1, "--fail-on-regression exits 1: %s", out);
+  cJSON *doc = cJSON_Parse(out);
+  cr_assert(doc, "%s", out);
+  cJSON *c;
+  int seen = 0;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    const char *key = cJSON_GetObjectItem(c, "case")->valuestring;
+    const char *verdict = cJSON_GetObjectItem(c, "verdict")->valuestring;
+    double lo = cJSON_GetObjectItem(c, "ratio_ci95_lo")->valuedouble;
+    if (!strncmp(key, "mlp ", 4)) {
+      cr_expect_str_eq(verdict, "slower");
+      cr_expect_gt(lo, 1.15, "the CI of a 20%% slowdown excludes 1 by far");
+    } else {
+      cr_expect_str_eq(verdict, "same", "%s", key);
+    }
+    seen++;
+  }
+  cr_expect_eq(seen, 3);
+  cr_expect_eq(cJSON_GetObjectItem(doc, "regressions")->valueint, 1);
+  cJSON_Delete(doc);
+  snprintf(cmd, sizeof cmd, "%s/nnbench compare %s %s --fail-on-regression >/dev/null",
+           NNB_BINARY_DIR, a, a);
+  cr_expect_eq(WEXITSTATUS(system(cmd)), 0, "a result compared with itself has no regression");
+}
