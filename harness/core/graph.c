@@ -158,7 +158,7 @@ int nnb_node_add(nnb_graph *g, nnb_op op, const int *in, int n_in, const nnb_att
   nnb_node n = {.op = op, .n_in = n_in, .n_out = n_out};
   if (attr) n.attr = *attr;
   snprintf(n.name, sizeof n.name, "%s", name);
-  memcpy(n.in, in, (size_t)n_in * sizeof *in);
+  if (n_in) memcpy(n.in, in, (size_t)n_in * sizeof *in); /* fill has no inputs (in may be NULL) */
   for (int i = 0; i < n_out; i++) {
     outs[i].role = g->out_role;
     if (n_out == 1)

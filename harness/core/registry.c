@@ -278,8 +278,8 @@ static nnb_status record_missing(const char *name, nnb_error *e) {
       option[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 'a' + 'A' : name[i]);
     option[i] = '\0';
     refuse(p,
-           FILE_PREFIX "%s" FILE_SUFFIX " not found in %s (not built: its library was not found "
-                       "when nnbench was configured, or NNB_BACKEND_%s=OFF)",
+           FILE_PREFIX "%s" FILE_SUFFIX " not found in %s (not in this build: CMake's configure "
+                       "output says why; see NNB_BACKEND_%s)",
            name, dirs, option);
   }
   return NNB_OK;

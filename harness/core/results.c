@@ -46,6 +46,11 @@ cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned 
   } else {
     cJSON_AddStringToObject(p, "machine_error", e.msg);
   }
+  /* The roofline's ceilings: measured once per run, before any case. */
+  nnb_peak peak;
+  fprintf(stderr, "measuring peak FLOP/s and bandwidth (1 s) ...\n");
+  if (nnb_measure_peak(&peak, 1.0, &e) == NNB_OK) cJSON_AddItemToObject(p, "peak", nnb_peak_to_json(&peak));
+  else cJSON_AddStringToObject(p, "peak_error", e.msg);
   return p;
 }
 

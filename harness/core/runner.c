@@ -57,6 +57,40 @@ static void add_memory(cJSON *rec, const nnb_session *s, nnb_backend *b) {
     cJSON_AddNumberToObject(roles, nnb_role_name((nnb_role)r), (double)s->mem.role_bytes[r]);
 }
 
+/* Per-node times from the backend's optional profile slot: the median of a
+ * few profiled runs, after the timed loop (never inside it). */
+static void add_profile(cJSON *rec, nnb_backend *b, nnb_session *s, const nnb_graph *g) {
+  enum { RUNS = 3 };
+  if (!b->vt->profile || g->n_nodes < 1) return;
+  double *t = calloc((size_t)g->n_nodes * RUNS, sizeof *t);
+  nnb_error e;
+  int ok = t != NULL;
+  for (int r = 0; ok && r < RUNS; r++)
+    ok = b->vt->profile(b->ctx, s->plan, t + (size_t)r * g->n_nodes, &e) == NNB_OK;
+  if (ok) {
+    cJSON *arr = cJSON_AddArrayToObject(rec, "node_profile");
+    for (int i = 0; i < g->n_nodes; i++) {
+      double v[RUNS];
+      for (int r = 0; r < RUNS; r++) v[r] = t[(size_t)r * g->n_nodes + i];
+      for (int a = 1; a < RUNS; a++) /* insertion sort of three */
+        for (int k = a; k > 0 && v[k] < v[k - 1]; k--) {
+          double x = v[k];
+          v[k] = v[k - 1], v[k - 1] = x;
+        }
+      const nnb_node *n = &g->nodes[i];
+      double flops = nnb_node_flops(g, n);
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "name", n->name);
+      cJSON_AddStringToObject(o, "op", nnb_op_name(n->op));
+      cJSON_AddNumberToObject(o, "seconds", v[RUNS / 2]);
+      cJSON_AddNumberToObject(o, "flops", flops);
+      cJSON_AddNumberToObject(o, "gflops", v[RUNS / 2] > 0 ? flops / v[RUNS / 2] / 1e9 : 0);
+      cJSON_AddItemToArray(arr, o);
+    }
+  }
+  free(t);
+}
+
 static void add_work(cJSON *rec, const nnb_graph *g) {
   double flops = 0, bytes = 0;
   for (int i = 0; i < g->n_nodes; i++) {
@@ -126,11 +160,17 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
     if (i == 0) cJSON_AddNumberToObject(rec, "cold_s", now_s() - t);
   }
   double start = now_s();
+  cJSON *losses = train ? cJSON_CreateArray() : NULL;
   while (st == NNB_OK && n < MAX_ITERS && (n < c->min_iters || now_s() - start < c->min_time)) {
     st = next_batch(&m, &s, d, &at, idx, x, y, &e);
     double t = now_s();
     if (st == NNB_OK) st = nnb_session_run(&s, &e);
     samples[n++] = now_s() - t;
+    if (train && st == NNB_OK) { /* outside the timed region: the loss curve of these steps */
+      float loss = 0;
+      st = nnb_session_download(&s, m.loss, &loss, &e);
+      cJSON_AddItemToArray(losses, cJSON_CreateNumber(loss));
+    }
     if (n == cap) {
       double *q = realloc(samples, (size_t)(cap *= 2) * sizeof *q);
       if (!q)
@@ -139,10 +179,12 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
         samples = q;
     }
   }
+  if (losses) cJSON_AddItemToObject(rec, "loss", losses);
   if (st == NNB_OK) {
     cJSON_AddItemToObject(rec, "samples_s", cJSON_CreateDoubleArray(samples, n));
     add_work(rec, &m.g);
     add_memory(rec, &s, &b);
+    add_profile(rec, &b, &s, &m.g);
   } else {
     failed(rec, st == NNB_ERR_UNSUPPORTED ? "unsupported" : "failed", e.msg);
   }
