@@ -30,11 +30,12 @@ static void idx_path(const char *dir, const char *name, char *buf, size_t len) {
 
 nnb_status nnb_dataset_open(const char *spec, int split, int64_t limit, nnb_dataset *d,
                             nnb_error *e) {
+  if (!spec || !*spec) spec = "fashion-mnist";
   char kind[64];
   const char *arg = strchr(spec, ':');
   snprintf(kind, sizeof kind, "%.*s", arg ? (int)(arg - spec) : (int)strlen(spec), spec);
   if (arg) arg++;
-  if (!strcmp(kind, "synthetic")) return nnb_dataset_synthetic(arg, limit, d, e);
+  if (!strcmp(kind, "synthetic")) return nnb_dataset_synthetic(arg, split, limit, d, e);
   if (!strcmp(kind, "cifar10")) {
     if (!arg) return nnb_fail(e, NNB_ERR_INVALID, "dataset cifar10 needs a folder: cifar10:DIR");
     return nnb_dataset_load_cifar10(arg, split, limit, d, e);

@@ -1,53 +1,99 @@
-/* IDX files (MNIST's format), gzip-compressed or raw: zlib's gzread reads both. */
+/* IDX files (MNIST's format), gzip-compressed or raw: zlib's gzread reads both.
+ * Every error names the file and what is wrong with it. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "dataset.h"
 
 #define IDX_IMAGES 0x00000803u
 #define IDX_LABELS 0x00000801u
-#define MAX_SIDE 4096
+#define MAX_SIDE 16384u          /* rows, cols */
+#define MAX_COUNT 0x7fffffffu    /* images, labels */
+#define CHUNK_BYTES (1u << 20)   /* read this much at a time */
+#define FIRST_IMAGES ((int64_t)4096) /* grow the output from here: a lying header costs nothing */
 
 typedef struct reader {
   const char *path;
   gzFile f;
-  uint32_t crc;
+  uint32_t crc;  /* of the bytes read so far */
+  int64_t bytes; /* how many */
 } reader;
 
+/* gzerror's text without the "<fd:N>: " prefix gzdopen puts on it. */
+static const char *zmsg(const char *m) {
+  const char *p = m && m[0] == '<' ? strstr(m, ": ") : NULL;
+  return p ? p + 2 : m ? m : "unknown error";
+}
+
+/* The reason gzread failed or stopped early: a read error, or bad gzip. */
+static nnb_status stream_error(reader *r, nnb_error *e) {
+  int zerr = Z_OK;
+  const char *m = zmsg(gzerror(r->f, &zerr));
+  if (zerr == Z_ERRNO) return nnb_fail(e, NNB_ERR_IO, "%s: read error: %s", r->path, m);
+  if (zerr == Z_MEM_ERROR) return nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", r->path);
+  return nnb_fail(e, NNB_ERR_FORMAT, "%s: not gzip data or corrupt (%s)", r->path, m);
+}
+
 static nnb_status open_reader(reader *r, const char *path, nnb_error *e) {
-  r->path = path;
-  r->crc = (uint32_t)crc32(0L, Z_NULL, 0);
-  r->f = gzopen(path, "rb");
-  if (!r->f)
-    return nnb_fail(e, NNB_ERR_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+  *r = (reader){.path = path, .crc = (uint32_t)crc32(0L, Z_NULL, 0)};
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nnb_fail(e, NNB_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    close(fd);
+    return nnb_fail(e, NNB_ERR_IO, "%s: is a directory, expected an IDX file", path);
+  }
+  r->f = gzdopen(fd, "rb");
+  if (!r->f) {
+    close(fd);
+    return nnb_fail(e, NNB_ERR_NOMEM, "%s: cannot open: out of memory", path);
+  }
+  gzbuffer(r->f, 1u << 17);
   return NNB_OK;
 }
 
-/* Reads exactly n bytes; *got says how many came when fewer did. */
-static nnb_status read_exact(reader *r, void *buf, size_t n, size_t *got, nnb_error *e) {
+/* Reads up to n bytes into buf; *got < n only at the end of the data. A gzip
+ * stream that ends early, or any read error, is an error here. */
+static nnb_status read_upto(reader *r, void *buf, size_t n, size_t *got, nnb_error *e) {
   size_t done = 0;
   while (done < n) {
-    unsigned chunk = n - done > (1u << 30) ? 1u << 30 : (unsigned)(n - done);
+    unsigned chunk = n - done > CHUNK_BYTES ? CHUNK_BYTES : (unsigned)(n - done);
     int k = gzread(r->f, (char *)buf + done, chunk);
-    if (k < 0) {
-      int zerr;
-      const char *msg = gzerror(r->f, &zerr);
-      return nnb_fail(e, NNB_ERR_FORMAT, "%s: not gzip data or corrupt (%s)", r->path, msg);
-    }
+    if (k < 0) return stream_error(r, e);
     if (k == 0) break;
     done += (size_t)k;
   }
-  if (got) *got = done;
-  if (done == n) r->crc = (uint32_t)crc32(r->crc, buf, (uInt)n);
-  if (done < n && !got) {
-    int zerr;
-    const char *msg = gzerror(r->f, &zerr);
-    if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-      return nnb_fail(e, NNB_ERR_FORMAT, "%s: not gzip data or corrupt (%s)", r->path, msg);
-    return nnb_fail(e, NNB_ERR_FORMAT, "%s: truncated: the header is incomplete", r->path);
+  r->crc = (uint32_t)crc32_z(r->crc, buf, done);
+  r->bytes += (int64_t)done;
+  *got = done;
+  if (done < n) {
+    int zerr = Z_OK;
+    gzerror(r->f, &zerr);
+    if (zerr != Z_OK) return stream_error(r, e); /* e.g. "unexpected end of file" */
   }
+  return NNB_OK;
+}
+
+/* After the last byte the header declares: nothing may follow, and reading on
+ * makes zlib check the gzip trailer (crc32 and length of the whole stream). */
+static nnb_status expect_end(reader *r, nnb_error *e) {
+  unsigned char extra[256];
+  int k = gzread(r->f, extra, sizeof extra);
+  if (k < 0) return stream_error(r, e);
+  int zerr = Z_OK;
+  gzerror(r->f, &zerr);
+  if (zerr != Z_OK) return stream_error(r, e);
+  if (k > 0)
+    return nnb_fail(e, NNB_ERR_FORMAT,
+                    "%s: data continues after the %lld bytes the header accounts for "
+                    "(wrong count in the header, or not an IDX file)",
+                    r->path, (long long)r->bytes);
   return NNB_OK;
 }
 
@@ -55,69 +101,121 @@ static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static nnb_status read_header(reader *r, uint32_t magic, const char *what, int ndims,
-                              uint32_t *dims, nnb_error *e) {
+static nnb_status read_header(reader *r, uint32_t magic, int ndims, uint32_t *dims, nnb_error *e) {
+  const char *what = magic == IDX_IMAGES ? "images" : "labels";
   unsigned char h[16];
-  nnb_status st = read_exact(r, h, (size_t)(4 + 4 * ndims), NULL, e);
+  size_t need = (size_t)(4 + 4 * ndims), got = 0;
+  nnb_status st = read_upto(r, h, need, &got, e);
   if (st != NNB_OK) return st;
-  if (be32(h) != magic)
-    return nnb_fail(e, NNB_ERR_FORMAT, "%s: magic 0x%08x, expected 0x%08x (IDX %s)", r->path,
-                    be32(h), magic, what);
+  if (got >= 4 && be32(h) != magic) {
+    uint32_t other = magic == IDX_IMAGES ? IDX_LABELS : IDX_IMAGES;
+    return nnb_fail(e, NNB_ERR_FORMAT, "%s: magic 0x%08x, expected 0x%08x (IDX %s)%s", r->path,
+                    be32(h), magic, what,
+                    be32(h) == other ? "; this is the other kind of IDX file: swapped paths?" : "");
+  }
+  if (got < need)
+    return nnb_fail(e, NNB_ERR_FORMAT,
+                    "%s: truncated: the IDX %s header needs %zu bytes, the file has %zu", r->path,
+                    what, need, got);
   for (int i = 0; i < ndims; i++) dims[i] = be32(h + 4 + 4 * i);
   return NNB_OK;
+}
+
+/* Images: reads n images of `per` bytes each into d->images as pixel/255,
+ * growing the buffer as data actually arrives. */
+static nnb_status read_images(reader *r, const uint32_t *dim, int64_t n, nnb_dataset *d,
+                              nnb_error *e) {
+  int64_t per = (int64_t)dim[1] * dim[2];
+  int64_t step = CHUNK_BYTES / per > 0 ? CHUNK_BYTES / per : 1; /* images per read */
+  unsigned char *raw = malloc((size_t)(step * per));
+  if (!raw) return nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", r->path);
+  nnb_status st = NNB_OK;
+  int64_t have = 0, cap = 0;
+  while (st == NNB_OK && have < n) {
+    int64_t want = n - have < step ? n - have : step;
+    if (have + want > cap) {
+      int64_t grow = cap ? cap * 2 : FIRST_IMAGES;
+      if (grow < have + want) grow = have + want;
+      if (grow > n) grow = n;
+      float *p = realloc(d->images, (size_t)(grow * per) * sizeof *p);
+      if (!p) {
+        st = nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory for %lld images of %ux%u", r->path,
+                      (long long)grow, dim[1], dim[2]);
+        break;
+      }
+      d->images = p, cap = grow;
+    }
+    size_t got = 0;
+    st = read_upto(r, raw, (size_t)(want * per), &got, e);
+    if (st != NNB_OK) break;
+    float *dst = d->images + have * per;
+    for (size_t i = 0; i < got; i++) dst[i] = (float)raw[i] / 255.0f;
+    if (got < (size_t)(want * per))
+      st = nnb_fail(e, NNB_ERR_FORMAT,
+                    "%s: truncated: header says %u images of %ux%u, file ends after %lld of them",
+                    r->path, dim[0], dim[1], dim[2], (long long)(have + (int64_t)got / per));
+    have += want;
+  }
+  free(raw);
+  return st;
+}
+
+static nnb_status read_labels(reader *r, uint32_t count, int64_t n, nnb_dataset *d,
+                              nnb_error *e) {
+  unsigned char *raw = malloc((size_t)n + 1);
+  d->labels = malloc((size_t)n * sizeof *d->labels + 1);
+  nnb_status st = raw && d->labels ? NNB_OK : nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", r->path);
+  size_t got = 0;
+  if (st == NNB_OK) st = read_upto(r, raw, (size_t)n, &got, e);
+  if (st == NNB_OK && got < (size_t)n)
+    st = nnb_fail(e, NNB_ERR_FORMAT,
+                  "%s: truncated: header says %u labels, file ends after %zu of them", r->path,
+                  count, got);
+  for (int64_t i = 0; st == NNB_OK && i < n; i++) {
+    if (raw[i] > 9)
+      st = nnb_fail(e, NNB_ERR_FORMAT,
+                    "%s: label %u at index %lld is out of range: expected 0..9 (10 classes)",
+                    r->path, raw[i], (long long)i);
+    else
+      d->labels[i] = raw[i];
+  }
+  free(raw);
+  return st;
 }
 
 nnb_status nnb_dataset_load_idx(const char *ipath, const char *lpath, int64_t limit, nnb_dataset *d,
                                 nnb_error *e) {
   memset(d, 0, sizeof *d);
   reader ri = {0}, rl = {0};
-  uint32_t idim[3], ldim[1];
-  unsigned char *raw = NULL;
+  uint32_t idim[3] = {0}, ldim[1] = {0};
   nnb_status st = open_reader(&ri, ipath, e);
   if (st == NNB_OK) st = open_reader(&rl, lpath, e);
-  if (st == NNB_OK) st = read_header(&ri, IDX_IMAGES, "images", 3, idim, e);
-  if (st == NNB_OK) st = read_header(&rl, IDX_LABELS, "labels", 1, ldim, e);
+  if (st == NNB_OK) st = read_header(&ri, IDX_IMAGES, 3, idim, e);
+  if (st == NNB_OK) st = read_header(&rl, IDX_LABELS, 1, ldim, e);
   if (st == NNB_OK && (idim[1] < 1 || idim[2] < 1 || idim[1] > MAX_SIDE || idim[2] > MAX_SIDE))
-    st = nnb_fail(e, NNB_ERR_FORMAT, "%s: images of %ux%u: expected sides in 1..%d", ipath, idim[1],
-                  idim[2], MAX_SIDE);
+    st = nnb_fail(e, NNB_ERR_FORMAT,
+                  "%s: header says images of %ux%u: expected rows and columns in 1..%u", ipath,
+                  idim[1], idim[2], MAX_SIDE);
+  if (st == NNB_OK && (idim[0] < 1 || idim[0] > MAX_COUNT))
+    st = nnb_fail(e, NNB_ERR_FORMAT, "%s: header says %u images: expected 1..%u", ipath, idim[0],
+                  MAX_COUNT);
   if (st == NNB_OK && idim[0] != ldim[0])
     st = nnb_fail(e, NNB_ERR_FORMAT, "%s has %u labels but %s has %u images", lpath, ldim[0], ipath,
                   idim[0]);
-  int64_t n = st == NNB_OK ? idim[0] : 0, per = st == NNB_OK ? (int64_t)idim[1] * idim[2] : 0;
+  int64_t n = st == NNB_OK ? idim[0] : 0;
   if (limit > 0 && limit < n) n = limit;
-  if (st == NNB_OK) {
-    raw = malloc((size_t)(n * per) + 1);
-    d->images = malloc((size_t)(n * per) * sizeof *d->images + 1);
-    d->labels = malloc((size_t)n * sizeof *d->labels + 1);
-    if (!raw || !d->images || !d->labels)
-      st = nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory for %lld images", ipath, (long long)n);
-  }
-  size_t got = 0;
-  if (st == NNB_OK && (st = read_exact(&ri, raw, (size_t)(n * per), &got, e)) == NNB_OK &&
-      got < (size_t)(n * per))
-    st = nnb_fail(e, NNB_ERR_FORMAT,
-                  "%s: truncated: header says %u images of %ux%u, file ends after %lld of them",
-                  ipath, idim[0], idim[1], idim[2], (long long)(got / (size_t)per));
-  for (int64_t i = 0; st == NNB_OK && i < n * per; i++) d->images[i] = (float)raw[i] / 255.0f;
-  if (st == NNB_OK && (st = read_exact(&rl, raw, (size_t)n, &got, e)) == NNB_OK && got < (size_t)n)
-    st = nnb_fail(e, NNB_ERR_FORMAT, "%s: truncated: header says %u labels, file ends after %lld",
-                  lpath, ldim[0], (long long)got);
-  for (int64_t i = 0; st == NNB_OK && i < n; i++) {
-    if (raw[i] > 9)
-      st = nnb_fail(e, NNB_ERR_FORMAT, "%s: label %u at index %lld, expected 0..9", lpath, raw[i],
-                    (long long)i);
-    else
-      d->labels[i] = raw[i];
-  }
+  if (st == NNB_OK) st = read_images(&ri, idim, n, d, e);
+  if (st == NNB_OK) st = read_labels(&rl, ldim[0], n, d, e);
+  if (st == NNB_OK && n == idim[0]) st = expect_end(&ri, e);
+  if (st == NNB_OK && n == idim[0]) st = expect_end(&rl, e);
   if (ri.f) gzclose(ri.f);
   if (rl.f) gzclose(rl.f);
-  free(raw);
   if (st != NNB_OK) {
     nnb_dataset_free(d);
     return st;
   }
   d->n = n, d->c = 1, d->h = (int)idim[1], d->w = (int)idim[2], d->classes = 10;
-  d->checksum = (uint32_t)crc32_combine(ri.crc, rl.crc, (z_off_t)n);
+  d->checksum = (uint32_t)crc32_combine(ri.crc, rl.crc, (z_off_t)rl.bytes);
   snprintf(d->name, sizeof d->name, "idx");
   snprintf(d->source, sizeof d->source, "%s, %s", ipath, lpath);
   return NNB_OK;

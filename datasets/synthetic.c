@@ -6,7 +6,8 @@
 #include "dataset.h"
 #include "rng.h"
 
-nnb_status nnb_dataset_synthetic(const char *params, int64_t limit, nnb_dataset *d, nnb_error *e) {
+nnb_status nnb_dataset_synthetic(const char *params, int split, int64_t limit, nnb_dataset *d,
+                                 nnb_error *e) {
   memset(d, 0, sizeof *d);
   long long v[6] = {1, 28, 28, 10, 1024, 1}; /* c, h, w, classes, n, seed */
   static const char *const keys[6] = {"c", "h", "w", "classes", "n", "seed"};
@@ -36,13 +37,14 @@ nnb_status nnb_dataset_synthetic(const char *params, int64_t limit, nnb_dataset 
     return nnb_fail(e, NNB_ERR_NOMEM, "synthetic: out of memory for %lld samples", (long long)n);
   }
   nnb_rng r;
-  nnb_rng_seed(&r, (uint64_t)v[5]);
+  /* The test split is a second stream of the same seed: same distribution, other samples. */
+  nnb_rng_seed(&r, (uint64_t)v[5] * 2 + (split ? 1 : 0));
   nnb_rng_fill(&r, d->images, (size_t)(n * per), 0.0f, 1.0f);
   for (int64_t i = 0; i < n; i++) d->labels[i] = (int32_t)nnb_rng_below(&r, (uint64_t)v[3]);
   d->n = n, d->c = (int)v[0], d->h = (int)v[1], d->w = (int)v[2], d->classes = (int)v[3];
   uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
-  crc = (uint32_t)crc32(crc, (const Bytef *)d->images, (uInt)((size_t)(n * per) * sizeof(float)));
-  d->checksum = (uint32_t)crc32(crc, (const Bytef *)d->labels, (uInt)((size_t)n * sizeof(int32_t)));
+  crc = (uint32_t)crc32_z(crc, (const Bytef *)d->images, (size_t)(n * per) * sizeof(float));
+  d->checksum = (uint32_t)crc32_z(crc, (const Bytef *)d->labels, (size_t)n * sizeof(int32_t));
   snprintf(d->name, sizeof d->name, "synthetic");
   snprintf(d->source, sizeof d->source,
            "synthetic:c=%lld,h=%lld,w=%lld,classes=%lld,n=%lld,seed=%lld", v[0], v[1], v[2], v[3],

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a release nnbench, and runs the default
-# job on every available backend.
+# job on every available backend: conformance, then suites/quick.ini.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +14,6 @@ echo "== backends"
 "$nnbench" list backends
 echo "== conformance of every available backend against the reference"
 "$nnbench" check
+echo "== benchmark suite suites/quick.ini"
+results=$("$nnbench" run suites/quick.ini)
+echo "results: $results/results.json and $results/results.csv"

@@ -15,5 +15,9 @@ for preset in dev asan; do
   ctest --preset "$preset" -j "$jobs"
 done
 
+echo "== release: build (optimiser-only warnings are errors too)"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
+
 echo "== reference conformance (nnbench check --backend reference)"
 ./build/dev/nnbench check --backend reference

@@ -47,7 +47,7 @@ static nnb_status lstm_shape(const ref_io *io, const nnb_tensor_desc *x,
 }
 
 nnb_status ref_lstm(const ref_io *io, nnb_error *e) {
-  lstm_dims d;
+  lstm_dims d = {0};
   nnb_status s = lstm_shape(io, io->ti[0], io->ti[1], io->ti[2], &d, e);
   if (s != NNB_OK) return s;
   const int64_t B = d.B, T = d.T, I = d.I, H = d.H;
@@ -96,7 +96,7 @@ nnb_status ref_lstm(const ref_io *io, nnb_error *e) {
 }
 
 nnb_status ref_lstm_bwd(const ref_io *io, nnb_error *e) {
-  lstm_dims d;
+  lstm_dims d = {0};
   nnb_status s = lstm_shape(io, io->ti[1], io->ti[2], io->ti[3], &d, e);
   if (s != NNB_OK) return s;
   const int64_t B = d.B, T = d.T, I = d.I, H = d.H;
@@ -193,7 +193,7 @@ static nnb_status attn_shape(const ref_io *io, const nnb_tensor_desc *qkv, attn_
 }
 
 nnb_status ref_attention(const ref_io *io, nnb_error *e) {
-  attn_dims d;
+  attn_dims d = {0};
   nnb_status s = attn_shape(io, io->ti[0], &d, e);
   if (s != NNB_OK) return s;
   const int64_t B = d.B, T = d.T, D = d.D, NH = d.heads, dh = d.dh;
@@ -246,7 +246,7 @@ nnb_status ref_attention(const ref_io *io, nnb_error *e) {
 }
 
 nnb_status ref_attention_bwd(const ref_io *io, nnb_error *e) {
-  attn_dims d;
+  attn_dims d = {0};
   nnb_status s = attn_shape(io, io->ti[1], &d, e);
   if (s != NNB_OK) return s;
   const int64_t B = d.B, T = d.T, D = d.D, NH = d.heads, dh = d.dh;

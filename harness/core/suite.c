@@ -72,7 +72,7 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
     }
     g = &p->groups[i];
   }
-  double d;
+  double d = 0;
   if (is_suite && !strcmp(key, "name")) return copy(p, sec, key, p->s->name, sizeof p->s->name, v);
   if (is_suite && !strcmp(key, "description"))
     return copy(p, sec, key, p->s->description, sizeof p->s->description, v);

@@ -715,7 +715,7 @@ static nnb_status measure_copy(nnb_peak *out, par_worker *w, int n, size_t bytes
     w[i].dst = dst + (size_t)i * chunk;
     w[i].len = chunk;
   }
-  double one, best;
+  double one = 0, best = 0;
   nnb_status st = run_parallel(&sh, w, n, 1, &best, e);
   if (st == NNB_OK) {
     /* One thread, on the first CPU, copying everything: one repetition
