@@ -179,18 +179,19 @@ Test(openblas, large_cases_take_the_parallel_paths) {
     nnb_attr at = {.pool = {3, 3, 2, 2}};
     big_case(&ob, NNB_OP_MAXPOOL2D, sh, (int[]){4}, 1, &at);
   }
-  { /* strided, padded convolution: im2col's general path, per-image threads */
-    const int64_t sh[3][4] = {{6, 5, 17, 19}, {7, 5, 3, 3}, {7}};
+  { /* strided, padded convolution: im2col's general path; 7 images make
+     * groups of 3 on each of two threads, the last one partial */
+    const int64_t sh[3][4] = {{7, 5, 17, 19}, {7, 5, 3, 3}, {7}};
     nnb_attr at = {.conv = {2, 2, 1, 1}};
     big_case(&ob, NNB_OP_CONV2D, sh, (int[]){4, 4, 1}, 3, &at);
   }
   {
-    const int64_t sh[2][4] = {{6, 7, 9, 10}, {7, 5, 3, 3}};
+    const int64_t sh[2][4] = {{7, 7, 9, 10}, {7, 5, 3, 3}};
     nnb_attr at = {.conv = {2, 2, 1, 1, 3, 3, 17, 19, 1}};
     big_case(&ob, NNB_OP_CONV2D_BWD_DATA, sh, (int[]){4, 4}, 2, &at);
   }
   {
-    const int64_t sh[2][4] = {{6, 7, 9, 10}, {6, 5, 17, 19}};
+    const int64_t sh[2][4] = {{7, 7, 9, 10}, {7, 5, 17, 19}};
     nnb_attr at = {.conv = {2, 2, 1, 1, 3, 3, 17, 19, 1}};
     big_case(&ob, NNB_OP_CONV2D_BWD_WEIGHT, sh, (int[]){4, 4}, 2, &at);
   }
