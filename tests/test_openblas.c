@@ -263,9 +263,9 @@ static void step(run *r) {
 /* Forward and backward of a whole model, run twice (arena memory reused
  * across runs): the loss and every parameter's gradient agree with the
  * reference. */
-static void train_agrees(const char *spec, int batch) {
+static void train_agrees(const char *spec, int batch, const char *options) {
   nnb_backend ob;
-  open_openblas(&ob, NULL);
+  open_openblas(&ob, options);
   run a, b;
   start(&a, &ref, spec, batch, 1);
   start(&b, &ob, spec, batch, 1);
@@ -286,10 +286,16 @@ static void train_agrees(const char *spec, int batch) {
   nnb_backend_close(&ob);
 }
 
-Test(openblas, mlp_trains_as_the_reference) { train_agrees("mlp", 300); }
-Test(openblas, cnn_trains_as_the_reference) { train_agrees("cnn", 6); }
-Test(openblas, lstm_trains_as_the_reference) { train_agrees("lstm", 6); }
-Test(openblas, transformer_trains_as_the_reference) { train_agrees("transformer", 6); }
+Test(openblas, mlp_trains_as_the_reference) { train_agrees("mlp", 300, NULL); }
+Test(openblas, cnn_trains_as_the_reference) { train_agrees("cnn", 6, NULL); }
+/* both ways of sharing the recurrence among threads */
+Test(openblas, lstm_trains_as_the_reference_split_by_units) {
+  train_agrees("lstm", 6, "lstm_split=1");
+}
+Test(openblas, lstm_trains_as_the_reference_split_by_sequences) {
+  train_agrees("lstm", 6, "lstm_split=0");
+}
+Test(openblas, transformer_trains_as_the_reference) { train_agrees("transformer", 6, NULL); }
 
 /* Inference logits agree with the reference, and running with the relu
  * fusion off (option fuse=0) gives the same bits. */

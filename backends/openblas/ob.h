@@ -19,6 +19,7 @@ typedef struct ob_env {
   int threads;       /* the one thread count: OpenMP teams; OpenBLAS runs single-threaded */
   ob_blas blas;      /* OpenBLAS, loaded by ob_blas_load in init */
   const ob_vec *vec; /* vector kernels for this CPU's widest ISA */
+  int lstm_split;    /* option lstm_split: -1 auto, 0 by sequences, 1 by units */
 } ob_env;
 
 /* How a GEMM-shaped node (matmul, conv2d) finishes its output. */

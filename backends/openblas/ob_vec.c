@@ -135,14 +135,14 @@ static double k_expsum(int64_t n, const float *x, float shift, float *y) {
 
 /* The gate pass with and without a previous cell state: two loops, so
  * neither has a test inside. */
-static void k_lstm_fwd(int64_t h, const float *z, const float *b, const float *cp, float *cache,
-                       float *hout) {
+static void k_lstm_fwd(int64_t n, int64_t h, const float *z, const float *b, const float *cp,
+                       float *cache, float *hout) {
   const float *zi = z, *zf = z + h, *zg = z + 2 * h, *zo = z + 3 * h;
   const float *bi = b, *bf = b + h, *bg = b + 2 * h, *bo = b + 3 * h;
   float *ci = cache, *cf = cache + h, *cg = cache + 2 * h, *co = cache + 3 * h, *cc = cache + 4 * h;
   if (cp) {
 #pragma omp simd
-    for (int64_t u = 0; u < h; u++) {
+    for (int64_t u = 0; u < n; u++) {
       float i = vsigmoid(zi[u] + bi[u]), f = vsigmoid(zf[u] + bf[u]);
       float g = vtanh(zg[u] + bg[u]), o = vsigmoid(zo[u] + bo[u]);
       float c = f * cp[u] + i * g;
@@ -151,7 +151,7 @@ static void k_lstm_fwd(int64_t h, const float *z, const float *b, const float *c
     }
   } else {
 #pragma omp simd
-    for (int64_t u = 0; u < h; u++) {
+    for (int64_t u = 0; u < n; u++) {
       float i = vsigmoid(zi[u] + bi[u]), f = vsigmoid(zf[u] + bf[u]);
       float g = vtanh(zg[u] + bg[u]), o = vsigmoid(zo[u] + bo[u]);
       float c = i * g;
@@ -174,20 +174,20 @@ static inline void lstm_bwd_unit(int64_t h, int64_t u, float dh, float cprev, fl
   dc[u] = dcu * gf; /* c_t = f * c_{t-1} + ... */
 }
 
-static void k_lstm_bwd(int64_t h, const float *dy, const float *dhn, float *dc, const float *ct,
-                       const float *cp, float *dz) {
+static void k_lstm_bwd(int64_t n, int64_t h, const float *dy, const float *dhn, float *dc,
+                       const float *ct, const float *cp, float *dz) {
   if (dhn && cp) {
 #pragma omp simd
-    for (int64_t u = 0; u < h; u++) lstm_bwd_unit(h, u, dy[u] + dhn[u], cp[u], dc, ct, dz);
+    for (int64_t u = 0; u < n; u++) lstm_bwd_unit(h, u, dy[u] + dhn[u], cp[u], dc, ct, dz);
   } else if (dhn) {
 #pragma omp simd
-    for (int64_t u = 0; u < h; u++) lstm_bwd_unit(h, u, dy[u] + dhn[u], 0.0f, dc, ct, dz);
+    for (int64_t u = 0; u < n; u++) lstm_bwd_unit(h, u, dy[u] + dhn[u], 0.0f, dc, ct, dz);
   } else if (cp) {
 #pragma omp simd
-    for (int64_t u = 0; u < h; u++) lstm_bwd_unit(h, u, dy[u], cp[u], dc, ct, dz);
+    for (int64_t u = 0; u < n; u++) lstm_bwd_unit(h, u, dy[u], cp[u], dc, ct, dz);
   } else {
 #pragma omp simd
-    for (int64_t u = 0; u < h; u++) lstm_bwd_unit(h, u, dy[u], 0.0f, dc, ct, dz);
+    for (int64_t u = 0; u < n; u++) lstm_bwd_unit(h, u, dy[u], 0.0f, dc, ct, dz);
   }
 }
 

@@ -22,16 +22,18 @@ typedef struct ob_vec {
   /* y = exp(x - shift) (y may be NULL); returns sum(exp(x - shift)) in
    * double, so that 1 - p stays exact where p rounds to 1 in f32 */
   double (*expsum)(int64_t n, const float *x, float shift, float *y);
-  /* One step of one sequence: z holds the 4H gate pre-activations without
-   * bias (i, f, g, o), bias = b_ih + b_hh, cprev = c_{t-1} (NULL at t = 0).
-   * Writes cache (i, f, g, o, c: 5H) and h. */
-  void (*lstm_fwd)(int64_t h, const float *z, const float *bias, const float *cprev, float *cache,
-                   float *hout);
+  /* One step of one sequence, for n units with gate stride h (n = h for
+   * all of them; pointers start at the first unit): z holds the gate
+   * pre-activations without bias (i, f, g, o at 0, h, 2h, 3h), bias = b_ih
+   * + b_hh likewise, cprev = c_{t-1} (NULL at t = 0). Writes cache (i, f,
+   * g, o, c at stride h) and h_t. */
+  void (*lstm_fwd)(int64_t n, int64_t h, const float *z, const float *bias, const float *cprev,
+                   float *cache, float *hout);
   /* The same step backwards: dh = dy + dh_next (dh_next NULL: zero), dc
    * holds the gradient flowing into c_t from step t+1 and leaves with the
-   * one flowing into c_{t-1}; writes dz (4H, gate pre-activations). */
-  void (*lstm_bwd)(int64_t h, const float *dy, const float *dh_next, float *dc, const float *cache,
-                   const float *cprev, float *dz);
+   * one flowing into c_{t-1}; writes dz (gate pre-activations, stride h). */
+  void (*lstm_bwd)(int64_t n, int64_t h, const float *dy, const float *dh_next, float *dc,
+                   const float *cache, const float *cprev, float *dz);
   /* One row of layernorm, and of its backward (dgamma, dbeta accumulate). */
   void (*layernorm)(int64_t f, const float *x, const float *gamma, const float *beta, float eps,
                     float *y);
