@@ -72,7 +72,7 @@ static int64_t last_dim(const nnb_tensor_desc *t) { return t->dims[t->rank - 1];
 
 static void softmax_rows(const ob_step *s, void *arg, int64_t lo, int64_t hi) {
   int64_t c = last_dim(s->ti[0]);
-  for (int64_t r = lo; r < hi; r++) s->env->vec->softmax(c, fin(s, 0) + r * c, fout(s, 0) + r * c);
+  s->env->vec->softmax(hi - lo, c, fin(s, 0) + lo * c, fout(s, 0) + lo * c, false);
 }
 
 nnb_status ob_softmax(const ob_step *s, nnb_error *e) {
@@ -83,14 +83,7 @@ nnb_status ob_softmax(const ob_step *s, nnb_error *e) {
 
 static void softmax_bwd_rows(const ob_step *s, void *arg, int64_t lo, int64_t hi) {
   int64_t c = last_dim(s->ti[0]);
-  for (int64_t r = lo; r < hi; r++) {
-    const float *dy = fin(s, 0) + r * c, *y = fin(s, 1) + r * c;
-    float *dx = fout(s, 0) + r * c, dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-    for (int64_t i = 0; i < c; i++) dot += dy[i] * y[i];
-#pragma omp simd
-    for (int64_t i = 0; i < c; i++) dx[i] = y[i] * (dy[i] - dot);
-  }
+  s->env->vec->softmax_bwd(hi - lo, c, fin(s, 0) + lo * c, fin(s, 1) + lo * c, fout(s, 0) + lo * c);
 }
 
 nnb_status ob_softmax_bwd(const ob_step *s, nnb_error *e) {

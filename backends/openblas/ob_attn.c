@@ -9,7 +9,6 @@
  *            dq = scale dS k,  dk = scale dS^T q,  dv = P^T dy. */
 #include <math.h>
 #include <omp.h>
-#include <string.h>
 
 #include "ob.h"
 
@@ -43,11 +42,7 @@ nnb_status ob_attention(const ob_step *s, nnb_error *e) {
     const float *q = qkv + b * T * 3 * D + j * dh, *k = q + D, *v = q + 2 * D;
     float *p = probs + pair * T * T;
     ob_sgemm(env, false, true, T, T, dh, scale, q, 3 * D, k, 3 * D, 0.0f, p, T);
-    for (int64_t t = 0; t < T; t++) {
-      int64_t keys = causal ? t + 1 : T;
-      env->vec->softmax(keys, p + t * T, p + t * T);
-      memset(p + t * T + keys, 0, (size_t)(T - keys) * sizeof *p); /* masked: probability 0 */
-    }
+    env->vec->softmax(T, T, p, p, causal); /* masked keys: probability 0 */
     ob_sgemm(env, false, false, T, dh, T, 1.0f, p, T, v, 3 * D, 0.0f, y + b * T * D + j * dh, D);
   }
   return NNB_OK;
@@ -77,14 +72,7 @@ nnb_status ob_attention_bwd(const ob_step *s, nnb_error *e) {
       const float *p = probs + pair * T * T, *dyp = dy + b * T * D + j * dh;
       float *dq = dqkv + b * T * 3 * D + j * dh, *dk = dq + D, *dv = dq + 2 * D;
       ob_sgemm(env, false, true, T, T, dh, 1.0f, dyp, D, v, 3 * D, 0.0f, ds, T);
-      for (int64_t t = 0; t < T; t++) { /* softmax backward, row by row */
-        const float *pr = p + t * T;
-        float *r = ds + t * T, dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-        for (int64_t u = 0; u < T; u++) dot += pr[u] * r[u];
-#pragma omp simd
-        for (int64_t u = 0; u < T; u++) r[u] = pr[u] * (r[u] - dot);
-      }
+      env->vec->softmax_bwd(T, T, ds, p, ds);
       ob_sgemm(env, false, false, T, dh, T, scale, ds, T, k, 3 * D, 0.0f, dq, 3 * D);
       ob_sgemm(env, true, false, T, dh, T, scale, ds, T, q, 3 * D, 0.0f, dk, 3 * D);
       ob_sgemm(env, true, false, T, dh, T, 1.0f, p, T, dyp, D, 0.0f, dv, 3 * D);

@@ -96,25 +96,49 @@ static void k_tanh_bwd(int64_t n, const float *dy, const float *x, float *dx) {
   }
 }
 
-static float row_max(int64_t n, const float *x) {
+static inline float row_max(int64_t n, const float *x) {
   float m = x[0];
 #pragma omp simd reduction(max : m)
   for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
   return m;
 }
 
-static void k_softmax(int64_t n, const float *x, float *y) {
-  if (n <= 0) return;
-  float m = row_max(n, x), sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; i++) {
-    float v = vexp(x[i] - m);
-    y[i] = v;
-    sum += v;
-  }
-  float inv = 1.0f / sum;
+/* One function for a whole block of rows: for the short rows of
+ * attention (16 keys) the per-row work is a few vectors, and a call and
+ * loop set-up per row would cost more than it. */
+static void k_softmax(int64_t rows, int64_t n, const float *x, float *y, bool causal) {
+  /* row maxima subtracted row by row, then exp over the whole block in one
+   * long vector loop, then the sums and scaling row by row */
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * n;
+    float *yr = y + r * n;
+    int64_t k = causal && r + 1 < n ? r + 1 : n;
+    float m = row_max(k, xr);
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++) y[i] *= inv;
+    for (int64_t i = 0; i < n; i++) yr[i] = i < k ? xr[i] - m : -INFINITY;
+  }
+  int64_t all = rows * n;
+#pragma omp simd
+  for (int64_t i = 0; i < all; i++) y[i] = vexp(y[i]);
+  for (int64_t r = 0; r < rows; r++) {
+    float *yr = y + r * n, sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < n; i++) sum += yr[i];
+    float inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) yr[i] *= inv;
+  }
+}
+
+static void k_softmax_bwd(int64_t rows, int64_t n, const float *dy, const float *y, float *dx) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * n, *yr = y + r * n;
+    float *dxr = dx + r * n, dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t i = 0; i < n; i++) dot += dyr[i] * yr[i];
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) dxr[i] = yr[i] * (dyr[i] - dot);
+  }
 }
 
 static double k_expsum(int64_t n, const float *x, float shift, float *y) {
@@ -252,6 +276,7 @@ const ob_vec OB_VEC_TABLE = {
     .sigmoid_bwd = k_sigmoid_bwd,
     .tanh_bwd = k_tanh_bwd,
     .softmax = k_softmax,
+    .softmax_bwd = k_softmax_bwd,
     .max = row_max,
     .expsum = k_expsum,
     .lstm_fwd = k_lstm_fwd,

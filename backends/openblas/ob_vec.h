@@ -6,6 +6,7 @@
 #ifndef NNB_OB_VEC_H
 #define NNB_OB_VEC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct ob_vec {
@@ -15,8 +16,13 @@ typedef struct ob_vec {
   /* dx = dy * f'(x) for sigmoid and tanh */
   void (*sigmoid_bwd)(int64_t n, const float *dy, const float *x, float *dx);
   void (*tanh_bwd)(int64_t n, const float *dy, const float *x, float *dx);
-  /* y = softmax(x) over n (max-subtracted); y may be x */
-  void (*softmax)(int64_t n, const float *x, float *y);
+  /* Row r of `rows` rows (leading dimension n): y = softmax(x) over its
+   * first k_r = causal ? min(r + 1, n) : n entries, max-subtracted, and 0
+   * after them. y may be x. */
+  void (*softmax)(int64_t rows, int64_t n, const float *x, float *y, bool causal);
+  /* Row by row: dx = y * (dy - sum(dy * y)), the softmax backward. dx may
+   * be dy. */
+  void (*softmax_bwd)(int64_t rows, int64_t n, const float *dy, const float *y, float *dx);
   /* max(x) over n >= 1 elements, NaN only when x[0] is NaN (as fmax) */
   float (*max)(int64_t n, const float *x);
   /* y = exp(x - shift) (y may be NULL); returns sum(exp(x - shift)) in
