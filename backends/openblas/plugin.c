@@ -1,7 +1,6 @@
 /* The openblas backend's plugin table: host buffers, OpenBLAS loaded with
  * the fastest kernels this CPU runs, a plan of prepared steps (fusions and
  * one workspace decided once) and a per-node executor. */
-#include <dlfcn.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -85,23 +84,9 @@ static int default_threads(void) {
   return omp_get_num_procs();
 }
 
-/* The OpenMP runtime's worker threads outlive every parallel region; if
- * unloading this plugin also unloaded the runtime, they would run unmapped
- * code. Pin it (the library that defines omp_get_num_threads) for the life
- * of the process. */
-static void pin_openmp_runtime(void) {
-  int (*fn)(void) = omp_get_num_threads;
-  void *addr;
-  memcpy(&addr, &fn, sizeof addr);
-  Dl_info info;
-  if (dladdr(addr, &info) && info.dli_fname)
-    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
-}
-
 static nnb_status ob_init(const nnb_backend_config *cfg, nnb_backend_ctx **out, nnb_error *e) {
   nnb_backend_ctx *c = calloc(1, sizeof *c);
   if (!c) return nnb_fail(e, NNB_ERR_NOMEM, "openblas: out of memory");
-  pin_openmp_runtime();
   ob_cpu_detect(&c->cpu);
   nnb_status s = ob_blas_load(&c->env.blas, &c->cpu, e);
   if (s != NNB_OK) {
