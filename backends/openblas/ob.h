@@ -22,11 +22,13 @@ typedef struct ob_env {
   int lstm_split;    /* option lstm_split: -1 auto, 0 by sequences, 1 by units */
 } ob_env;
 
-/* How a GEMM-shaped node (matmul, conv2d) finishes its output. */
+/* How a node finishes its output when the node after it is folded in. */
 typedef enum ob_fuse {
   OB_FUSE_NONE = 0,
-  OB_FUSE_RELU_BOTH, /* write the pre-activation and relu(it) (the backward reads both) */
-  OB_FUSE_RELU_ONLY  /* write relu(it) only: nothing else reads the pre-activation */
+  OB_FUSE_RELU_BOTH, /* matmul, conv2d: write the pre-activation and relu(it) */
+  OB_FUSE_RELU_ONLY, /* matmul, conv2d: write relu(it) only (nothing else reads the
+                        pre-activation) */
+  OB_FUSE_RELU_BWD   /* maxpool2d_bwd of a relu's output: write the relu's act_bwd */
 } ob_fuse;
 
 /* One node, prepared: its tensors' host pointers and shapes, its share of
@@ -41,8 +43,8 @@ typedef struct ob_step {
   float *out[NNB_MAX_OUT];
   float *ws; /* scratch of ws_floats floats (64-byte aligned), valid during the step */
   size_t ws_floats;
-  ob_fuse fuse;    /* matmul / conv2d: relu folded into this step */
-  float *relu_out; /* where relu(output) goes when fuse != OB_FUSE_NONE */
+  ob_fuse fuse;    /* the next node folded into this step */
+  float *relu_out; /* where that node's output goes when fuse != OB_FUSE_NONE */
   bool skip;       /* a relu folded into the step before it */
 } ob_step;
 

@@ -65,18 +65,50 @@ nnb_status ob_maxpool2d(const ob_step *s, nnb_error *e) {
   return NNB_OK;
 }
 
+/* The models' 2x2, stride-2 windows do not overlap: each window's four
+ * outputs are written at once, dy at the maximum and 0 elsewhere, times
+ * (max > 0) when a relu's backward is folded in. */
+static void pool2_bwd_plane(const pgeom *g, const float *x, const float *dy, float *dx, bool mask) {
+  for (int64_t i = 0; i < g->oh; i++) {
+    const float *r0 = x + 2 * i * g->w, *r1 = r0 + g->w, *gy = dy + i * g->ow;
+    float *d0 = dx + 2 * i * g->w, *d1 = d0 + g->w;
+#pragma omp simd
+    for (int64_t j = 0; j < g->ow; j++) {
+      float m = r0[2 * j];
+      int k = 0;
+      if (r0[2 * j + 1] > m) m = r0[2 * j + 1], k = 1;
+      if (r1[2 * j] > m) m = r1[2 * j], k = 2;
+      if (r1[2 * j + 1] > m) m = r1[2 * j + 1], k = 3;
+      float v = mask ? gy[j] * (m > 0.0f ? 1.0f : 0.0f) : gy[j];
+      d0[2 * j] = k == 0 ? v : 0.0f;
+      d0[2 * j + 1] = k == 1 ? v : 0.0f;
+      d1[2 * j] = k == 2 ? v : 0.0f;
+      d1[2 * j + 1] = k == 3 ? v : 0.0f;
+    }
+    for (int64_t c = 2 * g->ow; c < g->w; c++) d0[c] = d1[c] = 0.0f; /* no window covers these */
+  }
+  for (int64_t r = 2 * g->oh; r < g->h; r++) memset(dx + r * g->w, 0, (size_t)g->w * sizeof *dx);
+}
+
 nnb_status ob_maxpool2d_bwd(const ob_step *s, nnb_error *e) {
   pgeom g = pool_geom(s->n, s->ti[1], s->ti[0]);
   const float *dy = s->in[0], *x = s->in[1];
-  float *dx = s->out[0];
+  bool mask = s->fuse == OB_FUSE_RELU_BWD;
+  float *dx = mask ? s->relu_out : s->out[0];
+  bool pool2 = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2;
   int nt = ob_threads_for(s->env, g.planes, (double)(g.planes * g.h * g.w));
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t pl = 0; pl < g.planes; pl++) {
     const float *xp = x + pl * g.h * g.w, *dyp = dy + pl * g.oh * g.ow;
     float *dxp = dx + pl * g.h * g.w;
+    if (pool2) {
+      pool2_bwd_plane(&g, xp, dyp, dxp, mask);
+      continue;
+    }
     memset(dxp, 0, (size_t)(g.h * g.w) * sizeof *dxp);
     for (int64_t i = 0; i < g.oh; i++)
       for (int64_t j = 0; j < g.ow; j++) dxp[argmax(&g, xp, i, j)] += dyp[i * g.ow + j];
+    for (int64_t k = 0; mask && k < g.h * g.w; k++) dxp[k] *= xp[k] > 0.0f ? 1.0f : 0.0f;
   }
   return NNB_OK;
 }

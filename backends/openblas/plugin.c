@@ -169,6 +169,37 @@ static bool overlaps(const nnb_graph *g, const nnb_binding *bind, int a, int b) 
   return a0 < b1 && b0 < a1;
 }
 
+/* maxpool2d_bwd at node i whose x is relu(v), followed by the act_bwd of
+ * that relu (dy = the pooling's dx, x = v): relu'(v) > 0 exactly where the
+ * pooled value is > 0, so the pooling's backward writes the act_bwd's
+ * output directly, masked by the window maximum. Only when nothing else
+ * reads the pooling's dx and the act_bwd's output shares no bytes with the
+ * pooling's inputs (but see below). */
+static void plan_pool_fusion(const nnb_graph *g, const nnb_binding *bind, const int *readers,
+                             ob_step *steps, int i) {
+  const nnb_node *n = &g->nodes[i], *r = i + 1 < g->n_nodes ? &g->nodes[i + 1] : NULL;
+  if (!r || n->op != NNB_OP_MAXPOOL2D_BWD || r->op != NNB_OP_ACT_BWD ||
+      r->attr.act_bwd.act != NNB_OP_RELU || r->in[0] != n->out[0] || readers[n->out[0]] != 1)
+    return;
+  bool relu_of = false; /* the pooling's x is relu(act_bwd's x) */
+  for (int k = 0; k < g->n_nodes && !relu_of; k++)
+    relu_of = g->nodes[k].op == NNB_OP_RELU && g->nodes[k].in[0] == r->in[1] &&
+              g->nodes[k].out[0] == n->in[1];
+  if (!relu_of) return;
+  /* The 2x2, stride-2 kernel reads each window before writing it and no
+   * other, so its output may also be exactly where x is. */
+  const struct nnb_pool_attr *pa = &n->attr.pool;
+  bool pool2 = pa->kernel_h == 2 && pa->kernel_w == 2 && pa->stride_h == 2 && pa->stride_w == 2;
+  bool on_x = bind[r->out[0]].buffer == bind[n->in[1]].buffer &&
+              bind[r->out[0]].offset == bind[n->in[1]].offset;
+  if (overlaps(g, bind, r->out[0], n->in[0]) ||
+      (overlaps(g, bind, r->out[0], n->in[1]) && !(pool2 && on_x)))
+    return;
+  steps[i].fuse = OB_FUSE_RELU_BWD;
+  steps[i].relu_out = (float *)bound(bind, r->out[0]);
+  steps[i + 1].skip = true;
+}
+
 /* matmul / conv2d at node i followed by relu of its output: fold the relu
  * into the GEMM's epilogue. Safe when relu's output shares no bytes with
  * the GEMM node's inputs (the planner may reuse an input's bytes for it,
@@ -229,6 +260,7 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     s->ws_floats = impl.ws ? impl.ws(s) : 0;
     if (s->ws_floats > ws_floats) ws_floats = s->ws_floats;
     if (ctx->fuse) plan_fusion(g, bind, readers, p->steps, i);
+    if (ctx->fuse) plan_pool_fusion(g, bind, readers, p->steps, i);
   }
   free(readers);
   p->ws_bytes = (ob_round16(ws_floats) + 16) * sizeof(float);
@@ -267,7 +299,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* A relu folded into the node before it shows 0 s: its time is in that
+/* A node folded into the node before it shows 0 s: its time is in that
  * node's. */
 static nnb_status ob_profile(nnb_backend_ctx *ctx, nnb_plan *p, double *secs, nnb_error *e) {
   for (int i = 0; i < p->n_steps; i++) {
