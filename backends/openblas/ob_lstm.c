@@ -46,13 +46,26 @@ static int seq_threads(const ob_step *s, const ldims *d, bool *by_units) {
   return nt;
 }
 
-/* Thread t's share [lo, hi) of n, in multiples of 16 (whole vectors). */
-static void share(int64_t n, int t, int nth, int64_t *lo, int64_t *hi) {
-  int64_t blocks = (n + 15) / 16;
-  *lo = blocks * t / nth * 16;
-  *hi = blocks * (t + 1) / nth * 16;
-  if (*hi > n) *hi = n;
-  if (*lo > n) *lo = n;
+/* A thread's part of the recurrence: sequences [b0, b1) and hidden units
+ * [u0, u1); all units of its share of the sequences, or its share of the
+ * units (whole 16-float vectors) of every sequence. */
+typedef struct part {
+  int64_t b0, b1, u0, u1;
+} part;
+
+static part thread_part(const ldims *d, bool by_units) {
+  int t = omp_get_thread_num(), nth = omp_get_num_threads();
+  part p = {0, d->b, 0, d->h};
+  if (by_units) {
+    int64_t blocks = (d->h + 15) / 16;
+    p.u0 = blocks * t / nth * 16;
+    p.u1 = blocks * (t + 1) / nth * 16;
+    if (p.u1 > d->h) p.u1 = d->h;
+    if (p.u0 > d->h) p.u0 = d->h;
+  } else {
+    p.b0 = d->b * t / nth, p.b1 = d->b * (t + 1) / nth;
+  }
+  return p;
 }
 
 /* Workspace: Z [B*T, 4H], then b_ih + b_hh [4H]. */
@@ -74,14 +87,8 @@ nnb_status ob_lstm(const ob_step *s, nnb_error *e) {
   int nt = seq_threads(s, &d, &by_units);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    int th = omp_get_thread_num(), nth = omp_get_num_threads();
-    /* rows [b0, b1) and units [u0, u1) of this thread */
-    int64_t b0 = 0, b1 = B, u0 = 0, u1 = H;
-    if (by_units)
-      share(H, th, nth, &u0, &u1);
-    else
-      b0 = B * th / nth, b1 = B * (th + 1) / nth;
-    int64_t nb = b1 - b0, nu = u1 - u0;
+    part pt = thread_part(&d, by_units);
+    int64_t b0 = pt.b0, b1 = pt.b1, u0 = pt.u0, nb = b1 - b0, nu = pt.u1 - u0;
     /* With every unit, the four gates are one GEMM; with a slice of the
      * units, one GEMM per gate (rows q*H + u0 .. of the weights). */
     int gates = nu == H ? 1 : 4;
@@ -161,13 +168,8 @@ nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e) {
   int nt = seq_threads(s, &d, &by_units);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    int th = omp_get_thread_num(), nth = omp_get_num_threads();
-    int64_t b0 = 0, b1 = B, u0 = 0, u1 = H;
-    if (by_units)
-      share(H, th, nth, &u0, &u1);
-    else
-      b0 = B * th / nth, b1 = B * (th + 1) / nth;
-    int64_t nb = b1 - b0, nu = u1 - u0;
+    part pt = thread_part(&d, by_units);
+    int64_t b0 = pt.b0, b1 = pt.b1, u0 = pt.u0, nb = b1 - b0, nu = pt.u1 - u0;
     for (int64_t b = b0; b < b1; b++) /* nothing flows back from after step T-1 */
       memset(dc + b * H + u0, 0, (size_t)nu * sizeof *dc);
     for (int64_t t = T - 1; t >= 0; t--) {
