@@ -2,6 +2,7 @@
  * checkpoint (safetensors, PyTorch's names) and the loss curve (CSV). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,8 +105,9 @@ int cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--lr") || !strcmp(a, "--momentum")) {
       char *end;
       float f = strtof(v, &end);
-      if (*end || !(f >= 0) || (f == 0 && !strcmp(a, "--lr")))
-        return cli_usage_error("train", "%s needs a positive number, got '%s'", a, v);
+      if (end == v || *end || !isfinite(f) || f < 0 || (f == 0 && !strcmp(a, "--lr")))
+        return cli_usage_error("train", "%s needs a %s number, got '%s'", a,
+                               strcmp(a, "--lr") ? "finite non-negative" : "finite positive", v);
       if (!strcmp(a, "--lr"))
         c.opt.lr = f;
       else
@@ -165,10 +167,11 @@ int cmd_train(int argc, char **argv) {
     have_probe = 1;
     st = nnb_weights_init(&probe, c.seed, &w, &e);
     fprintf(stderr,
-            "training %s (%lld parameters) on %s: %lld samples of %s, %d epoch(s), batch %d, %s lr "
-            "%g, seed %llu\n",
+            "training %s (%lld parameters) on %s: %lld samples of %s (crc32 %08x), %d epoch(s), "
+            "batch %d, %s lr %g, seed %llu\n",
             c.spec.text, (long long)nnb_model_param_count(&probe), backend, (long long)train.n,
-            train.name, c.epochs, c.batch, optname, (double)c.opt.lr, (unsigned long long)c.seed);
+            train.name, (unsigned)train.checksum, c.epochs, c.batch, optname, (double)c.opt.lr,
+            (unsigned long long)c.seed);
   }
   if (st == NNB_OK && !(f = fopen(tmpcsv, "w")))
     st = nnb_fail(&e, NNB_ERR_IO, "cannot write %s: %s", tmpcsv, strerror(errno));
@@ -179,16 +182,20 @@ int cmd_train(int argc, char **argv) {
     st = nnb_fail(&e, NNB_ERR_IO, "cannot rename %s to %s: %s", tmpcsv, csv, strerror(errno));
   if (st != NNB_OK) remove(tmpcsv);
   if (st == NNB_OK) {
-    char epochs[16], seed[32], acc[32], batch[16];
+    char epochs[16], seed[32], acc[32], batch[16], crc[16], samples[32];
     cJSON *last = cJSON_GetArrayItem(ps.epochs, cJSON_GetArraySize(ps.epochs) - 1);
     snprintf(epochs, sizeof epochs, "%d", c.epochs);
     snprintf(batch, sizeof batch, "%d", c.batch);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c.seed);
+    snprintf(crc, sizeof crc, "%08x", (unsigned)train.checksum);
+    snprintf(samples, sizeof samples, "%lld", (long long)train.n);
     snprintf(acc, sizeof acc, "%.4f",
              last ? cJSON_GetObjectItem(last, "test_accuracy")->valuedouble : 0);
     const char *const meta[][2] = {{"model", c.spec.text},
                                    {"backend", backend},
                                    {"dataset", train.name},
+                                   {"dataset_crc32", crc},
+                                   {"train_samples", samples},
                                    {"epochs", epochs},
                                    {"batch", batch},
                                    {"optimizer", optname},

@@ -19,7 +19,10 @@ void tu_open_reference(nnb_backend *out);
  * seeded inputs in [-1, 1) (labels: integers below label_max), and returns
  * the worst relative difference between each parameter's gradient and
  * central finite differences (at most `samples` elements per parameter).
- * Fills msg with the worst case. Returns a negative value on error. */
+ * An element whose one-sided differences disagree sits on a ReLU or max-pool
+ * kink and is skipped; more than a fifth of them skipped is a failure
+ * (INFINITY). Fills msg with the worst case. Returns a negative value on
+ * error. */
 double tu_gradient_error(nnb_backend *b, nnb_graph *g, int loss, int label_max, uint64_t seed,
                          int samples, char *msg, size_t msg_len);
 
