@@ -33,9 +33,16 @@ static void help(void) {
 
 typedef struct progress_state {
   int tty;
-  int64_t last_line_step;
+  int64_t last_line_step; /* plain lines: every tenth of an epoch */
+  double last_draw_s;     /* terminal: redrawn at most ten times a second */
   cJSON *epochs;
 } progress_state;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void on_progress(const nnb_train_progress *p, void *user) {
   progress_state *ps = user;
@@ -49,12 +56,23 @@ static void on_progress(const nnb_train_progress *p, void *user) {
     cJSON_AddItemToArray(ps->epochs, o);
     return;
   }
-  int plain_due = p->step == p->steps || p->step - ps->last_line_step >= (p->steps + 9) / 10;
-  if (!ps->tty && !plain_due) return;
-  if (!ps->tty) ps->last_line_step = p->step == p->steps ? 0 : p->step;
-  fprintf(stderr, "%sepoch %d/%d step %lld/%lld loss %.4f %.0f samples/s ETA %.0fs%s",
+  int last = p->step == p->steps;
+  if (ps->tty) {
+    double now = now_s();
+    if (!last && p->step > 1 && now - ps->last_draw_s < 0.1) return;
+    ps->last_draw_s = now;
+  } else {
+    if (!last && p->step - ps->last_line_step < (p->steps + 9) / 10) return;
+    ps->last_line_step = last ? 0 : p->step;
+  }
+  char eta[32];
+  if (p->eta_s >= 60)
+    snprintf(eta, sizeof eta, "%dm%02ds", (int)(p->eta_s / 60), (int)fmod(p->eta_s, 60));
+  else
+    snprintf(eta, sizeof eta, "%.0fs", p->eta_s);
+  fprintf(stderr, "%sepoch %d/%d step %lld/%lld loss %.4f %.0f samples/s ETA %s%s",
           ps->tty ? "\r\033[K" : "", p->epoch, p->epochs, (long long)p->step, (long long)p->steps,
-          p->loss, p->samples_per_s, p->eta_s, ps->tty ? "" : "\n");
+          p->loss, p->samples_per_s, eta, ps->tty ? "" : "\n");
 }
 
 static int default_out(const char *model, const char *backend, char *buf, size_t len) {
@@ -175,7 +193,7 @@ int cmd_train(int argc, char **argv) {
   }
   if (st == NNB_OK && !(f = fopen(tmpcsv, "w")))
     st = nnb_fail(&e, NNB_ERR_IO, "cannot write %s: %s", tmpcsv, strerror(errno));
-  progress_state ps = {isatty(STDERR_FILENO), 0, cJSON_CreateArray()};
+  progress_state ps = {isatty(STDERR_FILENO), 0, 0, cJSON_CreateArray()};
   if (st == NNB_OK) st = nnb_train(&c, &b, &train, &test, &w, f, on_progress, &ps, &e);
   if (f && fclose(f) && st == NNB_OK) st = nnb_fail(&e, NNB_ERR_IO, "writing %s failed", tmpcsv);
   if (st == NNB_OK && rename(tmpcsv, csv))

@@ -1,10 +1,14 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <pty.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "rng.h"
 
@@ -23,6 +27,43 @@ float *tu_rand(uint64_t seed, size_t n, float lo, float hi) {
   float *p = malloc(n * sizeof *p);
   if (p) nnb_rng_fill(&r, p, n, lo, hi);
   return p;
+}
+
+/* Reads fd to its end (EIO from a pty whose other side closed counts). */
+static char *read_all(int fd) {
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  cr_assert_not_null(buf);
+  for (ssize_t n; (n = read(fd, buf + len, cap - len - 1)) > 0 || (n < 0 && errno == EINTR);) {
+    if (n > 0) len += (size_t)n;
+    if (cap - len < 1024) cr_assert_not_null(buf = realloc(buf, cap *= 2));
+  }
+  buf[len] = 0;
+  return buf;
+}
+
+static int exit_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : -1; }
+
+int tu_run(const char *cmd, char **out) {
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p, "popen %s", cmd);
+  *out = read_all(fileno(p));
+  return exit_code(pclose(p));
+}
+
+int tu_run_tty(const char *cmd, char **out) {
+  int master;
+  pid_t pid = forkpty(&master, NULL, NULL, NULL);
+  cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  *out = read_all(master);
+  close(master);
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  return exit_code(st);
 }
 
 void tu_open_reference(nnb_backend *out) {

@@ -12,6 +12,13 @@ double tu_max_rel_err(const float *a, const float *b, size_t n);
 /* A seeded array of n floats uniform in [lo, hi); free() it. */
 float *tu_rand(uint64_t seed, size_t n, float lo, float hi);
 
+/* Runs a shell command; returns its exit status (-1 if it did not exit) and
+ * its stdout in *out (malloc'd, NUL-terminated). */
+int tu_run(const char *cmd, char **out);
+/* The same on a pseudo-terminal: *out gets what it wrote to the terminal
+ * (stdout and stderr together). */
+int tu_run_tty(const char *cmd, char **out);
+
 /* Opens the reference backend from the build tree; aborts the test on failure. */
 void tu_open_reference(nnb_backend *out);
 
