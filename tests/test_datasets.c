@@ -240,13 +240,18 @@ Test(datasets, idx_truncated_files) {
   expect_fail(at("i"), at("l"), NNB_ERR_FORMAT, at("l"), "labels header needs 8 bytes");
 }
 
-/* A gzip file cut short: the stream itself ends early. */
-Test(datasets, idx_truncated_gzip_stream) {
+/* A good labels file "l" and the bytes of a good gzip images file. */
+static unsigned char *good_gzip_images(size_t *n) {
   idx im = images_file(0x803, N), lb = labels_file(0x801, N);
   write_raw(at("l"), lb.b, lb.n);
-  write_gz(at("full.gz"), im.b, im.n);
+  write_gz(at("ok.gz"), im.b, im.n);
+  return slurp(at("ok.gz"), n);
+}
+
+/* A gzip file cut short: the stream itself ends early. */
+Test(datasets, idx_truncated_gzip_stream) {
   size_t n;
-  unsigned char *gz = slurp(at("full.gz"), &n);
+  unsigned char *gz = good_gzip_images(&n);
   write_raw(at("cut.gz"), gz, n / 2);
   expect_fail(at("cut.gz"), at("l"), NNB_ERR_FORMAT, at("cut.gz"), "truncated gzip data");
   write_raw(at("cut.gz"), gz, n - 4); /* only the trailer's length is missing */
@@ -255,11 +260,8 @@ Test(datasets, idx_truncated_gzip_stream) {
 }
 
 Test(datasets, idx_corrupt_gzip) {
-  idx im = images_file(0x803, N), lb = labels_file(0x801, N);
-  write_raw(at("l"), lb.b, lb.n);
-  write_gz(at("ok.gz"), im.b, im.n);
   size_t n;
-  unsigned char *gz = slurp(at("ok.gz"), &n);
+  unsigned char *gz = good_gzip_images(&n);
   unsigned char bad[2048];
   cr_assert_lt(n, sizeof bad);
   memcpy(bad, gz, n);
