@@ -220,6 +220,22 @@ void nnb_results_print_table(FILE *f, cJSON *doc) {
   }
 }
 
+nnb_status nnb_mkdir_p(const char *dir, nnb_error *e) {
+  char buf[1024];
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return nnb_fail(e, NNB_ERR_INVALID, "path too long: %s", dir);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) && errno != EEXIST)
+      return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) && errno != EEXIST)
+    return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+  return NNB_OK;
+}
+
 nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *e) {
   char tmp[1100];
   snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
@@ -238,8 +254,8 @@ nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *
 
 nnb_status nnb_results_write(const char *dir, cJSON *doc, nnb_error *e) {
   char path[1024];
-  if (mkdir(dir, 0777) && errno != EEXIST)
-    return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+  nnb_status made = nnb_mkdir_p(dir, e);
+  if (made != NNB_OK) return made;
   char *json = cJSON_Print(doc), *csv = results_csv(doc);
   nnb_status st =
       json && csv ? NNB_OK : nnb_fail(e, NNB_ERR_NOMEM, "out of memory formatting results");

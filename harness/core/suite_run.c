@@ -220,10 +220,10 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     mkdir("results", 0777);
     snprintf(out_dir, len, "results/%s-%s", s->name, stamp);
   }
-  if (mkdir(out_dir, 0777) && errno != EEXIST) {
+  if ((st = nnb_mkdir_p(out_dir, e)) != NNB_OK) {
     nnb_dataset_free(&data);
     nnb_dataset_free(&test);
-    return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", out_dir, strerror(errno));
+    return st;
   }
   nnb_case *cases;
   int n = expand_backends(s, &cases);
