@@ -70,8 +70,9 @@ nnb_status ob_lstm_bwd(const ob_io *io, nnb_error *e) {
   float *dx = ob_out(io, 0), *dw_ih = ob_out(io, 1), *dw_hh = ob_out(io, 2), *db = ob_out(io, 3);
   /* dz: every step's pre-activation gradients [B*T, 4H]; hprev: h_{t-1}
    * for every (b, t), zero at t = 0; dh, dc: what flows back from t+1. */
-  float *dz = io->ws, *hprev = dz + B * T * G, *dh = hprev + B * T * H, *dc = dh + B * H;
-  double *acc = (double *)(dc + B * H);
+  double *acc = (double *)io->ws; /* first: the workspace is aligned for doubles */
+  float *dz = (float *)(acc + G), *hprev = dz + B * T * G, *dh = hprev + B * T * H,
+        *dc = dh + B * H;
   memset(dh, 0, (size_t)(2 * B * H) * sizeof *dh);
   for (int64_t t = T - 1; t >= 0; t--) {
 #pragma omp parallel for num_threads(io->nt) if (B * G > OB_PAR_MIN) schedule(static)
