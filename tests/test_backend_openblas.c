@@ -137,3 +137,32 @@ Test(openblas, training_steps_match_the_reference, .timeout = 300) {
     free(params[1]);
   }
 }
+
+/* Inference graphs, where a ReLU right after a matmul or convolution is
+ * fused into it: the same logits as the reference. */
+Test(openblas, inference_with_fused_relu_matches_the_reference) {
+  const char *models[] = {"mlp", "mlp:hidden=24,layers=2", "cnn:c1=4,c2=8,c3=8,fc=16"};
+  for (size_t k = 0; k < sizeof models / sizeof *models; k++) {
+    float logits[2][8 * 10];
+    for (int side = 0; side < 2; side++) {
+      nnb_error e;
+      nnb_model_spec spec;
+      nnb_model m;
+      nnb_input_shape in = {1, 28, 28, 10};
+      cr_assert_eq(nnb_model_parse(models[k], &spec, &e), NNB_OK, "%s", e.msg);
+      cr_assert_eq(nnb_model_build(&spec, &in, 8, 0, &m, &e), NNB_OK, "%s", e.msg);
+      nnb_session s;
+      cr_assert_eq(nnb_session_create(side ? &ob : &ref, &m.g, &s, &e), NNB_OK, "%s", e.msg);
+      cr_assert_eq(nnb_model_init_session(&m, &s, 9, &e), NNB_OK, "%s", e.msg);
+      float *x = tu_rand(4, 8 * 784, 0, 1);
+      cr_assert_eq(nnb_session_upload(&s, m.x, x, &e), NNB_OK, "%s", e.msg);
+      cr_assert_eq(nnb_session_run(&s, &e), NNB_OK, "%s", e.msg);
+      cr_assert_eq(nnb_session_download(&s, m.logits, logits[side], &e), NNB_OK, "%s", e.msg);
+      free(x);
+      nnb_session_free(&s);
+      nnb_model_free(&m);
+    }
+    double err = tu_max_rel_err(logits[1], logits[0], 80);
+    cr_expect_lt(err, 1e-5, "%s: logits differ by %g", models[k], err);
+  }
+}

@@ -52,6 +52,8 @@ typedef struct ob_io {
   void *in[NNB_MAX_IN];
   void *out[NNB_MAX_OUT];
   float *ws; /* the plan's workspace: at least what the op's ws() asked for */
+  bool relu; /* matmul, conv2d: the ReLU that is the only consumer of out[0] is
+                fused in, and out[0] points at the ReLU's output */
   int nt;    /* threads */
   const ob_blas *blas;
 } ob_io;

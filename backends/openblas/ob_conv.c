@@ -93,7 +93,10 @@ nnb_status ob_conv2d(const ob_io *io, nnb_error *e) {
     int64_t b = bo / g.o, oc = bo % g.o;
     const float *s = tmp + oc * np + b * g.p;
     float *d = y + bo * g.p, add = bias ? bias[oc] : 0.0f;
-    for (int64_t q = 0; q < g.p; q++) d[q] = s[q] + add;
+    if (io->relu)
+      for (int64_t q = 0; q < g.p; q++) d[q] = s[q] + add > 0.0f ? s[q] + add : 0.0f;
+    else
+      for (int64_t q = 0; q < g.p; q++) d[q] = s[q] + add;
   }
   return NNB_OK;
 }

@@ -24,11 +24,16 @@ nnb_status ob_matmul(const ob_io *io, nnb_error *e) {
   if (b->rank == 2 && !ta) {
     /* A shared B: every leading index of a is more rows of one GEMM. */
     ob_gemm(io, false, tb, batches * m, n, k, 1.0f, A, ac, B, bc, beta, C, n);
-    return NNB_OK;
+  } else {
+    for (int64_t p = 0; p < batches; p++)
+      ob_gemm(io, ta, tb, m, n, k, 1.0f, A + p * ar * ac, ac, B + (b->rank == 2 ? 0 : p * br * bc),
+              bc, beta, C + p * m * n, n);
   }
-  for (int64_t p = 0; p < batches; p++)
-    ob_gemm(io, ta, tb, m, n, k, 1.0f, A + p * ar * ac, ac, B + (b->rank == 2 ? 0 : p * br * bc),
-            bc, beta, C + p * m * n, n);
+  if (io->relu) {
+    int64_t total = batches * m * n;
+#pragma omp parallel for num_threads(io->nt) if (total > OB_PAR_MIN) schedule(static)
+    for (int64_t i = 0; i < total; i++) C[i] = C[i] > 0.0f ? C[i] : 0.0f;
+  }
   return NNB_OK;
 }
 

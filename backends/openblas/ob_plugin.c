@@ -174,6 +174,21 @@ static void ob_plan_free(nnb_backend_ctx *ctx, nnb_plan *p) {
   free(p);
 }
 
+/* Whether tensor t's memory overlaps any input of node n: then n cannot
+ * write t while it reads them. */
+static bool overlaps_inputs(const nnb_graph *g, const nnb_binding *bind, const nnb_node *n, int t) {
+  uint64_t t0 = bind[t].offset, t1 = t0 + nnb_nbytes(&g->tensors[t]);
+  for (int j = 0; j < n->n_in; j++) {
+    const nnb_binding *b = &bind[n->in[j]];
+    uint64_t a0 = b->offset, a1 = a0 + nnb_nbytes(&g->tensors[n->in[j]]);
+    if (b->buffer == bind[t].buffer && a0 < t1 && t0 < a1) return true;
+  }
+  return false;
+}
+
+/* What a ReLU fused into its producer runs: nothing. */
+static nnb_status ob_fused_away(const ob_io *io, nnb_error *e) { return NNB_OK; }
+
 static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_binding *bind,
                              nnb_plan **out, nnb_error *e) {
   nnb_plan *p = calloc(1, sizeof *p);
@@ -183,6 +198,19 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     ob_plan_free(ctx, p);
     return nnb_fail(e, NNB_ERR_NOMEM, "openblas: out of memory preparing %d nodes", g->n_nodes);
   }
+  /* Consumers of each tensor, so a ReLU can be fused into the matmul or
+   * convolution that feeds it when nothing else reads that output (in
+   * inference graphs; training keeps it for the ReLU's backward). */
+  int *uses = calloc((size_t)g->n_tensors + 1, sizeof *uses);
+  if (!uses) {
+    ob_plan_free(ctx, p);
+    return nnb_fail(e, NNB_ERR_NOMEM, "openblas: out of memory preparing %d nodes", g->n_nodes);
+  }
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int j = 0; j < g->nodes[i].n_in; j++) uses[g->nodes[i].in[j]]++;
+  for (int i = 0; i < g->n_outputs; i++) uses[g->outputs[i]] += 2;
+  for (int t = 0; t < g->n_tensors; t++)
+    if (g->tensors[t].view_of >= 0) uses[g->tensors[t].view_of] += 2;
   size_t ws = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     const nnb_node *n = &g->nodes[i];
@@ -204,7 +232,18 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
       return nnb_fail(e, NNB_ERR_UNSUPPORTED, "openblas: node '%s': no kernel for op %d", n->name,
                       (int)n->op);
     }
-    p->fn[i] = k.run;
+    if (!p->fn[i]) p->fn[i] = k.run; /* a fused ReLU already has its no-op */
+    /* Only the very next node: a later one could find the ReLU's output
+     * memory overwritten by nodes in between (the planner shares memory by
+     * liveness). */
+    const nnb_node *r = i + 1 < g->n_nodes ? &g->nodes[i + 1] : NULL;
+    if ((n->op == NNB_OP_MATMUL || n->op == NNB_OP_CONV2D) && uses[n->out[0]] == 1 && r &&
+        r->op == NNB_OP_RELU && r->in[0] == n->out[0] &&
+        !overlaps_inputs(g, bind, n, r->out[0])) { /* the planner may reuse an input's memory */
+      io->relu = true;
+      io->out[0] = bind[r->out[0]].buffer->data + bind[r->out[0]].offset;
+      p->fn[i + 1] = ob_fused_away;
+    }
     if (k.ws) {
       size_t need = k.ws(io);
       if (need > ws) ws = need;
@@ -220,6 +259,7 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     p->ws_bytes = ws;
     count_alloc(ctx, ws);
   }
+  free(uses);
   for (int i = 0; i < g->n_nodes; i++) p->io[i].ws = p->ws;
   p->n_steps = g->n_nodes;
   *out = p;
