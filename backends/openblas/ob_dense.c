@@ -46,21 +46,6 @@ static bool suffix_broadcast(const nnb_tensor_desc *a, const nnb_tensor_desc *b)
   return true;
 }
 
-/* Index of b's element for a's flat index i when b broadcasts to a. */
-static int64_t bcast_index(const nnb_tensor_desc *a, const nnb_tensor_desc *b, int64_t i) {
-  int64_t bi = 0, bstride = 1;
-  for (int d = 1; d <= a->rank; d++) {
-    int64_t ad = a->dims[a->rank - d], coord = i % ad;
-    i /= ad;
-    if (d <= b->rank) {
-      int64_t bd = b->dims[b->rank - d];
-      bi += (bd == 1 ? 0 : coord) * bstride;
-      bstride *= bd;
-    }
-  }
-  return bi;
-}
-
 static nnb_status binary(const ob_io *io, bool mul) {
   const nnb_tensor_desc *a = io->ti[0], *b = io->ti[1];
   int64_t n = nnb_numel(a), nb = nnb_numel(b);
@@ -81,7 +66,7 @@ static nnb_status binary(const ob_io *io, bool mul) {
   }
 #pragma omp parallel for num_threads(io->nt) if (n > OB_PAR_MIN) schedule(static)
   for (int64_t i = 0; i < n; i++) {
-    float v = y[bcast_index(a, b, i)];
+    float v = y[nnb_broadcast_index(a, b, i)];
     z[i] = mul ? x[i] * v : x[i] + v;
   }
   return NNB_OK;
@@ -111,7 +96,7 @@ nnb_status ob_sum_to(const ob_io *io, nnb_error *e) {
     return NNB_OK;
   }
   memset(acc, 0, (size_t)ny * sizeof *acc);
-  for (int64_t i = 0; i < n; i++) acc[bcast_index(x, y, i)] += src[i];
+  for (int64_t i = 0; i < n; i++) acc[nnb_broadcast_index(x, y, i)] += src[i];
   for (int64_t j = 0; j < ny; j++) dst[j] = (float)acc[j];
   return NNB_OK;
 }

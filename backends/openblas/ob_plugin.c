@@ -7,17 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <nnbench/host_buffer.h>
+
 #include "ob.h"
 
 struct nnb_backend_ctx {
   ob_blas blas;
   int threads;
   nnb_memory_stats mem;
-};
-
-struct nnb_buffer {
-  uint64_t size;
-  unsigned char *data;
 };
 
 struct nnb_plan {
@@ -27,12 +24,6 @@ struct nnb_plan {
   float *ws;
   size_t ws_bytes;
 };
-
-static void count_alloc(nnb_backend_ctx *ctx, uint64_t bytes) {
-  ctx->mem.current_bytes += bytes;
-  ctx->mem.n_allocs++;
-  if (ctx->mem.current_bytes > ctx->mem.peak_bytes) ctx->mem.peak_bytes = ctx->mem.current_bytes;
-}
 
 static const char *coretype_mode(const nnb_backend_config *cfg, char *buf, size_t len) {
   /* Option "coretype=..." from an embedding program, else the environment
@@ -121,46 +112,19 @@ static bool ob_supports(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_node
 }
 
 static nnb_status ob_alloc(nnb_backend_ctx *ctx, uint64_t bytes, nnb_buffer **out, nnb_error *e) {
-  nnb_buffer *b = calloc(1, sizeof *b);
-  if (b) b->data = aligned_alloc(64, (bytes + 63) / 64 * 64);
-  if (!b || !b->data) {
-    free(b);
-    return nnb_fail(e, NNB_ERR_NOMEM, "openblas: cannot allocate %llu bytes",
-                    (unsigned long long)bytes);
-  }
-  b->size = bytes;
-  count_alloc(ctx, bytes);
-  *out = b;
-  return NNB_OK;
+  return nnb_host_buffer_alloc(&ctx->mem, "openblas", bytes, out, e);
 }
 
-static void ob_free(nnb_backend_ctx *ctx, nnb_buffer *b) {
-  if (!b) return;
-  ctx->mem.current_bytes -= b->size;
-  free(b->data);
-  free(b);
-}
-
-static nnb_status check_range(const nnb_buffer *b, uint64_t off, uint64_t n, nnb_error *e) {
-  if (off > b->size || n > b->size - off)
-    return nnb_fail(e, NNB_ERR_INVALID, "openblas: bytes [%llu, %llu) outside a buffer of %llu",
-                    (unsigned long long)off, (unsigned long long)(off + n),
-                    (unsigned long long)b->size);
-  return NNB_OK;
-}
+static void ob_free(nnb_backend_ctx *ctx, nnb_buffer *b) { nnb_host_buffer_free(&ctx->mem, b); }
 
 static nnb_status ob_upload(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, const void *src,
                             uint64_t n, nnb_error *e) {
-  if (check_range(b, off, n, e) != NNB_OK) return NNB_ERR_INVALID;
-  memcpy(b->data + off, src, n);
-  return NNB_OK;
+  return nnb_host_buffer_upload("openblas", b, off, src, n, e);
 }
 
 static nnb_status ob_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, void *dst,
                               uint64_t n, nnb_error *e) {
-  if (check_range(b, off, n, e) != NNB_OK) return NNB_ERR_INVALID;
-  memcpy(dst, b->data + off, n);
-  return NNB_OK;
+  return nnb_host_buffer_download("openblas", b, off, dst, n, e);
 }
 
 static void ob_plan_free(nnb_backend_ctx *ctx, nnb_plan *p) {
@@ -220,11 +184,11 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     io->blas = &ctx->blas;
     for (int j = 0; j < n->n_in; j++) {
       io->ti[j] = &g->tensors[n->in[j]];
-      io->in[j] = bind[n->in[j]].buffer->data + bind[n->in[j]].offset;
+      io->in[j] = nnb_host_bound(bind, n->in[j]);
     }
     for (int j = 0; j < n->n_out; j++) {
       io->to[j] = &g->tensors[n->out[j]];
-      io->out[j] = bind[n->out[j]].buffer->data + bind[n->out[j]].offset;
+      io->out[j] = nnb_host_bound(bind, n->out[j]);
     }
     ob_kernel k = ob_kernel_for(n->op);
     if (!k.run) {
@@ -241,7 +205,7 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
         r->op == NNB_OP_RELU && r->in[0] == n->out[0] &&
         !overlaps_inputs(g, bind, n, r->out[0])) { /* the planner may reuse an input's memory */
       io->relu = true;
-      io->out[0] = bind[r->out[0]].buffer->data + bind[r->out[0]].offset;
+      io->out[0] = nnb_host_bound(bind, r->out[0]);
       p->fn[i + 1] = ob_fused_away;
     }
     if (k.ws) {
@@ -257,7 +221,7 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
       return nnb_fail(e, NNB_ERR_NOMEM, "openblas: cannot allocate a %zu-byte workspace", ws);
     }
     p->ws_bytes = ws;
-    count_alloc(ctx, ws);
+    nnb_host_count_alloc(&ctx->mem, ws);
   }
   free(uses);
   for (int i = 0; i < g->n_nodes; i++) p->io[i].ws = p->ws;
