@@ -277,6 +277,8 @@ Test(datasets, idx_corrupt_gzip) {
   for (size_t i = 10; i < n - 8; i++) bad[i] = (unsigned char)(i * 151 + 7); /* deflate garbage */
   write_raw(at("body.gz"), bad, n);
   expect_fail(at("body.gz"), at("l"), NNB_ERR_FORMAT, at("body.gz"), "corrupt gzip data");
+  write_raw(at("junk.gz"), "\x1f\x8b\x08\x00garbage that is not deflate data at all", 44);
+  expect_fail(at("junk.gz"), at("l"), NNB_ERR_FORMAT, at("junk.gz"), "gzip data");
   free(gz);
 }
 

@@ -11,6 +11,7 @@
 
 #include "buildinfo.h"
 #include "cli.h"
+#include "results.h"
 #include "train.h"
 
 static void help(void) {
@@ -162,6 +163,17 @@ int cmd_train(int argc, char **argv) {
       return 1;
     }
     out = outbuf;
+  }
+  /* Before hours of training: the folder the checkpoint goes to must exist. */
+  char parent[512];
+  snprintf(parent, sizeof parent, "%s", out);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = 0;
+    if (nnb_mkdir_p(parent, &e) != NNB_OK) {
+      fprintf(stderr, "nnbench train: --out %s: %s\n", out, e.msg);
+      return 1;
+    }
   }
   snprintf(csv, sizeof csv, "%.*s.loss.csv",
            (int)(strlen(out) > 12 && !strcmp(out + strlen(out) - 12, ".safetensors")
