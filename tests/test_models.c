@@ -200,17 +200,17 @@ Test(models, full_graph_gradients_match_finite_differences, .timeout = 300) {
   nnb_registry_unload();
 }
 
-/* 20 steps of Adam (batch 25) on the first 512 Fashion-MNIST training
+/* 20 steps (batch 25) on the first 512 Fashion-MNIST training
  * samples, from PyTorch-default initialisation: the mean loss of the last
  * three steps is below that of the first three. */
-static void twenty_steps_lower_the_loss(const char *kind) {
+static void twenty_steps_lower_the_loss(const char *kind, nnb_opt_config opt) {
   nnb_backend ref;
   tu_open_reference(&ref);
   nnb_dataset d;
   nnb_error e;
   cr_assert_eq(nnb_dataset_open("fashion-mnist", 0, 512, &d, &e), NNB_OK, "%s", e.msg);
   nnb_train_config c = {.epochs = 1, .batch = 25, .eval_batch = 64, .seed = 3};
-  c.opt = (nnb_opt_config){NNB_OPT_ADAM, 1e-3f, 0, 0.9f, 0.999f, 1e-8f};
+  c.opt = opt;
   cr_assert_eq(nnb_model_parse(kind, &c.spec, &e), NNB_OK);
   nnb_model m;
   build(kind, c.batch, 0, &m);
@@ -241,13 +241,23 @@ static void twenty_steps_lower_the_loss(const char *kind) {
   nnb_registry_unload();
 }
 
-Test(models, mlp_twenty_steps_on_512_samples_lower_the_loss) { twenty_steps_lower_the_loss("mlp"); }
+static const nnb_opt_config adam = {NNB_OPT_ADAM, 1e-3f, 0, 0.9f, 0.999f, 1e-8f};
+
+Test(models, mlp_twenty_steps_on_512_samples_lower_the_loss) {
+  twenty_steps_lower_the_loss("mlp", adam);
+}
 Test(models, cnn_twenty_steps_on_512_samples_lower_the_loss, .timeout = 300) {
-  twenty_steps_lower_the_loss("cnn");
+  twenty_steps_lower_the_loss("cnn", adam);
 }
 Test(models, lstm_twenty_steps_on_512_samples_lower_the_loss, .timeout = 300) {
-  twenty_steps_lower_the_loss("lstm");
+  twenty_steps_lower_the_loss("lstm", adam);
 }
 Test(models, transformer_twenty_steps_on_512_samples_lower_the_loss, .timeout = 300) {
-  twenty_steps_lower_the_loss("transformer");
+  twenty_steps_lower_the_loss("transformer", adam);
+}
+
+/* The other optimizer `nnbench train` offers: SGD with momentum. */
+Test(models, mlp_twenty_sgd_momentum_steps_lower_the_loss) {
+  nnb_opt_config sgd = {NNB_OPT_SGD, 0.05f, 0.9f, 0, 0, 0};
+  twenty_steps_lower_the_loss("mlp", sgd);
 }
