@@ -1,8 +1,10 @@
 /* Checkpoints: a model's parameters saved as safetensors under PyTorch's
  * names load back exactly; a file that lacks a parameter, holds one of
  * another shape, holds an unknown tensor (strict loading) or belongs to
- * another model is refused with a message naming the file and the tensor. */
+ * another model is refused with a message naming the file and the tensor.
+ * Initial values follow PyTorch's default initialisation. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +51,57 @@ Test(weights, save_then_load_is_exact_for_every_model) {
     }
     nnb_weights_free(&w);
     nnb_weights_free(&back);
+    nnb_model_free(&m);
+  }
+}
+
+/* PyTorch's default initialisation, written out from its documentation:
+ * (bound, constant?) for a parameter of a seed model. */
+static double torch_bound(const nnb_model *m, const char *name, int *constant) {
+  *constant = 0;
+  if (!strcmp(name, "pos") || strstr(name, "in_proj_bias") || strstr(name, "out_proj.bias") ||
+      (strstr(name, "norm") && strstr(name, ".bias")))
+    return *constant = 1, 0.0;
+  if (strstr(name, "norm") && strstr(name, ".weight")) return *constant = 1, 1.0;
+  if (!strncmp(name, "lstm.", 5)) return 1 / sqrt((double)m->spec.hidden);
+  if (strstr(name, "in_proj_weight")) return sqrt(6.0 / (m->spec.d + 3.0 * m->spec.d));
+  /* Linear and Conv2d, weight and bias: U(+-1/sqrt(fan_in)) of the weight */
+  char w[NNB_NAME_LEN];
+  snprintf(w, sizeof w, "%.*s.weight", (int)(strrchr(name, '.') - name), name);
+  const nnb_tensor_desc *d = &m->g.tensors[nnb_graph_find(&m->g, w)];
+  return 1 / sqrt((double)(nnb_numel(d) / d->dims[0]));
+}
+
+Test(weights, initialisation_is_pytorchs_default) {
+  const char *kinds[] = {"mlp", "cnn", "lstm", "transformer"};
+  for (int k = 0; k < 4; k++) {
+    nnb_model m;
+    build(kinds[k], &m);
+    nnb_weights a, b, c;
+    nnb_error e;
+    cr_assert_eq(nnb_weights_init(&m, 1, &a, &e), NNB_OK);
+    cr_assert_eq(nnb_weights_init(&m, 1, &b, &e), NNB_OK);
+    cr_assert_eq(nnb_weights_init(&m, 2, &c, &e), NNB_OK);
+    for (int i = 0; i < m.n_params; i++) {
+      const nnb_tensor_desc *d = &m.g.tensors[m.params[i].tensor];
+      int64_t n = nnb_numel(d);
+      int constant;
+      double bound = torch_bound(&m, d->name, &constant), lo = INFINITY, hi = -INFINITY, sum = 0;
+      for (int64_t j = 0; j < n; j++) {
+        lo = fmin(lo, a.data[i][j]), hi = fmax(hi, a.data[i][j]), sum += a.data[i][j];
+        cr_assert(constant ? a.data[i][j] == bound : fabs(a.data[i][j]) <= bound,
+                  "%s %s[%lld] = %g, bound %g", kinds[k], d->name, (long long)j, a.data[i][j],
+                  bound);
+      }
+      cr_expect_eq(memcmp(a.data[i], b.data[i], nnb_nbytes(d)), 0, "%s: same seed", d->name);
+      if (constant) continue;
+      cr_expect_neq(memcmp(a.data[i], c.data[i], nnb_nbytes(d)), 0, "%s: other seed", d->name);
+      if (n >= 64) /* uniform over the whole range, centred */
+        cr_expect(hi > 0.9 * bound && lo < -0.9 * bound && fabs(sum / (double)n) < 0.2 * bound,
+                  "%s %s: range [%g, %g], mean %g, bound %g", kinds[k], d->name, lo, hi,
+                  sum / (double)n, bound);
+    }
+    nnb_weights_free(&a), nnb_weights_free(&b), nnb_weights_free(&c);
     nnb_model_free(&m);
   }
 }
