@@ -78,6 +78,9 @@ nnb_status nnb_model_preset(nnb_model_kind k, const char *preset, nnb_model_spec
 
 nnb_status nnb_model_parse(const char *text, nnb_model_spec *s, nnb_error *e) {
   char buf[256];
+  if (strlen(text) >= sizeof buf)
+    return nnb_fail(e, NNB_ERR_INVALID, "model spec '%.40s...' is longer than %zu characters", text,
+                    sizeof buf - 1);
   snprintf(buf, sizeof buf, "%s", text);
   char *params = strchr(buf, ':');
   if (params) *params++ = 0;
