@@ -12,7 +12,7 @@ typedef struct block {
   btype type;
   int level;
   char *text; /* heading, text, item, code; a figure's caption */
-  char *png, *svg, *svg_file;
+  char *alt, *png, *svg, *svg_file; /* a figure */
   int ncols, nrows; /* a table: cells[(row) * ncols + col], row 0 the head */
   char *align;
   char **cells;
@@ -41,7 +41,7 @@ void nnb_doc_free(nnb_doc *d) {
   if (!d) return;
   for (int i = 0; i < d->n; i++) {
     block *b = &d->b[i];
-    free(b->text), free(b->png), free(b->svg), free(b->svg_file), free(b->align);
+    free(b->text), free(b->alt), free(b->png), free(b->svg), free(b->svg_file), free(b->align);
     for (int c = 0; b->cells && c < (b->nrows + 1) * b->ncols; c++) free(b->cells[c]);
     free(b->cells);
   }
@@ -127,10 +127,11 @@ void nnb_doc_row(nnb_doc *d, const char *const *cells) {
   for (int c = 0; c < b->ncols; c++) b->cells[b->nrows * b->ncols + c] = dup(d, cells[c]);
 }
 
-void nnb_doc_figure(nnb_doc *d, const char *caption, const char *png, const char *svg,
-                    const char *svg_file) {
+void nnb_doc_figure(nnb_doc *d, const char *alt, const char *caption, const char *png,
+                    const char *svg, const char *svg_file) {
   block *b = add(d, B_FIGURE);
   if (!b) return;
+  b->alt = dup(d, alt);
   b->text = dup(d, caption);
   b->png = dup(d, png);
   b->svg = dup(d, svg);
@@ -180,7 +181,7 @@ char *nnb_doc_markdown(const nnb_doc *d) {
     case B_CODE: fprintf(f, "```\n%s\n```\n", b->text); break;
     case B_TABLE: md_table(f, b); break;
     case B_FIGURE:
-      fprintf(f, "![%s](%s)\n\n%s ([SVG](%s))\n", b->text, b->png, b->text, b->svg);
+      fprintf(f, "![%s](%s)\n\n%s ([SVG](%s))\n", b->alt, b->png, b->text, b->svg);
       break;
     }
   }
@@ -310,7 +311,9 @@ char *nnb_doc_html(const nnb_doc *d, nnb_error *e) {
       break;
     case B_TABLE: html_table(f, b); break;
     case B_FIGURE:
-      fputs("<figure>\n", f);
+      fputs("<figure role=\"img\" aria-label=\"", f);
+      html_text(f, b->alt);
+      fputs("\">\n", f);
       st = html_svg(f, b->svg_file, i, e);
       fputs("\n<figcaption>", f);
       html_text(f, b->text);

@@ -28,10 +28,11 @@ void nnb_doc_table(nnb_doc *d, int ncols, const char *const *head, const char *a
 /* Adds a row of ncols cells to the last table. */
 void nnb_doc_row(nnb_doc *d, const char *const *cells);
 
-/* A figure: png and svg are links relative to the document; svg_file is the
- * SVG's path on disk, inlined into the HTML page. */
-void nnb_doc_figure(nnb_doc *d, const char *caption, const char *png, const char *svg,
-                    const char *svg_file);
+/* A figure: alt names it, caption explains it; png and svg are links
+ * relative to the document; svg_file is the SVG on disk, inlined into the
+ * HTML page. */
+void nnb_doc_figure(nnb_doc *d, const char *alt, const char *caption, const char *png,
+                    const char *svg, const char *svg_file);
 
 /* The document as text (malloc'd), or NULL when out of memory (or, for
  * HTML, when a figure's SVG cannot be read; e names it). */

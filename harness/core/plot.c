@@ -108,6 +108,26 @@ nnb_status nnb_plot_results(const char *dir, const cJSON *doc, nnb_plot_outcome 
   return st;
 }
 
+/* The case's name without its model's parameters ("mlp:hidden=128 ..." ->
+ * "mlp ..."), when no other row then reads the same. */
+static void short_labels(const cJSON *rows, char (*label)[256], int n) {
+  int i = 0;
+  const cJSON *r;
+  cJSON_ArrayForEach(r, rows) {
+    const char *c = nnb_json_str(r, "case"), *colon = strchr(c, ':'), *space = strchr(c, ' ');
+    if (colon && space && colon < space)
+      snprintf(label[i], sizeof label[i], "%.*s%s", (int)(colon - c), c, space);
+    else snprintf(label[i], sizeof label[i], "%s", c);
+    i++;
+  }
+  int clash = 0;
+  for (i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) clash |= !strcmp(label[i], label[j]);
+  if (!clash) return;
+  i = 0;
+  cJSON_ArrayForEach(r, rows) snprintf(label[i++], sizeof label[i], "%s", nnb_json_str(r, "case"));
+}
+
 nnb_status nnb_plot_compare(const char *out_dir, const cJSON *rows, const char *title,
                             nnb_error *e) {
   int n = cJSON_GetArraySize(rows), nseries = 0;
@@ -115,30 +135,41 @@ nnb_status nnb_plot_compare(const char *out_dir, const cJSON *rows, const char *
   if (mkdir(out_dir, 0777) && errno != EEXIST)
     return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", out_dir, strerror(errno));
   char abs[PATH_MAX];
-  if (!realpath(out_dir, abs)) return nnb_fail(e, NNB_ERR_IO, "cannot open %s: %s", out_dir, strerror(errno));
+  if (!realpath(out_dir, abs))
+    return nnb_fail(e, NNB_ERR_IO, "cannot open %s: %s", out_dir, strerror(errno));
   nnb_pl_series *series = calloc((size_t)n + 1, sizeof *series);
   int *of = calloc((size_t)n + 1, sizeof *of);
+  char(*label)[256] = calloc((size_t)n, sizeof *label);
   char *vars = NULL, *data = NULL;
   size_t vl = 0, dl = 0;
   FILE *v = open_memstream(&vars, &vl), *d = open_memstream(&data, &dl);
-  if (!series || !of || !v || !d) {
+  if (!series || !of || !label || !v || !d) {
     if (v) fclose(v);
     if (d) fclose(d);
-    free(series), free(of), free(vars), free(data);
+    free(series), free(of), free(label), free(vars), free(data);
     return nnb_fail(e, NNB_ERR_NOMEM, "out of memory");
   }
   int i = 0;
+  double lo = 1, hi = 1;
   const cJSON *r;
-  cJSON_ArrayForEach(r, rows) of[i++] = nnb_pl_series_index(series, &nseries, nnb_json_str(r, "backend"), 0);
+  cJSON_ArrayForEach(r, rows) {
+    of[i++] = nnb_pl_series_index(series, &nseries, nnb_json_str(r, "backend"), 0);
+    double l = nnb_json_num(r, "ratio_ci95_lo"), h = nnb_json_num(r, "ratio_ci95_hi");
+    if (l > 0 && l < lo) lo = l;
+    if (h > hi) hi = h;
+  }
+  short_labels(rows, label, n);
   /* One block per backend, so each takes its palette colour; rows from the top. */
   for (int k = 0; k < nseries; k++) {
-    fprintf(d, "# %s: row, ratio B/A of median times, 95%% CI low, high, verdict\n", series[k].label);
+    fprintf(d, "# %s: row, ratio B/A of median times, 95%% CI low, high, verdict\n",
+            series[k].label);
     i = 0;
     cJSON_ArrayForEach(r, rows) {
       if (of[i] == k) {
         fprintf(d, "%d %.6g %.6g %.6g ", n - i, nnb_json_num(r, "ratio"),
                 nnb_json_num(r, "ratio_ci95_lo"), nnb_json_num(r, "ratio_ci95_hi"));
-        nnb_pl_data_word(d, strcmp(nnb_json_str(r, "verdict"), "same") ? nnb_json_str(r, "verdict") : "");
+        const char *verdict = nnb_json_str(r, "verdict");
+        nnb_pl_data_word(d, strcmp(verdict, "same") ? verdict : "");
         fputc('\n', d);
       }
       i++;
@@ -146,14 +177,14 @@ nnb_status nnb_plot_compare(const char *out_dir, const cJSON *rows, const char *
     fprintf(d, "\n\n");
   }
   fprintf(d, "# row, case\n");
-  i = 0;
-  cJSON_ArrayForEach(r, rows) {
-    fprintf(d, "%d ", n - i++);
-    nnb_pl_data_word(d, nnb_json_str(r, "case"));
+  for (i = 0; i < n; i++) {
+    fprintf(d, "%d ", n - i);
+    nnb_pl_data_word(d, label[i]);
     fputc('\n', d);
   }
   nnb_pl_series_vars(v, series, nseries);
-  fprintf(v, "nrows = %d\nlabels_block = %d\ncompare_title = ", n, nseries);
+  fprintf(v, "nrows = %d\nlabels_block = %d\nxmin = %.6g\nxmax = %.6g\ncompare_title = ", n,
+          nseries, lo / 1.25, hi * 1.25);
   nnb_gnuplot_quote(v, title);
   fputc('\n', v);
   fclose(v);
@@ -161,7 +192,7 @@ nnb_status nnb_plot_compare(const char *out_dir, const cJSON *rows, const char *
   nnb_gnuplot g;
   nnb_status st = nnb_gnuplot_open(&g, e);
   if (st == NNB_OK) st = nnb_gnuplot_draw(&g, abs, "compare", vars, data, e);
-  free(series), free(of), free(vars), free(data);
+  free(series), free(of), free(label), free(vars), free(data);
   return st;
 }
 

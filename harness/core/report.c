@@ -16,12 +16,13 @@
 typedef enum {
   RF_TEXT, /* a string as it is */
   RF_INT,  /* an integer */
-  RF_NUM,  /* 4 significant digits */
+  RF_NUM,  /* 4 significant digits; whole numbers from 10000 on */
   RF_SCI,  /* 3 significant digits, for tiny errors */
   RF_MS,   /* seconds shown as milliseconds, 4 significant digits */
   RF_PCT,  /* a fraction shown as a percentage, 1 decimal */
   RF_MIB,  /* bytes shown as MiB, 2 decimals */
-  RF_FLAG  /* a bool shown as the field's heading when true */
+  RF_FLAG, /* a bool shown as the field's heading when true */
+  RF_THREADS /* an integer, 0 meaning the backend's default */
 } rf_kind;
 
 typedef struct rf {
@@ -45,7 +46,7 @@ static double beyond_plan_bytes(const cJSON *r) {
 
 static const rf timing_fields[] = {
     CASE_ID,
-    {"threads", "threads", RF_INT, NULL},
+    {"threads", "threads", RF_THREADS, NULL},
     {"iterations", "summary.n", RF_INT, NULL},
     {"median (ms)", "summary.median_s", RF_MS, NULL},
     {"CI low (ms)", "summary.median_ci95_lo_s", RF_MS, NULL},
@@ -112,7 +113,8 @@ static void format_field(const rf *f, const cJSON *rec, char *buf, size_t len) {
   if (isnan(x)) return;
   switch (f->kind) {
   case RF_INT: snprintf(buf, len, "%.0f", x); break;
-  case RF_NUM: snprintf(buf, len, "%.4g", x); break;
+  case RF_NUM: snprintf(buf, len, fabs(x) >= 1e4 ? "%.0f" : "%.4g", x); break;
+  case RF_THREADS: snprintf(buf, len, x > 0 ? "%.0f" : "default", x); break;
   case RF_SCI: snprintf(buf, len, "%.3g", x); break;
   case RF_MS: snprintf(buf, len, "%.4g", x * 1e3); break;
   case RF_PCT: snprintf(buf, len, "%.1f", x * 100); break;
@@ -158,11 +160,14 @@ static void kv(nnb_doc *d, const char *key, const char *value) {
 
 static void provenance(nnb_doc *d, const cJSON *doc) {
   const cJSON *p = cJSON_GetObjectItem(doc, "provenance"), *m = cJSON_GetObjectItem(p, "machine");
-  const char *head[2] = {"", ""};
+  const char *head[2] = {"item", "value"};
   char buf[1024];
   nnb_doc_heading(d, 2, "Provenance");
   nnb_doc_table(d, 2, head, "ll");
-  snprintf(buf, sizeof buf, "%s (%s)", nnb_json_str(doc, "suite.name"), nnb_json_str(doc, "suite.file"));
+  const char *file = nnb_json_str(doc, "suite.file"), *desc = nnb_json_str(doc, "suite.description");
+  snprintf(buf, sizeof buf, "%s%s%s, %s%s", nnb_json_str(doc, "suite.name"), *desc ? ": " : "",
+           desc, *file == '(' ? "from the " : "file ", *file == '(' ? file + 1 : file);
+  if (*file == '(' && buf[strlen(buf) - 1] == ')') buf[strlen(buf) - 1] = 0;
   kv(d, "suite", buf);
   kv(d, "created (UTC)", nnb_json_str(p, "created_utc"));
   snprintf(buf, sizeof buf, "%s, commit %s, %s build, %s%s", nnb_json_str(p, "nnbench_version"),
@@ -254,7 +259,7 @@ static void plots(nnb_doc *d, const char *dir, const nnb_plot_outcome *out) {
     struct stat sb;
     int have = out ? out[i].drawn : !stat(svg_file, &sb);
     nnb_doc_heading(d, 3, k->title);
-    if (have) nnb_doc_figure(d, k->caption, png, svg, svg_file);
+    if (have) nnb_doc_figure(d, k->title, k->caption, png, svg, svg_file);
     else if (out) nnb_doc_text(d, "Not drawn: %s.", out[i].skipped);
     else nnb_doc_text(d, "Not drawn (run nnbench plot or nnbench report without --no-plots).");
   }
