@@ -26,9 +26,12 @@ int cmd_plot(int argc, char **argv) {
     return 0;
   }
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json = 1;
-    else if (argv[i][0] != '-' && !path) path = argv[i];
-    else return cli_usage_error("plot", "unexpected argument '%s'", argv[i]);
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (argv[i][0] != '-' && !path)
+      path = argv[i];
+    else
+      return cli_usage_error("plot", "unexpected argument '%s'", argv[i]);
   }
   if (!path) return cli_usage_error("plot", "which results? e.g. nnbench plot results/quick-...");
   nnb_error e = {{0}};
@@ -43,7 +46,8 @@ int cmd_plot(int argc, char **argv) {
     return 1;
   }
   for (int i = 0; i < NNB_PLOT_KINDS; i++)
-    if (!out[i].drawn) fprintf(stderr, "%s: not drawn: %s\n", nnb_plot_kind_at(i)->name, out[i].skipped);
+    if (!out[i].drawn)
+      fprintf(stderr, "%s: not drawn: %s\n", nnb_plot_kind_at(i)->name, out[i].skipped);
   if (json) {
     cJSON *o = cJSON_CreateObject();
     char plots[PATH_MAX + 8];

@@ -25,12 +25,17 @@ int cmd_report(int argc, char **argv) {
     return 0;
   }
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json = 1;
-    else if (!strcmp(argv[i], "--no-plots")) draw = 0;
-    else if (argv[i][0] != '-' && !path) path = argv[i];
-    else return cli_usage_error("report", "unexpected argument '%s'", argv[i]);
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (!strcmp(argv[i], "--no-plots"))
+      draw = 0;
+    else if (argv[i][0] != '-' && !path)
+      path = argv[i];
+    else
+      return cli_usage_error("report", "unexpected argument '%s'", argv[i]);
   }
-  if (!path) return cli_usage_error("report", "which results? e.g. nnbench report results/quick-...");
+  if (!path)
+    return cli_usage_error("report", "which results? e.g. nnbench report results/quick-...");
   nnb_error e = {{0}};
   char dir[PATH_MAX];
   cJSON *doc = NULL;

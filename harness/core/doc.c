@@ -11,9 +11,9 @@ typedef enum { B_HEADING, B_TEXT, B_ITEM, B_CODE, B_TABLE, B_FIGURE } btype;
 typedef struct block {
   btype type;
   int level;
-  char *text; /* heading, text, item, code; a figure's caption */
+  char *text;                       /* heading, text, item, code; a figure's caption */
   char *alt, *png, *svg, *svg_file; /* a figure */
-  int ncols, nrows; /* a table: cells[(row) * ncols + col], row 0 the head */
+  int ncols, nrows;                 /* a table: cells[(row) * ncols + col], row 0 the head */
   char *align;
   char **cells;
 } block;

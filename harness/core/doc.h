@@ -21,7 +21,7 @@ void nnb_doc_text(nnb_doc *d, const char *fmt, ...); /* a paragraph */
 __attribute__((format(printf, 2, 3)))
 #endif
 void nnb_doc_item(nnb_doc *d, const char *fmt, ...); /* consecutive items form one list */
-void nnb_doc_code(nnb_doc *d, const char *text);     /* a command line, verbatim */
+void nnb_doc_code(nnb_doc *d, const char *text); /* a command line, verbatim */
 
 /* Starts a table; align holds one letter per column: 'l' text, 'r' numbers. */
 void nnb_doc_table(nnb_doc *d, int ncols, const char *const *head, const char *align);

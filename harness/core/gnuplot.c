@@ -54,7 +54,8 @@ nnb_status nnb_plot_templates_dir(char *buf, size_t len, nnb_error *e) {
   const char *candidates[] = {rel, NNB_PLOTS_SOURCE_DIR, NNB_PLOTS_INSTALL_DIR};
   for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++)
     if (*candidates[i] && has_templates(candidates[i])) {
-      if (!realpath(candidates[i], buf) || strlen(buf) >= len) snprintf(buf, len, "%s", candidates[i]);
+      if (!realpath(candidates[i], buf) || strlen(buf) >= len)
+        snprintf(buf, len, "%s", candidates[i]);
       return NNB_OK;
     }
   return nnb_fail(e, NNB_ERR_IO,
@@ -232,8 +233,8 @@ nnb_status nnb_gnuplot_draw(const nnb_gnuplot *g, const char *plots_dir, const c
     size_t n = strlen(said);
     const char *tail = n > 600 ? said + n - 600 : said;
     if (!WIFEXITED(status) || WEXITSTATUS(status))
-      st = nnb_fail(e, NNB_ERR_BACKEND, "gnuplot failed drawing the %s plot (%s): %s%s", name,
-                    path, tail != said ? "..." : "", *said ? tail : "no message");
+      st = nnb_fail(e, NNB_ERR_BACKEND, "gnuplot failed drawing the %s plot (%s): %s%s", name, path,
+                    tail != said ? "..." : "", *said ? tail : "no message");
     else if (*said) /* warnings: the plot was drawn, but say what gnuplot said */
       fprintf(stderr, "nnbench: gnuplot, %s plot: %s\n", name, said);
   }

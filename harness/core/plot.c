@@ -53,7 +53,8 @@ const nnb_plot_kind *nnb_plot_kind_at(int i) {
 /* The absolute path of dir/plots, created when missing. */
 static nnb_status plots_dir(const char *dir, char *out, size_t len, nnb_error *e) {
   char abs[PATH_MAX];
-  if (!realpath(dir, abs)) return nnb_fail(e, NNB_ERR_IO, "cannot open %s: %s", dir, strerror(errno));
+  if (!realpath(dir, abs))
+    return nnb_fail(e, NNB_ERR_IO, "cannot open %s: %s", dir, strerror(errno));
   if ((size_t)snprintf(out, len, "%s/plots", abs) >= len)
     return nnb_fail(e, NNB_ERR_IO, "path too long: %s/plots", abs);
   if (mkdir(out, 0777) && errno != EEXIST)
@@ -62,8 +63,8 @@ static nnb_status plots_dir(const char *dir, char *out, size_t len, nnb_error *e
 }
 
 /* Runs a writer into memory; 1 when it has something to draw. */
-static int write_plot(nnb_pl_writer *w, const nnb_pl *p, const cJSON *doc, char **vars,
-                      char **data, char *why, size_t len) {
+static int write_plot(nnb_pl_writer *w, const nnb_pl *p, const cJSON *doc, char **vars, char **data,
+                      char *why, size_t len) {
   size_t vl = 0, dl = 0;
   FILE *v = open_memstream(vars, &vl), *d = open_memstream(data, &dl);
   int ok = v && d;
@@ -117,7 +118,8 @@ static void short_labels(const cJSON *rows, char (*label)[256], int n) {
     const char *c = nnb_json_str(r, "case"), *colon = strchr(c, ':'), *space = strchr(c, ' ');
     if (colon && space && colon < space)
       snprintf(label[i], sizeof label[i], "%.*s%s", (int)(colon - c), c, space);
-    else snprintf(label[i], sizeof label[i], "%s", c);
+    else
+      snprintf(label[i], sizeof label[i], "%s", c);
     i++;
   }
   int clash = 0;
@@ -196,13 +198,16 @@ nnb_status nnb_plot_compare(const char *out_dir, const cJSON *rows, const char *
   return st;
 }
 
-nnb_status nnb_results_load_dir(const char *path, char *dir, size_t len, cJSON **doc, nnb_error *e) {
+nnb_status nnb_results_load_dir(const char *path, char *dir, size_t len, cJSON **doc,
+                                nnb_error *e) {
   struct stat sb;
   snprintf(dir, len, "%s", path);
   if (stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(dir, len, ".");
+    if (slash)
+      *slash = 0;
+    else
+      snprintf(dir, len, ".");
   }
   return nnb_results_read(path, doc, e);
 }
@@ -216,8 +221,8 @@ cJSON *nnb_plot_outcomes_json(const char *dir, const nnb_plot_outcome out[NNB_PL
     cJSON_AddStringToObject(o, "name", name);
     cJSON_AddBoolToObject(o, "drawn", out[i].drawn);
     static const char *const keys[] = {"png", "svg", "data", "script"};
-    static const char *const files[] = {"%s/plots/%s.png", "%s/plots/%s.svg", "%s/plots/data/%s.dat",
-                                        "%s/plots/data/%s.gp"};
+    static const char *const files[] = {"%s/plots/%s.png", "%s/plots/%s.svg",
+                                        "%s/plots/data/%s.dat", "%s/plots/data/%s.gp"};
     for (int k = 0; k < 4; k++) {
       snprintf(path, sizeof path, files[k], dir, name);
       cJSON_AddStringToObject(o, keys[k], out[i].drawn ? path : "");

@@ -84,8 +84,8 @@ nnb_status nnb_pl_collect(const cJSON *doc, nnb_pl *p, nnb_error *e) {
   cJSON *rec;
   cJSON_ArrayForEach(rec, cJSON_GetObjectItem(doc, "cases")) {
     if (strcmp(nnb_json_str(rec, "status"), "ok") || !cJSON_GetObjectItem(rec, "summary")) continue;
-    const char *key = *nnb_json_str(rec, "spec") ? nnb_json_str(rec, "spec")
-                                                 : nnb_json_str(rec, "model");
+    const char *key =
+        *nnb_json_str(rec, "spec") ? nnb_json_str(rec, "spec") : nnb_json_str(rec, "model");
     int spec = 0;
     while (spec < p->nspecs && strcmp(p->spec_key[spec], key)) spec++;
     if (spec == p->nspecs) {
@@ -105,9 +105,9 @@ nnb_status nnb_pl_collect(const cJSON *doc, nnb_pl *p, nnb_error *e) {
   qsort(p->series, (size_t)p->nseries, sizeof *p->series, by_rank);
   for (int i = 0; i < p->ncases; i++) {
     double threads = nnb_json_num(p->cases[i].rec, "threads");
-    p->cases[i].series = nnb_pl_series_index(p->series, &p->nseries,
-                                             nnb_json_str(p->cases[i].rec, "backend"),
-                                             threads > 0 ? (int)threads : 0);
+    p->cases[i].series =
+        nnb_pl_series_index(p->series, &p->nseries, nnb_json_str(p->cases[i].rec, "backend"),
+                            threads > 0 ? (int)threads : 0);
   }
   label_series(p);
   label_specs(p, model);
@@ -142,8 +142,10 @@ int nnb_pl_max_batch(const nnb_pl *p, int spec, int train) {
 void nnb_pl_data_word(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
-    if (*s == '\n') fputs("\\n", f); /* gnuplot breaks the line there */
-    else fputc(strchr("\"'\\", *s) ? '`' : *s, f);
+    if (*s == '\n')
+      fputs("\\n", f); /* gnuplot breaks the line there */
+    else
+      fputc(strchr("\"'\\", *s) ? '`' : *s, f);
   }
   fputc('"', f);
 }

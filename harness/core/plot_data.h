@@ -26,7 +26,7 @@ typedef struct nnb_pl {
   int ncases;
   nnb_pl_series *series; /* in the order of the document's backends[] */
   int nseries;
-  const char **spec_key; /* "spec" of the cases, in order of appearance */
+  const char **spec_key;  /* "spec" of the cases, in order of appearance */
   char (*spec_label)[96]; /* the model's name, or the spec when a model has several */
   int nspecs;
 } nnb_pl;

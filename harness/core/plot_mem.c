@@ -37,8 +37,11 @@ int nnb_pl_memory(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *why
       if (!b) continue;
       const cJSON *r = row_case(p, s, train, b)->rec;
       char label[160];
-      if (uniform > 0) snprintf(label, sizeof label, "%s\n%s", p->spec_label[s], train ? "training" : "inference");
-      else snprintf(label, sizeof label, "%s\n%s, batch %d", p->spec_label[s], train ? "train" : "infer", b);
+      if (uniform > 0)
+        snprintf(label, sizeof label, "%s\n%s", p->spec_label[s], train ? "training" : "inference");
+      else
+        snprintf(label, sizeof label, "%s\n%s, batch %d", p->spec_label[s],
+                 train ? "train" : "infer", b);
       nnb_pl_data_word(d, label);
       fprintf(d, " %.6g %.6g %.6g %.6g %.6g %.6g\n", mib(r, "memory.by_role_bytes.parameter"),
               mib(r, "memory.by_role_bytes.activation"), mib(r, "memory.by_role_bytes.gradient"),
@@ -99,7 +102,8 @@ int nnb_pl_loss(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *why, 
       fprintf(d, "# %s, training at batch %d, %s: timed step, loss\n", p->spec_label[s], batch,
               p->series[k].label);
       int step = 0;
-      cJSON_ArrayForEach(x, arr) fprintf(d, "%d %.6g\n", ++step, cJSON_IsNumber(x) ? x->valuedouble : NAN);
+      cJSON_ArrayForEach(x, arr)
+          fprintf(d, "%d %.6g\n", ++step, cJSON_IsNumber(x) ? x->valuedouble : NAN);
       if (step > max_steps) max_steps = step;
       fprintf(d, "\n\n");
       snprintf(series + strlen(series), sizeof series - strlen(series), "%s%d", *series ? " " : "",

@@ -39,8 +39,10 @@ int nnb_pl_throughput(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char 
       int b = nnb_pl_max_batch(p, s, train);
       if (!b) continue;
       char label[160];
-      if (uniform > 0) snprintf(label, sizeof label, "%s", p->spec_label[s]);
-      else snprintf(label, sizeof label, "%s\nbatch %d", p->spec_label[s], b);
+      if (uniform > 0)
+        snprintf(label, sizeof label, "%s", p->spec_label[s]);
+      else
+        snprintf(label, sizeof label, "%s\nbatch %d", p->spec_label[s], b);
       nnb_pl_data_word(d, label);
       for (int k = 0; k < p->nseries; k++) {
         const nnb_pl_case *c = nnb_pl_find(p, k, s, train, b);
@@ -53,8 +55,10 @@ int nnb_pl_throughput(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char 
     }
     fprintf(d, "\n\n");
     char title[160];
-    if (uniform > 0) snprintf(title, sizeof title, "%s, batch %d", mode_title[train], uniform);
-    else snprintf(title, sizeof title, "%s, largest batch measured", mode_title[train]);
+    if (uniform > 0)
+      snprintf(title, sizeof title, "%s, batch %d", mode_title[train], uniform);
+    else
+      snprintf(title, sizeof title, "%s, largest batch measured", mode_title[train]);
     nnb_pl_panel_vars(v, ++panels, title, -1, "");
     fprintf(v, "panel_logy_%d = %d\n", panels, hi > LOG_SPAN * lo);
   }
@@ -90,16 +94,16 @@ int nnb_pl_scaling(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *wh
       for (int k = 0; k < p->nseries; k++) {
         int n = batches(p, k, s, train, b);
         if (!n) continue;
-        fprintf(d, "# %s, %s, %s: batch, samples/s (median), 95%% CI low, high\n",
-                p->spec_label[s], mode_word[train], p->series[k].label);
+        fprintf(d, "# %s, %s, %s: batch, samples/s (median), 95%% CI low, high\n", p->spec_label[s],
+                mode_word[train], p->series[k].label);
         for (int i = 0; i < n; i++) {
           const cJSON *r = nnb_pl_find(p, k, s, train, b[i])->rec;
           fprintf(d, "%d %.6g %.6g %.6g\n", b[i], nnb_json_num(r, "throughput_samples_per_s"),
                   nnb_json_num(r, "throughput_ci95_lo"), nnb_json_num(r, "throughput_ci95_hi"));
         }
         fprintf(d, "\n\n");
-        snprintf(series + strlen(series), sizeof series - strlen(series), "%s%d", *series ? " " : "",
-                 k + 1);
+        snprintf(series + strlen(series), sizeof series - strlen(series), "%s%d",
+                 *series ? " " : "", k + 1);
         blocks++;
       }
       snprintf(title, sizeof title, "%s, %s", p->spec_label[s], mode_word[train]);
@@ -185,8 +189,10 @@ int nnb_pl_roofline(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *w
   double val[4];
   for (int i = 0; i < 4; i++) {
     val[i] = nnb_json_num(peak, keys[i]);
-    if (isnan(val[i])) fprintf(v, "%s = NaN\n", vars[i]);
-    else fprintf(v, "%s = %.6g\n", vars[i], val[i]);
+    if (isnan(val[i]))
+      fprintf(v, "%s = NaN\n", vars[i]);
+    else
+      fprintf(v, "%s = %.6g\n", vars[i], val[i]);
     if (i < 2) span(val[i], &ylo, &yhi);
   }
   for (int i = 0; i < 2; i++) /* the ridge points, where bandwidth meets compute */

@@ -14,20 +14,20 @@
 #include "results.h"
 
 typedef enum {
-  RF_TEXT, /* a string as it is */
-  RF_INT,  /* an integer */
-  RF_NUM,  /* 4 significant digits; whole numbers from 10000 on */
-  RF_SCI,  /* 3 significant digits, for tiny errors */
-  RF_MS,   /* seconds shown as milliseconds, 4 significant digits */
-  RF_PCT,  /* a fraction shown as a percentage, 1 decimal */
-  RF_MIB,  /* bytes shown as MiB, 2 decimals */
-  RF_FLAG, /* a bool shown as the field's heading when true */
+  RF_TEXT,   /* a string as it is */
+  RF_INT,    /* an integer */
+  RF_NUM,    /* 4 significant digits; whole numbers from 10000 on */
+  RF_SCI,    /* 3 significant digits, for tiny errors */
+  RF_MS,     /* seconds shown as milliseconds, 4 significant digits */
+  RF_PCT,    /* a fraction shown as a percentage, 1 decimal */
+  RF_MIB,    /* bytes shown as MiB, 2 decimals */
+  RF_FLAG,   /* a bool shown as the field's heading when true */
   RF_THREADS /* an integer, 0 meaning the backend's default */
 } rf_kind;
 
 typedef struct rf {
   const char *head;
-  const char *path;                  /* in the record; NULL when derived */
+  const char *path; /* in the record; NULL when derived */
   rf_kind kind;
   double (*derive)(const cJSON *rec); /* for a figure computed from others */
 } rf;
@@ -41,8 +41,11 @@ static double beyond_plan_bytes(const cJSON *r) {
   return x > 0 ? x : isnan(x) ? x : 0;
 }
 
-#define CASE_ID {"model", "model", RF_TEXT, NULL}, {"backend", "backend", RF_TEXT, NULL}, \
-                {"mode", "mode", RF_TEXT, NULL}, {"batch", "batch", RF_INT, NULL}
+#define CASE_ID                                                                                    \
+  {"model", "model", RF_TEXT, NULL}, {"backend", "backend", RF_TEXT, NULL},                        \
+      {"mode", "mode", RF_TEXT, NULL}, {                                                           \
+    "batch", "batch", RF_INT, NULL                                                                 \
+  }
 
 static const rf timing_fields[] = {
     CASE_ID,
@@ -105,8 +108,10 @@ static void format_field(const rf *f, const cJSON *rec, char *buf, size_t len) {
   buf[0] = 0;
   if (f->kind == RF_TEXT || f->kind == RF_FLAG) {
     const cJSON *v = nnb_json_at(rec, f->path);
-    if (f->kind == RF_FLAG) snprintf(buf, len, "%s", cJSON_IsTrue(v) ? f->head : "");
-    else if (cJSON_IsString(v)) snprintf(buf, len, "%s", v->valuestring);
+    if (f->kind == RF_FLAG)
+      snprintf(buf, len, "%s", cJSON_IsTrue(v) ? f->head : "");
+    else if (cJSON_IsString(v))
+      snprintf(buf, len, "%s", v->valuestring);
     return;
   }
   double x = f->derive ? f->derive(rec) : nnb_json_num(rec, f->path);
@@ -126,7 +131,9 @@ static void format_field(const rf *f, const cJSON *rec, char *buf, size_t len) {
 typedef int (*rec_filter)(const cJSON *rec);
 static int is_ok(const cJSON *r) { return !strcmp(nnb_json_str(r, "status"), "ok"); }
 static int is_not_ok(const cJSON *r) { return !is_ok(r); }
-static int is_noisy(const cJSON *r) { return is_ok(r) && cJSON_IsTrue(cJSON_GetObjectItem(r, "noisy")); }
+static int is_noisy(const cJSON *r) {
+  return is_ok(r) && cJSON_IsTrue(cJSON_GetObjectItem(r, "noisy"));
+}
 static int any(const cJSON *r) { return 1; }
 
 /* A table of the records of arr that pass keep; returns how many. */
@@ -164,31 +171,36 @@ static void provenance(nnb_doc *d, const cJSON *doc) {
   char buf[1024];
   nnb_doc_heading(d, 2, "Provenance");
   nnb_doc_table(d, 2, head, "ll");
-  const char *file = nnb_json_str(doc, "suite.file"), *desc = nnb_json_str(doc, "suite.description");
+  const char *file = nnb_json_str(doc, "suite.file"),
+             *desc = nnb_json_str(doc, "suite.description");
   snprintf(buf, sizeof buf, "%s%s%s, %s%s", nnb_json_str(doc, "suite.name"), *desc ? ": " : "",
            desc, *file == '(' ? "from the " : "file ", *file == '(' ? file + 1 : file);
   if (*file == '(' && buf[strlen(buf) - 1] == ')') buf[strlen(buf) - 1] = 0;
   kv(d, "suite", buf);
   kv(d, "created (UTC)", nnb_json_str(p, "created_utc"));
-  snprintf(buf, sizeof buf, "%s, commit %s, %s build, %s%s", nnb_json_str(p, "nnbench_version"),
-           nnb_json_str(p, "git_commit"), nnb_json_str(p, "build_type"), nnb_json_str(p, "compiler"),
-           cJSON_IsTrue(cJSON_GetObjectItem(p, "sanitized")) ? ", sanitized (timings not representative)" : "");
+  snprintf(
+      buf, sizeof buf, "%s, commit %s, %s build, %s%s", nnb_json_str(p, "nnbench_version"),
+      nnb_json_str(p, "git_commit"), nnb_json_str(p, "build_type"), nnb_json_str(p, "compiler"),
+      cJSON_IsTrue(cJSON_GetObjectItem(p, "sanitized")) ? ", sanitized (timings not representative)"
+                                                        : "");
   kv(d, "nnbench", buf);
   snprintf(buf, sizeof buf, "%s, CRC-32 %s, seed %.0f", nnb_json_str(p, "dataset"),
            nnb_json_str(p, "dataset_crc32"), nnb_json_num(p, "seed"));
   kv(d, "dataset", buf);
-  snprintf(buf, sizeof buf, "%s; %.0f logical cores, %.0f physical; %s", nnb_json_str(m, "cpu.model"),
-           nnb_json_num(m, "cpu.logical_cores"), nnb_json_num(m, "cpu.physical_cores"),
-           nnb_json_str(m, "cpu.isa_flags"));
+  snprintf(buf, sizeof buf, "%s; %.0f logical cores, %.0f physical; %s",
+           nnb_json_str(m, "cpu.model"), nnb_json_num(m, "cpu.logical_cores"),
+           nnb_json_num(m, "cpu.physical_cores"), nnb_json_str(m, "cpu.isa_flags"));
   kv(d, "CPU", buf);
   snprintf(buf, sizeof buf, "%.1f GiB", nnb_json_num(m, "memory.total_bytes") / (1 << 30));
   kv(d, "memory", buf);
-  snprintf(buf, sizeof buf, "%s, kernel %s", nnb_json_str(m, "host.os_release"), nnb_json_str(m, "host.kernel"));
+  snprintf(buf, sizeof buf, "%s, kernel %s", nnb_json_str(m, "host.os_release"),
+           nnb_json_str(m, "host.kernel"));
   kv(d, "system", buf);
   cJSON *la = cJSON_GetObjectItem(m, "load_average");
   snprintf(buf, sizeof buf, "governor %s, boost %s, load average %.2f at the start",
            nnb_json_str(m, "cpu.governor"), nnb_json_str(m, "cpu.boost"),
-           cJSON_IsNumber(cJSON_GetArrayItem(la, 0)) ? cJSON_GetArrayItem(la, 0)->valuedouble : NAN);
+           cJSON_IsNumber(cJSON_GetArrayItem(la, 0)) ? cJSON_GetArrayItem(la, 0)->valuedouble
+                                                     : NAN);
   kv(d, "conditions", buf);
   const cJSON *pk = cJSON_GetObjectItem(p, "peak");
   if (pk) {
@@ -201,7 +213,8 @@ static void provenance(nnb_doc *d, const cJSON *doc) {
              nnb_json_num(pk, "single_thread_copy_gbs"));
     kv(d, "measured peak", buf);
   } else {
-    kv(d, "measured peak", *nnb_json_str(p, "peak_error") ? nnb_json_str(p, "peak_error") : "not measured");
+    kv(d, "measured peak",
+       *nnb_json_str(p, "peak_error") ? nnb_json_str(p, "peak_error") : "not measured");
   }
   nnb_doc_text(d, "Command:");
   nnb_doc_code(d, nnb_json_str(p, "command"));
@@ -212,19 +225,20 @@ static void provenance(nnb_doc *d, const cJSON *doc) {
 
 /* Backends: whether they were found, and their describe() from a case they ran. */
 static void backends(nnb_doc *d, const cJSON *doc) {
-  static const char *const head[] = {"backend", "available", "device", "library", "properties / reason"};
+  static const char *const head[] = {"backend", "available", "device", "library",
+                                     "properties / reason"};
   nnb_doc_heading(d, 3, "Backends");
   nnb_doc_table(d, 5, head, "lllll");
   const cJSON *b, *c;
   cJSON_ArrayForEach(b, cJSON_GetObjectItem(doc, "backends")) {
     const char *name = nnb_json_str(b, "name");
     const cJSON *info = NULL;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases"))
-      if (!info && !strcmp(nnb_json_str(c, "backend"), name)) info = cJSON_GetObjectItem(c, "backend_info");
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(
+                              doc, "cases")) if (!info && !strcmp(nnb_json_str(c, "backend"), name))
+        info = cJSON_GetObjectItem(c, "backend_info");
     char props[1024] = "";
     const cJSON *kvp;
-    cJSON_ArrayForEach(kvp, cJSON_GetObjectItem(info, "properties"))
-      if (cJSON_IsString(kvp))
+    cJSON_ArrayForEach(kvp, cJSON_GetObjectItem(info, "properties")) if (cJSON_IsString(kvp))
         snprintf(props + strlen(props), sizeof props - strlen(props), "%s%s=%s", *props ? "; " : "",
                  kvp->string, kvp->valuestring);
     int avail = cJSON_IsTrue(cJSON_GetObjectItem(b, "available"));
@@ -242,7 +256,9 @@ static void summary(nnb_doc *d, const cJSON *doc) {
     ok += is_ok(c);
     noisy += is_noisy(c);
   }
-  nnb_doc_text(d, "%d case%s: %d ran, %d failed or unsupported, %d noisy (coefficient of variation above %.0f%%). "
+  nnb_doc_text(d,
+               "%d case%s: %d ran, %d failed or unsupported, %d noisy (coefficient of variation "
+               "above %.0f%%). "
                "Times are per step (one inference batch, or one training step); the median's "
                "95%% confidence interval is a seeded percentile bootstrap.",
                n, n == 1 ? "" : "s", ok, n - ok, noisy, NNB_NOISY_CV * 100);
@@ -259,18 +275,23 @@ static void plots(nnb_doc *d, const char *dir, const nnb_plot_outcome *out) {
     struct stat sb;
     int have = out ? out[i].drawn : !stat(svg_file, &sb);
     nnb_doc_heading(d, 3, k->title);
-    if (have) nnb_doc_figure(d, k->title, k->caption, png, svg, svg_file);
-    else if (out) nnb_doc_text(d, "Not drawn: %s.", out[i].skipped);
-    else nnb_doc_text(d, "Not drawn (run nnbench plot or nnbench report without --no-plots).");
+    if (have)
+      nnb_doc_figure(d, k->title, k->caption, png, svg, svg_file);
+    else if (out)
+      nnb_doc_text(d, "Not drawn: %s.", out[i].skipped);
+    else
+      nnb_doc_text(d, "Not drawn (run nnbench plot or nnbench report without --no-plots).");
   }
 }
 
 static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome *out) {
   char title[256];
-  snprintf(title, sizeof title, "nnbench report: %s", *nnb_json_str(doc, "suite.name") ? nnb_json_str(doc, "suite.name") : dir);
+  snprintf(title, sizeof title, "nnbench report: %s",
+           *nnb_json_str(doc, "suite.name") ? nnb_json_str(doc, "suite.name") : dir);
   nnb_doc *d = nnb_doc_new(title);
   if (!d) return NULL;
-  const cJSON *cases = cJSON_GetObjectItem(doc, "cases"), *acc = cJSON_GetObjectItem(doc, "accuracy");
+  const cJSON *cases = cJSON_GetObjectItem(doc, "cases"),
+              *acc = cJSON_GetObjectItem(doc, "accuracy");
   summary(d, doc);
   provenance(d, doc);
   backends(d, doc);
@@ -284,14 +305,16 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
   if (!field_table(d, accuracy_fields, N(accuracy_fields), acc, any))
     nnb_doc_text(d, "No accuracy evaluation in this run.");
   nnb_doc_heading(d, 2, "Memory");
-  nnb_doc_text(d, "By role: the planner's sizes without reuse. Planned, with reuse: persistent "
-                  "tensors plus the shared arena. Beyond plan: what the backend held on top of that "
-                  "(its workspace). Peak RSS: the case's whole process.");
+  nnb_doc_text(d,
+               "By role: the planner's sizes without reuse. Planned, with reuse: persistent "
+               "tensors plus the shared arena. Beyond plan: what the backend held on top of that "
+               "(its workspace). Peak RSS: the case's whole process.");
   if (!field_table(d, memory_fields, N(memory_fields), cases, is_ok))
     nnb_doc_text(d, "No case ran successfully.");
   nnb_doc_heading(d, 2, "Noisy cases");
   if (!field_table(d, noisy_fields, N(noisy_fields), cases, is_noisy))
-    nnb_doc_text(d, "None: every case's coefficient of variation is at most %.0f%%.", NNB_NOISY_CV * 100);
+    nnb_doc_text(d, "None: every case's coefficient of variation is at most %.0f%%.",
+                 NNB_NOISY_CV * 100);
   nnb_doc_heading(d, 2, "Failed and unsupported cases");
   if (!field_table(d, failed_fields, N(failed_fields), cases, is_not_ok)) nnb_doc_text(d, "None.");
   plots(d, dir, out);
@@ -305,8 +328,10 @@ nnb_status nnb_report_write(const char *dir, const cJSON *doc,
   char path[PATH_MAX + 32];
   char *md = nnb_doc_markdown(d), *html = md ? nnb_doc_html(d, e) : NULL;
   nnb_status st = NNB_OK;
-  if (!md) st = nnb_fail(e, NNB_ERR_NOMEM, "out of memory building the report");
-  else if (!html) st = NNB_ERR_IO;
+  if (!md)
+    st = nnb_fail(e, NNB_ERR_NOMEM, "out of memory building the report");
+  else if (!html)
+    st = NNB_ERR_IO;
   if (st == NNB_OK) {
     snprintf(path, sizeof path, "%s/report.md", dir);
     st = nnb_write_file_atomic(path, md, e);
