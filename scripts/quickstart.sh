@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a release nnbench, and runs the default
-# job on every available backend: conformance, then suites/quick.ini.
+# job on every available backend: conformance, then suites/quick.ini, then
+# its plots and report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +18,8 @@ echo "== conformance of every available backend against the reference"
 echo "== benchmark suite suites/quick.ini"
 results=$("$nnbench" run suites/quick.ini)
 echo "results: $results/results.json and $results/results.csv"
+echo "== plots and report"
+"$nnbench" plot "$results" >/dev/null
+report=$("$nnbench" report "$results" --no-plots | head -n 1)
+echo "plots: $results/plots/"
+echo "report: $report (and ${report%.md}.html, self-contained)"
