@@ -20,6 +20,6 @@ results=$("$nnbench" run suites/quick.ini)
 echo "results: $results/results.json and $results/results.csv"
 echo "== plots and report"
 "$nnbench" plot "$results" >/dev/null
-report=$("$nnbench" report "$results" --no-plots | head -n 1)
+report=$("$nnbench" report "$results" --no-plots | sed -n 1p)
 echo "plots: $results/plots/"
 echo "report: $report (and ${report%.md}.html, self-contained)"
