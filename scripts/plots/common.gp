@@ -7,6 +7,7 @@ font_name = 'Sans'
 font_size = 13
 panel_w = 620   # pixels per panel
 panel_h = 440
+grid_color = '#a8a8a8'
 
 load templates.'/palette.gp'
 

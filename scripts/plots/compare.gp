@@ -16,7 +16,7 @@ set format x '%g'
 set xtics ('0.1' 0.1, '0.25' 0.25, '0.5' 0.5, '0.67' 2.0 / 3, '0.8' 0.8, '0.9' 0.9, '1' 1, \
            '1.1' 1.1, '1.25' 1.25, '1.5' 1.5, '2' 2, '4' 4, '10' 10)
 set xlabel 'ratio of median step times, B / A (log scale; > 1: B is slower)'
-set grid xtics lc rgb '#d0d0d0'
+set grid xtics lc rgb grid_color
 set ytics nomirror
 set key outside right top vertical
 set arrow 1 from 1, graph 0 to 1, graph 1 nohead dt 2 lw 1.5 lc rgb 'black'

@@ -14,7 +14,7 @@ set yrange [0:1.02]
 set ytics 0, 0.25, 1
 set format x '%g'
 set ylabel 'fraction of iterations'
-set grid xtics ytics lc rgb '#d0d0d0'
+set grid xtics ytics lc rgb grid_color
 set key bottom right
 set arrow 1 from graph 0, first 0.5 to graph 1, first 0.5 nohead dt 3 lc rgb '#808080'
 set arrow 2 from graph 0, first 0.99 to graph 1, first 0.99 nohead dt 3 lc rgb '#808080'

@@ -11,7 +11,7 @@ set multiplot layout grid_rows(npanels), grid_cols(npanels) \
     title 'Training loss of each timed step'
 set xlabel 'timed training step'
 set ylabel 'loss (cross-entropy)'
-set grid xtics ytics lc rgb '#d0d0d0'
+set grid xtics ytics lc rgb grid_color
 set key top right
 do for [p = 1:npanels] {
   ps = value(sprintf('panel_series_%d', p))

@@ -19,9 +19,9 @@ set xrange [-0.6:nrows - 0.4]
 set yrange [0:*]
 set offsets 0, 0, graph 0.06, 0
 set ylabel 'MiB'
-set grid ytics lc rgb '#d0d0d0'
+set grid ytics lc rgb grid_color
 set key outside right top vertical
-set xtics nomirror
+set xtics nomirror scale 0   # the labels name the groups; no tick marks
 set ytics nomirror
 
 set title 'Planned by role, without reuse (the same on every backend)'

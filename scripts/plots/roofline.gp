@@ -22,7 +22,7 @@ set format y '%g'
 set samples 500
 set xlabel 'arithmetic intensity (FLOP/byte)'
 set ylabel 'achieved GFLOP/s'
-set grid xtics ytics mxtics mytics lc rgb '#e0e0e0'
+set grid xtics ytics mxtics mytics lc rgb grid_color
 set key outside right top vertical Left reverse samplen 2
 set title 'Roofline: achieved GFLOP/s (median) against arithmetic intensity'
 plot (has_peak ? roof(x, peak_all, bw_all) : 1/0) lw 2 lc rgb 'black' \

@@ -16,7 +16,7 @@ set format y '%.0s%c'   # 1k, 10k, 1M
 set offsets graph 0.06, graph 0.06, graph 0.06, graph 0.06
 set xlabel 'batch size (samples)'
 set ylabel 'samples/s'
-set grid xtics ytics lc rgb '#d0d0d0'
+set grid xtics ytics lc rgb grid_color
 set key top left
 do for [p = 1:npanels] {
   ps = value(sprintf('panel_series_%d', p))

@@ -12,10 +12,10 @@ set multiplot layout 1, npanels title 'Throughput: median samples/s with 95% con
 set style data histogram
 set style histogram errorbars gap 1.5 lw 1.2
 set style fill solid 0.9 border rgb '#333333'
-set grid ytics lc rgb '#d0d0d0'
+set grid ytics lc rgb grid_color
 # One legend for both panels, at the bottom.
 set key at screen 0.5, screen 0.02 center bottom horizontal
-set xtics nomirror
+set xtics nomirror scale 0   # the labels name the groups; no tick marks
 set ytics nomirror
 do for [p = 1:npanels] {
   set title value(sprintf('panel_title_%d', p))
