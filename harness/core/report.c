@@ -325,23 +325,17 @@ nnb_status nnb_report_write(const char *dir, const cJSON *doc,
                             const nnb_plot_outcome plots_drawn[NNB_PLOT_KINDS], nnb_error *e) {
   nnb_doc *d = build(dir, doc, plots_drawn);
   if (!d) return nnb_fail(e, NNB_ERR_NOMEM, "out of memory building the report");
-  char path[PATH_MAX + 32];
-  char *md = nnb_doc_markdown(d), *html = md ? nnb_doc_html(d, e) : NULL;
-  nnb_status st = NNB_OK;
-  if (!md)
-    st = nnb_fail(e, NNB_ERR_NOMEM, "out of memory building the report");
-  else if (!html)
-    st = NNB_ERR_IO;
-  if (st == NNB_OK) {
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    st = nnb_write_file_atomic(path, md, e);
+  char path[PATH_MAX + 32], *text[2] = {nnb_doc_markdown(d), NULL};
+  static const char *const name[2] = {"report.md", "report.html"};
+  nnb_status st =
+      text[0] ? NNB_OK : nnb_fail(e, NNB_ERR_NOMEM, "out of memory building the report");
+  if (st == NNB_OK && !(text[1] = nnb_doc_html(d, e))) st = NNB_ERR_IO;
+  for (int i = 0; i < 2 && st == NNB_OK; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, name[i]);
+    st = nnb_write_file_atomic(path, text[i], e);
   }
-  if (st == NNB_OK) {
-    snprintf(path, sizeof path, "%s/report.html", dir);
-    st = nnb_write_file_atomic(path, html, e);
-  }
-  free(md);
-  free(html);
+  free(text[0]);
+  free(text[1]);
   nnb_doc_free(d);
   return st;
 }
