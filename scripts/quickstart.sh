@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a release nnbench, and runs the default
-# job on every available backend: conformance, then suites/quick.ini, then
-# its plots and report.
+# job on every available backend: conformance, then suites/quick.ini.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

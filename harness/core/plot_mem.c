@@ -12,6 +12,14 @@
 
 static double mib(const cJSON *rec, const char *path) { return nnb_json_num(rec, path) / MIB; }
 
+/* The part of the backend's peak that the plan accounts for: the peak less
+ * the workspace newer runs record, else the planned buffers themselves. */
+static double planned_mib(const cJSON *rec) {
+  double ws = mib(rec, "memory.workspace_bytes");
+  if (!isnan(ws)) return mib(rec, "memory.backend_peak_bytes") - ws;
+  return mib(rec, "memory.persistent_bytes") + mib(rec, "memory.arena_bytes");
+}
+
 /* A case of the memory plot's row (spec, train) at the row's batch, on any series. */
 static const nnb_pl_case *row_case(const nnb_pl *p, int spec, int train, int batch) {
   for (int k = 0; k < p->nseries; k++) {
@@ -67,8 +75,7 @@ int nnb_pl_memory(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *why
         if (!b) continue;
         const nnb_pl_case *c = nnb_pl_find(p, k, s, train, b);
         if (c)
-          fprintf(d, "%.4f %.6g %.6g %.6g\n", row - 0.4 + (k + 0.5) * width,
-                  mib(c->rec, "memory.persistent_bytes") + mib(c->rec, "memory.arena_bytes"),
+          fprintf(d, "%.4f %.6g %.6g %.6g\n", row - 0.4 + (k + 0.5) * width, planned_mib(c->rec),
                   mib(c->rec, "memory.backend_peak_bytes"), mib(c->rec, "memory.peak_rss_bytes"));
         row++;
       }

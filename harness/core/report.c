@@ -35,9 +35,12 @@ typedef struct rf {
 static double planned_bytes(const cJSON *r) {
   return nnb_json_num(r, "memory.persistent_bytes") + nnb_json_num(r, "memory.arena_bytes");
 }
-/* What the backend held beyond the planner's tensors: its own workspace. */
+/* What the backend held beyond the planner's tensors: its own workspace
+ * (recorded by newer runs, else derived). */
 static double beyond_plan_bytes(const cJSON *r) {
-  double x = nnb_json_num(r, "memory.backend_peak_bytes") - planned_bytes(r);
+  double x = nnb_json_num(r, "memory.workspace_bytes");
+  if (!isnan(x)) return x;
+  x = nnb_json_num(r, "memory.backend_peak_bytes") - planned_bytes(r);
   return x > 0 ? x : isnan(x) ? x : 0;
 }
 
@@ -61,6 +64,7 @@ static const rf timing_fields[] = {
     {"FLOP/byte", "arithmetic_intensity", RF_NUM, NULL},
     {"CV (%)", "summary.cv", RF_PCT, NULL},
     {"noisy", "noisy", RF_FLAG, NULL},
+    {"harness overhead (%)", "harness_overhead.fraction", RF_PCT, NULL},
 };
 
 static const rf memory_fields[] = {
@@ -136,25 +140,32 @@ static int is_noisy(const cJSON *r) {
 }
 static int any(const cJSON *r) { return 1; }
 
-/* A table of the records of arr that pass keep; returns how many. */
+/* A table of the records of arr that pass keep; returns how many. A column
+ * no record has a value for (a field older runs lack) is left out. */
 static int field_table(nnb_doc *d, const rf *f, int n, const cJSON *arr, rec_filter keep) {
-  const char *head[32];
+  const char *head[32], *row[32];
   char align[33], cells[32][1024];
-  const char *row[32];
-  int rows = 0;
+  int rows = 0, col[32], ncols = 0;
   const cJSON *rec;
   cJSON_ArrayForEach(rec, arr) rows += keep(rec);
   if (!rows) return 0;
   for (int c = 0; c < n; c++) {
-    head[c] = f[c].head;
-    align[c] = f[c].kind == RF_TEXT || f[c].kind == RF_FLAG ? 'l' : 'r';
-    row[c] = cells[c];
+    int seen = f[c].kind == RF_FLAG;
+    cJSON_ArrayForEach(rec, arr) if (!seen && keep(rec)) {
+      format_field(&f[c], rec, cells[0], sizeof cells[0]);
+      seen = *cells[0] != 0;
+    }
+    if (!seen) continue;
+    head[ncols] = f[c].head;
+    align[ncols] = f[c].kind == RF_TEXT || f[c].kind == RF_FLAG ? 'l' : 'r';
+    row[ncols] = cells[ncols];
+    col[ncols++] = c;
   }
-  align[n] = 0;
-  nnb_doc_table(d, n, head, align);
+  align[ncols] = 0;
+  nnb_doc_table(d, ncols, head, align);
   cJSON_ArrayForEach(rec, arr) {
     if (!keep(rec)) continue;
-    for (int c = 0; c < n; c++) format_field(&f[c], rec, cells[c], sizeof cells[c]);
+    for (int c = 0; c < ncols; c++) format_field(&f[col[c]], rec, cells[c], sizeof cells[c]);
     nnb_doc_row(d, row);
   }
   return rows;
@@ -299,9 +310,11 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
   if (!field_table(d, timing_fields, N(timing_fields), cases, is_ok))
     nnb_doc_text(d, "No case ran successfully.");
   nnb_doc_heading(d, 2, "Accuracy and agreement");
-  nnb_doc_text(d, "The same weights (seeded initialisation) on the first test samples, on every "
-                  "backend; agreement is the fraction of samples whose top-1 class matches the "
-                  "reference's.");
+  const char *weights = nnb_json_str(cJSON_GetArrayItem(acc, 0), "weights");
+  nnb_doc_text(d,
+               "The same weights (%s) on the first test samples, on every backend; agreement is "
+               "the fraction of samples whose top-1 class matches the reference's.",
+               *weights ? weights : "seeded initialisation");
   if (!field_table(d, accuracy_fields, N(accuracy_fields), acc, any))
     nnb_doc_text(d, "No accuracy evaluation in this run.");
   nnb_doc_heading(d, 2, "Memory");
