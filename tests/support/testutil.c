@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "rng.h"
 
@@ -115,4 +116,37 @@ double tu_gradient_error(nnb_backend *b, nnb_graph *g, int loss, int label_max, 
   nnb_session_free(&s);
   free(grad);
   return worst;
+}
+
+int tu_run(const char *cmd, char **out) {
+  FILE *p = popen(cmd, "r");
+  cr_assert(p, "popen %s", cmd);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  cr_assert(buf);
+  for (size_t n; (n = fread(buf + len, 1, cap - len - 1, p)) > 0;) {
+    len += n;
+    if (cap - len < 1024) buf = realloc(buf, cap *= 2);
+    cr_assert(buf);
+  }
+  buf[len] = 0;
+  int st = pclose(p);
+  *out = buf;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+char *tu_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+    n += got;
+    if (cap - n < 1024) buf = realloc(buf, cap *= 2);
+  }
+  fclose(f);
+  if (!buf) return NULL;
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
 }

@@ -23,4 +23,10 @@ void tu_open_reference(nnb_backend *out);
 double tu_gradient_error(nnb_backend *b, nnb_graph *g, int loss, int label_max, uint64_t seed,
                          int samples, char *msg, size_t msg_len);
 
+/* Runs a shell command; returns its exit status (-1 when killed) and what
+ * it printed on stdout (malloc'd). */
+int tu_run(const char *cmd, char **out);
+/* The whole file (malloc'd, NUL-terminated, length in *len if len), or NULL. */
+char *tu_read_file(const char *path, size_t *len);
+
 #endif
