@@ -48,7 +48,7 @@ int nnb_pl_memory(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *why
       if (uniform > 0)
         snprintf(label, sizeof label, "%s\n%s", p->spec_label[s], train ? "training" : "inference");
       else
-        snprintf(label, sizeof label, "%s\n%s, batch %d", p->spec_label[s],
+        snprintf(label, sizeof label, "%s\n%s\nbatch %d", p->spec_label[s], /* 3 short lines */
                  train ? "train" : "infer", b);
       nnb_pl_data_word(d, label);
       fprintf(d, " %.6g %.6g %.6g %.6g %.6g %.6g\n", mib(r, "memory.by_role_bytes.parameter"),
