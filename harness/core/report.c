@@ -88,6 +88,7 @@ static const rf accuracy_fields[] = {
     {"mean loss", "mean_loss", RF_NUM, NULL},
     {"agreement with reference (%)", "agreement_with_reference", RF_PCT, NULL},
     {"max |logit diff|", "max_abs_logit_diff", RF_SCI, NULL},
+    {"weights", "weights", RF_TEXT, NULL},
     {"reason", "reason", RF_TEXT, NULL},
 };
 
@@ -310,11 +311,9 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
   if (!field_table(d, timing_fields, N(timing_fields), cases, is_ok))
     nnb_doc_text(d, "No case ran successfully.");
   nnb_doc_heading(d, 2, "Accuracy and agreement");
-  const char *weights = nnb_json_str(cJSON_GetArrayItem(acc, 0), "weights");
-  nnb_doc_text(d,
-               "The same weights (%s) on the first test samples, on every backend; agreement is "
-               "the fraction of samples whose top-1 class matches the reference's.",
-               *weights ? weights : "seeded initialisation");
+  nnb_doc_text(d, "Each model's weights (the weights column) evaluated on the first test "
+                 "samples on every backend; agreement is the fraction of samples whose top-1 "
+                 "class matches the reference's.");
   if (!field_table(d, accuracy_fields, N(accuracy_fields), acc, any))
     nnb_doc_text(d, "No accuracy evaluation in this run.");
   nnb_doc_heading(d, 2, "Memory");
