@@ -31,3 +31,8 @@ done
 echo "== benchmark suite suites/quick.ini"
 results=$("$nnbench" run suites/quick.ini --weights "$ckpt")
 echo "results: $results/results.json and $results/results.csv"
+echo "== plots and report"
+"$nnbench" plot "$results" >/dev/null
+report=$("$nnbench" report "$results" --no-plots | sed -n 1p)
+echo "plots: $results/plots/"
+echo "report: $report (and ${report%.md}.html, self-contained)"

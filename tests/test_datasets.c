@@ -63,12 +63,9 @@ static void write_gz(const char *path, const void *p, size_t n) {
 }
 
 static unsigned char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  cr_assert_not_null(f, "cannot open %s", path);
-  unsigned char *buf = malloc(1 << 20);
-  *n = fread(buf, 1, 1 << 20, f);
-  fclose(f);
-  return buf;
+  unsigned char *bytes = (unsigned char *)tu_read_file(path, n);
+  cr_assert_not_null(bytes, "cannot read %s", path);
+  return bytes;
 }
 
 /* An IDX file in memory: a big-endian header, then the bytes. */

@@ -175,3 +175,19 @@ double tu_gradient_error(nnb_backend *b, nnb_graph *g, int loss, int label_max, 
   free(grad);
   return worst;
 }
+
+char *tu_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+    n += got;
+    if (cap - n < 1024) buf = realloc(buf, cap *= 2);
+  }
+  fclose(f);
+  if (!buf) return NULL;
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
+}

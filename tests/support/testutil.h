@@ -12,13 +12,6 @@ double tu_max_rel_err(const float *a, const float *b, size_t n);
 /* A seeded array of n floats uniform in [lo, hi); free() it. */
 float *tu_rand(uint64_t seed, size_t n, float lo, float hi);
 
-/* Runs a shell command; returns its exit status (-1 if it did not exit) and
- * its stdout in *out (malloc'd, NUL-terminated). */
-int tu_run(const char *cmd, char **out);
-/* The same on a pseudo-terminal: *out gets what it wrote to the terminal
- * (stdout and stderr together). */
-int tu_run_tty(const char *cmd, char **out);
-
 /* Opens the reference backend from the build tree; aborts the test on failure. */
 void tu_open_reference(nnb_backend *out);
 
@@ -32,5 +25,14 @@ void tu_open_reference(nnb_backend *out);
  * error. */
 double tu_gradient_error(nnb_backend *b, nnb_graph *g, int loss, int label_max, uint64_t seed,
                          int samples, char *msg, size_t msg_len);
+
+/* Runs a shell command; returns its exit status (-1 when killed) and what
+ * it printed on stdout (malloc'd, NUL-terminated). */
+int tu_run(const char *cmd, char **out);
+/* The same on a pseudo-terminal: *out gets what it wrote to the terminal
+ * (stdout and stderr together). */
+int tu_run_tty(const char *cmd, char **out);
+/* The whole file (malloc'd, NUL-terminated, length in *len if len), or NULL. */
+char *tu_read_file(const char *path, size_t *len);
 
 #endif
