@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git      # compiler and build
-  libopenblas-dev libopenblas0-openmp       # openblas backend (the OpenMP build shares one thread pool)
+  libopenblas-dev                           # openblas backend
   libdnnl-dev                               # onednn backend
   libvulkan-dev mesa-vulkan-drivers glslc   # vulkan backend (lavapipe runs it on the CPU)
   vulkan-tools                              # vulkaninfo, for diagnosing a missing device

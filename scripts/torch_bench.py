@@ -1,90 +1,103 @@
 #!/usr/bin/python3
-"""PyTorch's speed on the four reference models (scripts/nnb_torch_models.py,
-the exact definitions of MODELS.md), measured the way `nnbench bench` does:
-a cold step, warm-up steps, then timed steps until both a minimum time and a
-minimum count are reached; the median step gives samples/s. Training steps
-are Adam steps (zero_grad, forward, cross-entropy, backward, step) on real
-Fashion-MNIST batches; inference is a no_grad forward. Needs Debian's
-python3-torch; run by hand:
-    /usr/bin/python3 scripts/torch_bench.py [--threads 2] [--min-time 1]
-and compare with
-    nnbench bench --model 'mlp;cnn;lstm;transformer' --backend openblas \\
-        --mode train --batch 32 --threads 2 --min-time 1
-    nnbench bench --model 'mlp;cnn;lstm;transformer' --backend openblas \\
-        --mode infer --batch 256 --threads 2 --min-time 1"""
+"""PyTorch CPU throughput of the four reference models, measured the way
+`nnbench bench` measures a backend, for side-by-side comparison.
+
+Training: one Adam step (zero_grad, forward, cross-entropy, backward, step)
+per iteration. Inference: one forward pass under torch.inference_mode().
+Per case: one cold iteration, --warmup iterations, then iterations until
+both --min-time seconds and --min-iters iterations are reached; the figure
+is batch / median iteration time, as nnbench's samples_per_s. Inputs are
+random Fashion-MNIST-shaped batches (1x28x28 in [0,1), labels in [0,10)):
+throughput does not depend on the pixel values.
+
+Needs Debian's python3-torch (run with /usr/bin/python3). Example:
+    /usr/bin/python3 scripts/torch_bench.py --threads 2 --repeat 3
+"""
 import argparse
-import gzip
 import os
 import statistics
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
 from nnb_torch_models import MODELS  # noqa: E402
 
-ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-ap.add_argument("--threads", type=int, default=2)
-ap.add_argument("--min-time", type=float, default=1.0)
-ap.add_argument("--min-iters", type=int, default=10)
-ap.add_argument("--warmup", type=int, default=3)
-ap.add_argument("--models", default="mlp,cnn,lstm,transformer")
-args = ap.parse_args()
-torch.set_num_threads(args.threads)
-torch.manual_seed(1)
 
-root = "/usr/share/datasets/fashion-mnist"
-with gzip.open(f"{root}/train-images-idx3-ubyte.gz") as f:
-    x_all = np.frombuffer(f.read()[16:], np.uint8)[: 2048 * 784].reshape(-1, 1, 28, 28)
-with gzip.open(f"{root}/train-labels-idx1-ubyte.gz") as f:
-    y_all = np.frombuffer(f.read()[8:], np.uint8)[:2048].astype(np.int64)
-x_all = torch.from_numpy(x_all.astype(np.float32) / 255.0)
-y_all = torch.from_numpy(y_all)
-
-
-def batches(n):
-    at = 0
-    while True:
-        idx = torch.arange(at, at + n) % len(x_all)
-        at = (at + n) % len(x_all)
-        yield x_all[idx], y_all[idx]
-
-
-def measure(step, n):
-    data = batches(n)
-    step(*next(data))  # cold
-    for _ in range(args.warmup):
-        step(*next(data))
-    times, start = [], time.perf_counter()
-    while len(times) < args.min_iters or time.perf_counter() - start < args.min_time:
-        x, y = next(data)
+def measure(step, warmup, min_time, min_iters):
+    """Median seconds of one call to step(), after a cold call and warm-up."""
+    step()
+    for _ in range(warmup):
+        step()
+    samples, start = [], time.perf_counter()
+    while len(samples) < min_iters or time.perf_counter() - start < min_time:
         t = time.perf_counter()
-        step(x, y)
-        times.append(time.perf_counter() - t)
-    return n / statistics.median(times), len(times)
+        step()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
 
 
-print(f"torch {torch.__version__}, {args.threads} threads, min time {args.min_time} s")
-print(f"{'model':12} {'mode':6} {'batch':>5} {'samples/s':>12} {'steps':>6}")
-for name in args.models.split(","):
+def train_case(name, batch, gen, args):
     model = MODELS[name]()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    x = torch.rand(batch, 1, 28, 28, generator=gen)
+    y = torch.randint(0, 10, (batch,), generator=gen)
 
-    def train_step(x, y):
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
         opt.step()
 
-    def infer_step(x, y):
-        with torch.no_grad():
+    return batch / measure(step, args.warmup, args.min_time, args.min_iters)
+
+
+def infer_case(name, batch, gen, args):
+    model = MODELS[name]()
+    model.eval()
+    x = torch.rand(batch, 1, 28, 28, generator=gen)
+
+    def step():
+        with torch.inference_mode():
             model(x)
 
-    model.train()
-    sps, n = measure(train_step, 32)
-    print(f"{name:12} {'train':6} {32:5d} {sps:12.1f} {n:6d}", flush=True)
-    model.eval()
-    sps, n = measure(infer_step, 256)
-    print(f"{name:12} {'infer':6} {256:5d} {sps:12.1f} {n:6d}", flush=True)
+    return batch / measure(step, args.warmup, args.min_time, args.min_iters)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", default="mlp,cnn,lstm,transformer")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--train-batch", type=int, default=32)
+    p.add_argument("--infer-batch", type=int, default=256)
+    p.add_argument("--min-time", type=float, default=1.0)
+    p.add_argument("--min-iters", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=1,
+                   help="repeat every case and report the median of the repeats")
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    gen = torch.Generator().manual_seed(1)
+    print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"train batch {args.train_batch}, infer batch {args.infer_batch}, "
+          f"min-time {args.min_time} s, min-iters {args.min_iters}, warm-up {args.warmup}, "
+          f"median of {args.repeat} repeat(s)")
+    print(f"{'model':<12} {'train samples/s':>16} {'infer samples/s':>16}")
+    for name in args.models.split(","):
+        if name not in MODELS:
+            p.error(f"--models: unknown model '{name}' (expected {', '.join(MODELS)})")
+        tr = statistics.median(train_case(name, args.train_batch, gen, args)
+                               for _ in range(args.repeat))
+        inf = statistics.median(infer_case(name, args.infer_batch, gen, args)
+                                for _ in range(args.repeat))
+        print(f"{name:<12} {tr:>16.0f} {inf:>16.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,139 +1,170 @@
-/* The openblas backend's internals: the OpenBLAS entry points it loads at
- * init (see ob_blas.c for why it loads them itself), the per-node view each
- * kernel gets, and the kernel table. Kernels are f32, GEMM-shaped work goes to
- * cblas_sgemm, the rest is OpenMP-parallel C. */
+/* The openblas backend's internals: the environment every kernel runs in
+ * (thread count, the OpenBLAS entry points, the vector kernels chosen for
+ * this CPU), the prepared step of one node, and the kernels of ob_*.c.
+ * Semantics of every op: docs/ops.md; the reference backend is the oracle. */
 #ifndef NNB_OB_H
 #define NNB_OB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <nnbench/backend.h>
 
-/* Row-major, as CBLAS's enums spell it (CblasRowMajor = 101, CblasNoTrans =
- * 111, CblasTrans = 112): fixed by the CBLAS standard. */
-enum { OB_ROW_MAJOR = 101, OB_NO_TRANS = 111, OB_TRANS = 112 };
+#include "ob_blas.h"
+#include "ob_vec.h"
 
-typedef void (*ob_sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
-                            const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                            int ldc);
+/* What the kernels need from the context. Read-only during execute. */
+typedef struct ob_env {
+  int threads;       /* the one thread count: OpenMP teams; OpenBLAS runs single-threaded */
+  ob_blas blas;      /* OpenBLAS, loaded by ob_blas_load in init */
+  const ob_vec *vec; /* vector kernels for this CPU's widest ISA */
+  int lstm_split;    /* option lstm_split: -1 auto, 0 by sequences, 1 by units */
+} ob_env;
 
-typedef struct ob_blas {
-  void *handle;
-  ob_sgemm_fn sgemm;
-  void (*set_num_threads)(int);
-  int (*get_num_threads)(void);
-  char *(*get_config)(void);
-  char *(*get_corename)(void);
-  char path[256];     /* the library file loaded */
-  char variant[16];   /* "openmp" or "pthread" (threading of the library) */
-  char coretype[32];  /* the kernels in use, as the library reports them */
-  char core_why[256]; /* how that core type was chosen */
-} ob_blas;
+/* How a node finishes its output when the node after it is folded in. */
+typedef enum ob_fuse {
+  OB_FUSE_NONE = 0,
+  OB_FUSE_RELU_BOTH, /* matmul, conv2d: write the pre-activation and relu(it) */
+  OB_FUSE_RELU_ONLY, /* matmul, conv2d: write relu(it) only (nothing else reads the
+                        pre-activation) */
+  OB_FUSE_RELU_BWD   /* maxpool2d_bwd of a relu's output: write the relu's act_bwd */
+} ob_fuse;
 
-/* Chooses the OPENBLAS_CORETYPE to load the library with. `mode` is "auto"
- * (the fastest kernels this CPU supports), "env" (whatever the environment
- * says) or a core name. avx512: the CPU has AVX512F, BW, DQ, CD and VL;
- * avx2: AVX2 and FMA. Returns the name to set, or NULL to leave the
- * environment as it is; `why` says which and why. Pure, for tests. */
-const char *ob_choose_coretype(const char *mode, const char *env, bool avx512, bool avx2, char *why,
-                               size_t why_len);
-
-/* Loads OpenBLAS (the OpenMP build first, so BLAS and the other kernels
- * share one thread pool) with the chosen core type and `threads` threads. */
-nnb_status ob_blas_load(ob_blas *b, const char *coretype_mode, int threads, nnb_error *e);
-void ob_blas_unload(ob_blas *b);
-
-/* One node as a kernel sees it: tensors, host pointers, threads, BLAS. */
-typedef struct ob_io {
+/* One node, prepared: its tensors' host pointers and shapes, its share of
+ * the plan's workspace and any fusion decided in prepare. */
+typedef struct ob_step {
+  nnb_status (*run)(const struct ob_step *s, nnb_error *e); /* the op's kernel */
+  const ob_env *env;
   const nnb_node *n;
   const nnb_tensor_desc *ti[NNB_MAX_IN];
   const nnb_tensor_desc *to[NNB_MAX_OUT];
-  void *in[NNB_MAX_IN];
-  void *out[NNB_MAX_OUT];
-  float *ws; /* the plan's workspace: at least what the op's ws() asked for */
-  bool relu; /* matmul, conv2d: the ReLU that is the only consumer of out[0] is
-                fused in, and out[0] points at the ReLU's output */
-  int nt;    /* threads */
-  const ob_blas *blas;
-} ob_io;
+  float *in[NNB_MAX_IN];
+  float *out[NNB_MAX_OUT];
+  float *ws; /* scratch of ws_floats floats (64-byte aligned), valid during the step */
+  size_t ws_floats;
+  ob_fuse fuse;    /* the next node folded into this step */
+  float *relu_out; /* where that node's output goes when fuse != OB_FUSE_NONE */
+  bool skip;       /* a relu folded into the step before it */
+} ob_step;
 
-typedef nnb_status (*ob_kernel_fn)(const ob_io *io, nnb_error *e);
-/* Workspace bytes a node needs (prepared once, never allocated in execute). */
-typedef size_t (*ob_ws_fn)(const ob_io *io);
+typedef nnb_status (*ob_kernel)(const ob_step *s, nnb_error *e);
+/* Floats of workspace a step needs (0: none). Called in prepare. */
+typedef size_t (*ob_ws_fn)(const ob_step *s);
 
-typedef struct ob_kernel {
-  ob_kernel_fn run;
-  ob_ws_fn ws; /* NULL: none */
-} ob_kernel;
+typedef struct ob_op_impl {
+  ob_kernel run;
+  ob_ws_fn ws; /* NULL: no workspace */
+} ob_op_impl;
 
-/* The kernel for an op; run is NULL when the op has none. */
-ob_kernel ob_kernel_for(nnb_op op);
+/* ob_table.c: the kernel for each op ({NULL, NULL} when there is none). */
+ob_op_impl ob_op_lookup(nnb_op op);
+/* Whether this backend runs the node; fills why when not. */
+bool ob_supports_node(const nnb_graph *g, const nnb_node *n, nnb_error *why);
 
-/* Parallel loops below this many elements run on one thread: forking a team
- * costs more than the work. */
-#define OB_PAR_MIN 16384
-
-static inline const float *ob_in(const ob_io *io, int i) { return (const float *)io->in[i]; }
-static inline float *ob_out(const ob_io *io, int i) { return (float *)io->out[i]; }
-
-/* C = alpha * op(A) op(B) + beta * C, row-major, on the plan's thread count. */
-static inline void ob_gemm(const ob_io *io, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-                           float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
-                           float beta, float *c, int64_t ldc) {
-  io->blas->sgemm(OB_ROW_MAJOR, ta ? OB_TRANS : OB_NO_TRANS, tb ? OB_TRANS : OB_NO_TRANS, (int)m,
-                  (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+/* Per-thread slices of a step's workspace: slice t of `per` floats each,
+ * rounded up to whole cache lines. */
+static inline size_t ob_round16(size_t n) { return (n + 15) / 16 * 16; }
+static inline float *ob_ws_slice(const ob_step *s, size_t base, size_t per, int t) {
+  return s->ws + base + (size_t)t * ob_round16(per);
 }
 
-/* ob_dense.c */
-nnb_status ob_matmul(const ob_io *io, nnb_error *e);
-nnb_status ob_add(const ob_io *io, nnb_error *e);
-nnb_status ob_mul(const ob_io *io, nnb_error *e);
-nnb_status ob_sum_to(const ob_io *io, nnb_error *e);
-size_t ob_sum_to_ws(const ob_io *io);
-nnb_status ob_permute(const ob_io *io, nnb_error *e);
-nnb_status ob_reshape(const ob_io *io, nnb_error *e);
-nnb_status ob_slice(const ob_io *io, nnb_error *e);
-nnb_status ob_slice_bwd(const ob_io *io, nnb_error *e);
-nnb_status ob_mean(const ob_io *io, nnb_error *e);
-nnb_status ob_mean_bwd(const ob_io *io, nnb_error *e);
-nnb_status ob_fill(const ob_io *io, nnb_error *e);
+/* ob_par.c: threads worth using for `units` independent pieces of work
+ * totalling `work` (elements touched, about): 1 when the job is too small
+ * to repay a parallel region. */
+int ob_threads_for(const ob_env *env, int64_t units, double work);
+/* Calls fn(s, arg, lo, hi) on consecutive ranges covering [0, n), split over
+ * the team (range bounds multiples of `align`, except n) when worth it. */
+typedef void (*ob_range_fn)(const ob_step *s, void *arg, int64_t lo, int64_t hi);
+void ob_par_range(const ob_step *s, int64_t n, int64_t align, double work, ob_range_fn fn,
+                  void *arg);
 
-/* ob_conv.c */
-nnb_status ob_conv2d(const ob_io *io, nnb_error *e);
-size_t ob_conv2d_ws(const ob_io *io);
-nnb_status ob_conv2d_bwd_data(const ob_io *io, nnb_error *e);
-size_t ob_conv2d_bwd_data_ws(const ob_io *io);
-nnb_status ob_conv2d_bwd_weight(const ob_io *io, nnb_error *e);
-size_t ob_conv2d_bwd_weight_ws(const ob_io *io);
-nnb_status ob_maxpool2d(const ob_io *io, nnb_error *e);
-nnb_status ob_maxpool2d_bwd(const ob_io *io, nnb_error *e);
+/* ob_gemm.c ------------------------------------------------------------- */
 
-/* ob_act.c */
-nnb_status ob_relu(const ob_io *io, nnb_error *e);
-nnb_status ob_gelu(const ob_io *io, nnb_error *e);
-nnb_status ob_tanh(const ob_io *io, nnb_error *e);
-nnb_status ob_sigmoid(const ob_io *io, nnb_error *e);
-nnb_status ob_act_bwd(const ob_io *io, nnb_error *e);
-nnb_status ob_softmax(const ob_io *io, nnb_error *e);
-nnb_status ob_softmax_bwd(const ob_io *io, nnb_error *e);
-nnb_status ob_layernorm(const ob_io *io, nnb_error *e);
-nnb_status ob_layernorm_bwd(const ob_io *io, nnb_error *e);
-size_t ob_layernorm_bwd_ws(const ob_io *io);
-nnb_status ob_softmax_ce(const ob_io *io, nnb_error *e);
-nnb_status ob_softmax_ce_bwd(const ob_io *io, nnb_error *e);
+/* What a GEMM's caller wants done to each block of C right after it is
+ * computed, while it is still in cache: add a bias per column (col_bias,
+ * [N]) or per row (row_bias, [M]), then optionally relu into relu_out
+ * (same layout as C, leading dimension ldr) or in place. */
+typedef struct ob_epilogue {
+  const float *col_bias;
+  const float *row_bias;
+  float *relu_out; /* NULL: no relu, unless relu_inplace */
+  int64_t ldr;
+  bool relu_inplace;
+} ob_epilogue;
 
-/* ob_seq.c */
-nnb_status ob_lstm(const ob_io *io, nnb_error *e);
-size_t ob_lstm_ws(const ob_io *io);
-nnb_status ob_lstm_bwd(const ob_io *io, nnb_error *e);
-size_t ob_lstm_bwd_ws(const ob_io *io);
-nnb_status ob_attention(const ob_io *io, nnb_error *e);
-nnb_status ob_attention_bwd(const ob_io *io, nnb_error *e);
-size_t ob_attention_bwd_ws(const ob_io *io);
+/* C = alpha op(A) op(B) + beta C, row-major, on the calling thread. */
+void ob_sgemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+              int64_t ldc);
+/* The same, split over the team (rows or columns of C, whichever keeps the
+ * duplicated packing smaller) when it is big enough, then the epilogue (may
+ * be NULL) on each block. Must not be called from inside a parallel region. */
+void ob_gemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+             const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+             int64_t ldc, const ob_epilogue *ep);
+/* The epilogue on rows [i0,i1) x columns [j0,j1) of C (ldc). */
+void ob_epilogue_apply(const ob_epilogue *ep, float *c, int64_t ldc, int64_t i0, int64_t i1,
+                       int64_t j0, int64_t j1);
 
-/* ob_optim.c */
-nnb_status ob_sgd_momentum(const ob_io *io, nnb_error *e);
-nnb_status ob_adam(const ob_io *io, nnb_error *e);
+nnb_status ob_matmul(const ob_step *s, nnb_error *e);
+
+/* ob_conv.c -------------------------------------------------------------- */
+nnb_status ob_conv2d(const ob_step *s, nnb_error *e);
+nnb_status ob_conv2d_bwd_data(const ob_step *s, nnb_error *e);
+nnb_status ob_conv2d_bwd_weight(const ob_step *s, nnb_error *e);
+size_t ob_conv2d_ws(const ob_step *s);
+size_t ob_conv2d_bwd_data_ws(const ob_step *s);
+size_t ob_conv2d_bwd_weight_ws(const ob_step *s);
+
+/* ob_pool.c -------------------------------------------------------------- */
+nnb_status ob_maxpool2d(const ob_step *s, nnb_error *e);
+nnb_status ob_maxpool2d_bwd(const ob_step *s, nnb_error *e);
+
+/* ob_act.c: activations, softmax, layernorm, the loss ----------------------- */
+nnb_status ob_relu(const ob_step *s, nnb_error *e);
+nnb_status ob_gelu(const ob_step *s, nnb_error *e);
+nnb_status ob_tanh(const ob_step *s, nnb_error *e);
+nnb_status ob_sigmoid(const ob_step *s, nnb_error *e);
+nnb_status ob_act_bwd(const ob_step *s, nnb_error *e);
+nnb_status ob_softmax(const ob_step *s, nnb_error *e);
+nnb_status ob_softmax_bwd(const ob_step *s, nnb_error *e);
+nnb_status ob_softmax_ce(const ob_step *s, nnb_error *e);
+nnb_status ob_softmax_ce_bwd(const ob_step *s, nnb_error *e);
+
+/* ob_norm.c -------------------------------------------------------------- */
+nnb_status ob_layernorm(const ob_step *s, nnb_error *e);
+nnb_status ob_layernorm_bwd(const ob_step *s, nnb_error *e);
+size_t ob_layernorm_bwd_ws(const ob_step *s);
+
+/* ob_dense.c: broadcasting arithmetic and reductions ------------------------- */
+nnb_status ob_add(const ob_step *s, nnb_error *e);
+nnb_status ob_mul(const ob_step *s, nnb_error *e);
+nnb_status ob_sum_to(const ob_step *s, nnb_error *e);
+size_t ob_sum_to_ws(const ob_step *s);
+nnb_status ob_mean(const ob_step *s, nnb_error *e);
+nnb_status ob_mean_bwd(const ob_step *s, nnb_error *e);
+
+/* ob_move.c: data movement ------------------------------------------------ */
+nnb_status ob_permute(const ob_step *s, nnb_error *e);
+nnb_status ob_reshape(const ob_step *s, nnb_error *e);
+nnb_status ob_slice(const ob_step *s, nnb_error *e);
+nnb_status ob_slice_bwd(const ob_step *s, nnb_error *e);
+nnb_status ob_fill(const ob_step *s, nnb_error *e);
+
+/* ob_lstm.c -------------------------------------------------------------- */
+nnb_status ob_lstm(const ob_step *s, nnb_error *e);
+nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e);
+size_t ob_lstm_ws(const ob_step *s);
+size_t ob_lstm_bwd_ws(const ob_step *s);
+
+/* ob_attn.c -------------------------------------------------------------- */
+nnb_status ob_attention(const ob_step *s, nnb_error *e);
+nnb_status ob_attention_bwd(const ob_step *s, nnb_error *e);
+size_t ob_attention_bwd_ws(const ob_step *s);
+
+/* ob_optim.c ------------------------------------------------------------- */
+nnb_status ob_sgd_momentum(const ob_step *s, nnb_error *e);
+nnb_status ob_adam(const ob_step *s, nnb_error *e);
 
 #endif

@@ -1,128 +1,126 @@
-/* Loading OpenBLAS. The plugin does not link the library: it opens it in
- * init(), for two reasons.
- * - Core type. OpenBLAS picks its kernels in its own load-time constructor
- *   from CPUID or OPENBLAS_CORETYPE. 0.3.21 does not know AMD's AVX-512 CPUs
- *   and falls back to Haswell (AVX2) kernels, about half the SGEMM speed of
- *   its SkylakeX kernels on them. A library linked to the plugin is
- *   initialised before any plugin code runs, so the choice must be made
- *   before the library is opened.
- * - Threads. Debian ships a pthread and an OpenMP build. The OpenMP build
- *   shares libgomp's thread pool with this plugin's own OpenMP loops, so one
- *   thread count governs both and the two pools never compete for cores. */
+/* Loading OpenBLAS with the right kernels (ob_blas.h). */
+#include "ob_blas.h"
+
 #include <dlfcn.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "ob.h"
-
-#ifndef NNB_OPENBLAS_OPENMP_LIB
-#define NNB_OPENBLAS_OPENMP_LIB ""
+#ifndef NNB_OPENBLAS_SONAME
+#define NNB_OPENBLAS_SONAME "libopenblas.so.0"
 #endif
 
-const char *ob_choose_coretype(const char *mode, const char *env, bool avx512, bool avx2, char *why,
-                               size_t why_len) {
-  if (!mode || !*mode) mode = "auto";
-  if (!strcmp(mode, "env")) {
-    snprintf(why, why_len, "%s",
-             env && *env ? "OPENBLAS_CORETYPE from the environment"
-                         : "the library's own CPU detection");
-    return NULL;
-  }
-  if (strcmp(mode, "auto")) {
-    snprintf(why, why_len, "asked for (coretype=%s)", mode);
-    return mode;
-  }
-  const char *best = avx512 ? "SkylakeX" : avx2 ? "Haswell" : NULL;
-  if (!best) {
-    snprintf(why, why_len, "the library's own CPU detection (no AVX2 here)%s",
-             env && *env ? "; OPENBLAS_CORETYPE from the environment kept" : "");
-    return NULL;
-  }
-  int overridden = env && *env && strcasecmp(env, best);
-  snprintf(why, why_len, "auto: the CPU has %s%s%s%s",
-           avx512 ? "AVX-512 (F, BW, DQ, CD, VL)" : "AVX2 and FMA",
-           overridden ? "; the environment's OPENBLAS_CORETYPE=" : "", overridden ? env : "",
-           overridden ? " overridden (NNBENCH_OPENBLAS_CORETYPE=env keeps it)" : "");
-  return best;
+static nnb_status sym(void *h, const char *name, void *fn, size_t size, nnb_error *e) {
+  void *p = dlsym(h, name);
+  if (!p)
+    return nnb_fail(e, NNB_ERR_UNAVAILABLE, "openblas: %s has no symbol '%s' (%s)",
+                    NNB_OPENBLAS_SONAME, name, dlerror());
+  memcpy(fn, &p, size); /* ISO C has no object-to-function pointer conversion */
+  return NNB_OK;
 }
 
-static bool cpu_avx512(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
-         __builtin_cpu_supports("avx512vl");
-}
-
-static bool cpu_avx2(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-static void *sym(ob_blas *b, const char *name, nnb_error *e, int *missing) {
-  void *p = dlsym(b->handle, name);
-  if (!p && !*missing) {
-    *missing = 1;
-    nnb_fail(e, NNB_ERR_UNAVAILABLE, "openblas: %s has no symbol %s", b->path, name);
+static nnb_status open_lib(ob_blas *b, nnb_error *e) {
+  b->handle = dlopen(NNB_OPENBLAS_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (!b->handle)
+    return nnb_fail(e, NNB_ERR_UNAVAILABLE, "openblas: cannot load %s: %s", NNB_OPENBLAS_SONAME,
+                    dlerror());
+  nnb_status s = sym(b->handle, "cblas_sgemm", &b->sgemm, sizeof b->sgemm, e);
+  if (s == NNB_OK)
+    s = sym(b->handle, "openblas_set_num_threads", &b->set_num_threads, sizeof b->set_num_threads,
+            e);
+  if (s == NNB_OK)
+    s = sym(b->handle, "openblas_get_corename", &b->get_corename, sizeof b->get_corename, e);
+  if (s == NNB_OK)
+    s = sym(b->handle, "openblas_get_config", &b->get_config, sizeof b->get_config, e);
+  if (s == NNB_OK)
+    s = sym(b->handle, "openblas_get_parallel", &b->get_parallel, sizeof b->get_parallel, e);
+  if (s != NNB_OK) {
+    dlclose(b->handle);
+    b->handle = NULL;
+    return s;
   }
-  return p;
+  struct link_map *lm = NULL;
+  if (dlinfo(b->handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name)
+    snprintf(b->path, sizeof b->path, "%s", lm->l_name);
+  snprintf(b->core, sizeof b->core, "%s", b->get_corename());
+  return NNB_OK;
 }
 
-nnb_status ob_blas_load(ob_blas *b, const char *mode, int threads, nnb_error *e) {
-  memset(b, 0, sizeof *b);
-  const char *env = getenv("OPENBLAS_CORETYPE");
-  char *saved = env ? strdup(env) : NULL;
-  const char *core =
-      ob_choose_coretype(mode, env, cpu_avx512(), cpu_avx2(), b->core_why, sizeof b->core_why);
-  if (core) setenv("OPENBLAS_CORETYPE", core, 1);
-  const char *candidates[] = {NNB_OPENBLAS_OPENMP_LIB, "libopenblas.so.0"};
-  char errs[512] = "";
-  for (size_t i = 0; i < sizeof candidates / sizeof *candidates && !b->handle; i++) {
-    if (!*candidates[i]) continue;
-    b->handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
-    if (b->handle)
-      snprintf(b->path, sizeof b->path, "%s", candidates[i]);
-    else
-      snprintf(errs + strlen(errs), sizeof errs - strlen(errs), "%s%s", *errs ? "; " : "",
-               dlerror());
+static int loaded_now(void) {
+  void *h = dlopen(NNB_OPENBLAS_SONAME, RTLD_NOW | RTLD_NOLOAD);
+  if (h) dlclose(h);
+  return h != NULL;
+}
+
+/* Loads with OPENBLAS_CORETYPE=core for OpenBLAS's constructor, then puts
+ * the variable back as it was, so the process environment is unchanged. */
+static nnb_status open_with(ob_blas *b, const char *core, nnb_error *e) {
+  const char *old = getenv("OPENBLAS_CORETYPE");
+  char *saved = old ? strdup(old) : NULL;
+  if ((old && !saved) || setenv("OPENBLAS_CORETYPE", core, 1) != 0) {
+    free(saved);
+    return nnb_fail(e, NNB_ERR_NOMEM, "openblas: cannot set OPENBLAS_CORETYPE");
   }
-  /* Restore the environment: the choice was for the library's constructor. */
+  nnb_status s = open_lib(b, e);
   if (saved)
     setenv("OPENBLAS_CORETYPE", saved, 1);
   else
     unsetenv("OPENBLAS_CORETYPE");
   free(saved);
-  if (!b->handle)
-    return nnb_fail(e, NNB_ERR_UNAVAILABLE,
-                    "openblas: cannot open the library (%s); scripts/install-deps.sh installs it",
-                    errs);
-  int missing = 0;
-  *(void **)&b->sgemm = sym(b, "cblas_sgemm", e, &missing);
-  *(void **)&b->set_num_threads = sym(b, "openblas_set_num_threads", e, &missing);
-  *(void **)&b->get_num_threads = sym(b, "openblas_get_num_threads", e, &missing);
-  *(void **)&b->get_config = sym(b, "openblas_get_config", e, &missing);
-  *(void **)&b->get_corename = sym(b, "openblas_get_corename", e, &missing);
-  if (missing) {
-    ob_blas_unload(b);
-    return NNB_ERR_UNAVAILABLE;
+  if (s == NNB_OK && strcasecmp(b->core, core) != 0) {
+    size_t at = strlen(b->core_why);
+    snprintf(b->core_why + at, sizeof b->core_why - at, "; asked for %s, OpenBLAS reports %s", core,
+             b->core);
   }
-  int (*parallel)(void) = NULL;
-  *(void **)&parallel = dlsym(b->handle, "openblas_get_parallel");
-  snprintf(b->variant, sizeof b->variant, "%s",
-           parallel && parallel() == 2   ? "openmp"
-           : parallel && parallel() == 1 ? "pthread"
-                                         : "serial");
-  b->set_num_threads(threads);
-  snprintf(b->coretype, sizeof b->coretype, "%s", b->get_corename());
-  if (core && strcasecmp(core, b->coretype))
-    snprintf(b->core_why + strlen(b->core_why), sizeof b->core_why - strlen(b->core_why),
-             "; asked for %s, but the library runs %s (it was already loaded, or has no such "
-             "kernels)",
-             core, b->coretype);
+  return s;
+}
+
+nnb_status ob_blas_load(ob_blas *b, const ob_cpu *cpu, nnb_error *e) {
+  memset(b, 0, sizeof *b);
+  const char *nnb = getenv("NNB_OPENBLAS_CORETYPE"), *env = getenv("OPENBLAS_CORETYPE");
+  bool avx512 = ob_cpu_has_avx512(cpu);
+  /* Loaded before us (by the program or another library), its constructor
+   * has already chosen: the kernels cannot change, only be reported. */
+  if (loaded_now()) {
+    nnb_status s = open_lib(b, e);
+    if (s != NNB_OK) return s;
+    const char *want =
+        ob_coretype_decide(nnb, env, avx512, b->core, b->core_why, sizeof b->core_why);
+    size_t at = strlen(b->core_why);
+    snprintf(b->core_why + at, sizeof b->core_why - at,
+             want ? "; but OpenBLAS was loaded earlier in this process with %s kernels, which "
+                    "cannot change now"
+                  : "; OpenBLAS was loaded earlier in this process (%s kernels)",
+             b->core);
+  } else if (nnb && nnb[0]) {
+    const char *want = ob_coretype_decide(nnb, env, avx512, NULL, b->core_why, sizeof b->core_why);
+    nnb_status s = open_with(b, want, e);
+    if (s != NNB_OK) return s;
+  } else {
+    nnb_status s = open_lib(b, e);
+    if (s != NNB_OK) return s;
+    snprintf(b->core_default, sizeof b->core_default, "%s", b->core);
+    const char *want =
+        ob_coretype_decide(nnb, env, avx512, b->core, b->core_why, sizeof b->core_why);
+    if (want) { /* unload, and load again for the constructor to see `want` */
+      dlclose(b->handle);
+      b->handle = NULL;
+      if (loaded_now())
+        return nnb_fail(e, NNB_ERR_BACKEND,
+                        "openblas: %s stayed loaded after dlclose, so its %s kernels cannot be "
+                        "replaced by %s",
+                        NNB_OPENBLAS_SONAME, b->core_default, want);
+      s = open_with(b, want, e);
+      if (s != NNB_OK) return s;
+    }
+  }
+  b->set_num_threads(1);
   return NNB_OK;
 }
 
 void ob_blas_unload(ob_blas *b) {
-  /* Never dlclose: OpenBLAS's threads and atexit handlers outlive a close. */
-  memset(b, 0, sizeof *b);
+  if (b->handle) dlclose(b->handle);
+  b->handle = NULL;
 }

@@ -1,0 +1,131 @@
+/* GEMMs: the single call, the call split over the team with an epilogue
+ * (bias, relu) applied to each block while it is in cache, and the matmul
+ * op (linear layers, batched matmul; transposes are flags, never copies). */
+#include <omp.h>
+
+#include "ob.h"
+
+/* Below this a split GEMM costs more than it saves (README: threads). */
+#define GEMM_PAR_MIN_FLOPS 4.0e6
+
+void ob_sgemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+              int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) { /* nothing to multiply: C = beta C (OpenBLAS refuses lda = 0) */
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
+  env->blas.sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                  (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta,
+                  c, (blasint)ldc);
+}
+
+void ob_epilogue_apply(const ob_epilogue *ep, float *c, int64_t ldc, int64_t i0, int64_t i1,
+                       int64_t j0, int64_t j1) {
+  if (!ep) return;
+  for (int64_t i = i0; i < i1; i++) {
+    float *row = c + i * ldc;
+    if (ep->col_bias) {
+      const float *bias = ep->col_bias;
+#pragma omp simd
+      for (int64_t j = j0; j < j1; j++) row[j] += bias[j];
+    } else if (ep->row_bias) {
+      float bias = ep->row_bias[i];
+#pragma omp simd
+      for (int64_t j = j0; j < j1; j++) row[j] += bias;
+    }
+    if (ep->relu_out) {
+      float *r = ep->relu_out + i * ep->ldr;
+#pragma omp simd
+      for (int64_t j = j0; j < j1; j++) r[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    } else if (ep->relu_inplace) {
+#pragma omp simd
+      for (int64_t j = j0; j < j1; j++) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    }
+  }
+}
+
+void ob_gemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+             const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+             int64_t ldc, const ob_epilogue *ep) {
+  /* Each thread packs the operand it shares in full: split the rows of C
+   * when B is the smaller operand, its columns (in whole 16-float vectors)
+   * otherwise. */
+  bool rows = n <= m;
+  int64_t dim = rows ? m : n, unit = rows ? 4 : 16;
+  int nt = env->threads;
+  if (2.0 * (double)m * (double)n * (double)k < GEMM_PAR_MIN_FLOPS) nt = 1;
+  if (nt > dim / unit) nt = (int)(dim / unit);
+  if (nt <= 1) {
+    ob_sgemm(env, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    ob_epilogue_apply(ep, c, ldc, 0, m, 0, n);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), nth = omp_get_num_threads();
+    int64_t blocks = (dim + unit - 1) / unit;
+    int64_t lo = blocks * t / nth * unit, hi = blocks * (t + 1) / nth * unit;
+    if (hi > dim) hi = dim;
+    if (rows) {
+      ob_sgemm(env, ta, tb, hi - lo, n, k, alpha, ta ? a + lo : a + lo * lda, lda, b, ldb, beta,
+               c + lo * ldc, ldc);
+      ob_epilogue_apply(ep, c, ldc, lo, hi, 0, n);
+    } else {
+      ob_sgemm(env, ta, tb, m, hi - lo, k, alpha, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta,
+               c + lo, ldc);
+      ob_epilogue_apply(ep, c, ldc, 0, m, lo, hi);
+    }
+  }
+}
+
+nnb_status ob_matmul(const ob_step *s, nnb_error *e) {
+  const nnb_tensor_desc *ad = s->ti[0], *bd = s->ti[1], *cd = s->to[0];
+  bool ta = s->n->attr.matmul.trans_a, tb = s->n->attr.matmul.trans_b;
+  int64_t m = cd->dims[cd->rank - 2], n = cd->dims[cd->rank - 1];
+  int64_t k = ta ? ad->dims[ad->rank - 2] : ad->dims[ad->rank - 1];
+  int64_t a_rows = ad->dims[ad->rank - 2], a_cols = ad->dims[ad->rank - 1];
+  int64_t b_rows = bd->dims[bd->rank - 2], b_cols = bd->dims[bd->rank - 1];
+  int64_t batches = m > 0 && n > 0 ? nnb_numel(cd) / (m * n) : 0;
+  bool shared_b = bd->rank == 2;
+  const float *a = s->in[0], *b = s->in[1];
+  float *c = s->fuse == OB_FUSE_RELU_ONLY ? s->relu_out : s->out[0];
+  ob_epilogue ep = {.col_bias = s->n->n_in == 3 ? s->in[2] : NULL,
+                    .relu_out = s->fuse == OB_FUSE_RELU_BOTH ? s->relu_out : NULL,
+                    .ldr = n,
+                    .relu_inplace = s->fuse == OB_FUSE_RELU_ONLY};
+  bool any_ep = ep.col_bias || s->fuse != OB_FUSE_NONE;
+
+  if (shared_b && !ta) { /* the leading dims of a are just more rows: one GEMM */
+    ob_gemm(s->env, false, tb, batches * m, n, k, 1.0f, a, a_cols, b, b_cols, 0.0f, c, n,
+            any_ep ? &ep : NULL);
+    return NNB_OK;
+  }
+  /* Many small products: one per thread at a time. Few large ones: each
+   * split over the team. */
+  double flops = 2.0 * (double)m * (double)n * (double)k;
+  int nt = s->env->threads < batches ? s->env->threads : (int)batches;
+  if (nt > 1 && flops * (double)batches >= GEMM_PAR_MIN_FLOPS / 4 &&
+      flops < 8 * GEMM_PAR_MIN_FLOPS) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t p = 0; p < batches; p++) {
+      float *cp = c + p * m * n;
+      ob_sgemm(s->env, ta, tb, m, n, k, 1.0f, a + p * a_rows * a_cols, a_cols,
+               shared_b ? b : b + p * b_rows * b_cols, b_cols, 0.0f, cp, n);
+      ob_epilogue epp = ep;
+      if (epp.relu_out) epp.relu_out += p * m * n;
+      ob_epilogue_apply(any_ep ? &epp : NULL, cp, n, 0, m, 0, n);
+    }
+    return NNB_OK;
+  }
+  for (int64_t p = 0; p < batches; p++) {
+    ob_epilogue epp = ep;
+    if (epp.relu_out) epp.relu_out += p * m * n;
+    ob_gemm(s->env, ta, tb, m, n, k, 1.0f, a + p * a_rows * a_cols, a_cols,
+            shared_b ? b : b + p * b_rows * b_cols, b_cols, 0.0f, c + p * m * n, n,
+            any_ep ? &epp : NULL);
+  }
+  return NNB_OK;
+}

@@ -1,0 +1,199 @@
+/* lstm and lstm_bwd (docs/ops.md): GEMMs for the products, one fused
+ * vector pass per step for the gates.
+ *
+ * Forward, per layer: Z [B*T, 4H] = x [B*T, I] w_ih^T (all steps at once),
+ * then per step t: Z[:, t] += h_{t-1} w_hh^T (one GEMM; h_{t-1} is read in
+ * place from y with leading dimension T*H) and the gate pass writes
+ * cache[:, t] and y[:, t].
+ *
+ * Backward: per step, from T-1 down, the gate pass gives dZ[:, t] and
+ * dh_{t-1} = dZ[:, t] w_hh (one GEMM per step); then dx = dZ w_ih,
+ * dw_ih = dZ^T x, dw_hh = dZ^T h_prev (h shifted by one step) and
+ * db = column sums of dZ, each one GEMM or one pass over all steps.
+ *
+ * Two ways to share the recurrence among threads:
+ * - by sequences: each thread runs every step of its own rows of the batch,
+ *   with no barrier at all; but each packs all of w_hh for every step;
+ * - by units: each thread computes the four gates of its own hidden units
+ *   for every row (its slices of w_ih and w_hh only), then waits for the
+ *   others once per step, since the next step reads every unit of h.
+ * Sequences win while each thread's rows amortise packing w_hh; units win
+ * for large weights or few rows per thread (README: lstm). */
+#include <omp.h>
+#include <string.h>
+
+#include "ob.h"
+
+typedef struct ldims {
+  int64_t b, t, i, h;
+} ldims;
+
+static ldims dims_of(const nnb_tensor_desc *x, const nnb_tensor_desc *w_hh) {
+  return (ldims){x->dims[0], x->dims[1], x->dims[2], w_hh->dims[1]};
+}
+
+/* Threads for the recurrence, and whether they split the units. */
+static int seq_threads(const ob_step *s, const ldims *d, bool *by_units) {
+  double flops = 2.0 * (double)(d->b * d->t * 4 * d->h * (d->i + d->h));
+  int nt = ob_threads_for(s->env, d->b > d->h / 16 ? d->b : d->h / 16, flops / 16.0);
+  /* measured (README: lstm): sequences up to H = 128 at any batch, units
+   * from a w_hh of 1 MiB (H = 256) on */
+  bool units = d->h >= 16 * nt && 4 * d->h * d->h >= (1 << 18);
+  if (s->env->lstm_split >= 0) units = s->env->lstm_split == 1;
+  if (!units && nt > d->b) nt = (int)d->b;
+  if (units && nt > d->h / 16) nt = (int)(d->h / 16 > 0 ? d->h / 16 : 1);
+  *by_units = units && nt > 1;
+  return nt;
+}
+
+/* A thread's part of the recurrence: sequences [b0, b1) and hidden units
+ * [u0, u1); all units of its share of the sequences, or its share of the
+ * units (whole 16-float vectors) of every sequence. */
+typedef struct part {
+  int64_t b0, b1, u0, u1;
+} part;
+
+static part thread_part(const ldims *d, bool by_units) {
+  int t = omp_get_thread_num(), nth = omp_get_num_threads();
+  part p = {0, d->b, 0, d->h};
+  if (by_units) {
+    int64_t blocks = (d->h + 15) / 16;
+    p.u0 = blocks * t / nth * 16;
+    p.u1 = blocks * (t + 1) / nth * 16;
+    if (p.u1 > d->h) p.u1 = d->h;
+    if (p.u0 > d->h) p.u0 = d->h;
+  } else {
+    p.b0 = d->b * t / nth, p.b1 = d->b * (t + 1) / nth;
+  }
+  return p;
+}
+
+/* Workspace: Z [B*T, 4H], then b_ih + b_hh [4H]. */
+size_t ob_lstm_ws(const ob_step *s) {
+  ldims d = dims_of(s->ti[0], s->ti[2]);
+  return ob_round16((size_t)(d.b * d.t * 4 * d.h)) + ob_round16((size_t)(4 * d.h));
+}
+
+nnb_status ob_lstm(const ob_step *s, nnb_error *e) {
+  ldims d = dims_of(s->ti[0], s->ti[2]);
+  const int64_t B = d.b, T = d.t, NI = d.i, H = d.h, G = 4 * H;
+  const float *x = s->in[0], *w_ih = s->in[1], *w_hh = s->in[2];
+  const float *b_ih = s->in[3], *b_hh = s->in[4];
+  float *y = s->out[0], *cache = s->out[1];
+  float *z = s->ws, *bias = s->ws + ob_round16((size_t)(B * T * G));
+  for (int64_t r = 0; r < G; r++) bias[r] = b_ih[r] + b_hh[r];
+  const ob_env *env = s->env;
+  bool by_units;
+  int nt = seq_threads(s, &d, &by_units);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    part pt = thread_part(&d, by_units);
+    int64_t b0 = pt.b0, b1 = pt.b1, u0 = pt.u0, nb = b1 - b0, nu = pt.u1 - u0;
+    /* With every unit, the four gates are one GEMM; with a slice of the
+     * units, one GEMM per gate (rows q*H + u0 .. of the weights). */
+    int gates = nu == H ? 1 : 4;
+    int64_t ncols = nu == H ? G : nu;
+    for (int q = 0; q < gates; q++) /* these units, every step of these rows */
+      ob_sgemm(env, false, true, nb * T, ncols, NI, 1.0f, x + b0 * T * NI, NI,
+               w_ih + (q * H + u0) * NI, NI, 0.0f, z + b0 * T * G + q * H + u0, G);
+    for (int64_t t = 0; t < T; t++) {
+      if (t > 0) /* rows b0..b1 of step t: stride T*G in Z, T*H in y */
+        for (int q = 0; q < gates; q++)
+          ob_sgemm(env, false, true, nb, ncols, H, 1.0f, y + (b0 * T + t - 1) * H, T * H,
+                   w_hh + (q * H + u0) * H, H, 1.0f, z + (b0 * T + t) * G + q * H + u0, T * G);
+      for (int64_t b = b0; b < b1 && nu > 0; b++) {
+        int64_t row = b * T + t;
+        env->vec->lstm_fwd(nu, H, z + row * G + u0, bias + u0,
+                           t > 0 ? cache + (row - 1) * 5 * H + 4 * H + u0 : NULL,
+                           cache + row * 5 * H + u0, y + row * H + u0);
+      }
+      if (by_units) {
+#pragma omp barrier
+      }
+    }
+  }
+  return NNB_OK;
+}
+
+/* Workspace: dZ [B*T, 4H], h_prev [B*T, H], dh [B, H], dc [B, H]. */
+size_t ob_lstm_bwd_ws(const ob_step *s) {
+  ldims d = dims_of(s->ti[1], s->ti[3]);
+  return ob_round16((size_t)(d.b * d.t * 4 * d.h)) + ob_round16((size_t)(d.b * d.t * d.h)) +
+         2 * ob_round16((size_t)(d.b * d.h));
+}
+
+typedef struct colsum {
+  const float *m;
+  int64_t rows, cols;
+  float *out;
+} colsum;
+
+/* out[j] = sum of column j over every row, for columns [lo, hi). */
+static void colsum_range(const ob_step *s, void *arg, int64_t lo, int64_t hi) {
+  const colsum *c = arg;
+  memset(c->out + lo, 0, (size_t)(hi - lo) * sizeof *c->out);
+  for (int64_t r = 0; r < c->rows; r++) {
+    const float *row = c->m + r * c->cols;
+#pragma omp simd
+    for (int64_t j = lo; j < hi; j++) c->out[j] += row[j];
+  }
+}
+
+typedef struct shift {
+  const float *y;
+  float *hprev;
+  int64_t t, h;
+} shift;
+
+/* h_prev[b, t] = y[b, t-1], zero at t = 0, for sequences [lo, hi). */
+static void shift_range(const ob_step *s, void *arg, int64_t lo, int64_t hi) {
+  const shift *a = arg;
+  for (int64_t b = lo; b < hi; b++) {
+    memset(a->hprev + b * a->t * a->h, 0, (size_t)a->h * sizeof *a->hprev);
+    memcpy(a->hprev + (b * a->t + 1) * a->h, a->y + b * a->t * a->h,
+           (size_t)((a->t - 1) * a->h) * sizeof *a->hprev);
+  }
+}
+
+nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e) {
+  ldims d = dims_of(s->ti[1], s->ti[3]);
+  const int64_t B = d.b, T = d.t, NI = d.i, H = d.h, G = 4 * H;
+  const float *dy = s->in[0], *x = s->in[1], *w_ih = s->in[2], *w_hh = s->in[3];
+  const float *y = s->in[4], *cache = s->in[5];
+  float *dx = s->out[0], *dw_ih = s->out[1], *dw_hh = s->out[2], *db = s->out[3];
+  float *dz = s->ws, *hprev = dz + ob_round16((size_t)(B * T * G));
+  float *dh = hprev + ob_round16((size_t)(B * T * H)), *dc = dh + ob_round16((size_t)(B * H));
+  const ob_env *env = s->env;
+  bool by_units;
+  int nt = seq_threads(s, &d, &by_units);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    part pt = thread_part(&d, by_units);
+    int64_t b0 = pt.b0, b1 = pt.b1, u0 = pt.u0, nb = b1 - b0, nu = pt.u1 - u0;
+    for (int64_t b = b0; b < b1; b++) /* nothing flows back from after step T-1 */
+      memset(dc + b * H + u0, 0, (size_t)nu * sizeof *dc);
+    for (int64_t t = T - 1; t >= 0; t--) {
+      for (int64_t b = b0; b < b1 && nu > 0; b++) {
+        int64_t row = b * T + t;
+        env->vec->lstm_bwd(nu, H, dy + row * H + u0, t < T - 1 ? dh + b * H + u0 : NULL,
+                           dc + b * H + u0, cache + row * 5 * H + u0,
+                           t > 0 ? cache + (row - 1) * 5 * H + 4 * H + u0 : NULL,
+                           dz + row * G + u0);
+      }
+      if (by_units) { /* dh of these units reads every unit's dz */
+#pragma omp barrier
+      }
+      if (t > 0) /* dh_{t-1} = dz_t w_hh (h_{-1} is the constant zero) */
+        ob_sgemm(env, false, false, nb, nu, G, 1.0f, dz + (b0 * T + t) * G, T * G, w_hh + u0, H,
+                 0.0f, dh + b0 * H + u0, H);
+    }
+  }
+  ob_gemm(env, false, false, B * T, NI, G, 1.0f, dz, G, w_ih, NI, 0.0f, dx, NI, NULL);
+  ob_gemm(env, true, false, G, NI, B * T, 1.0f, dz, G, x, NI, 0.0f, dw_ih, NI, NULL);
+  shift sh = {y, hprev, T, H};
+  ob_par_range(s, B, 1, (double)(B * T * H), shift_range, &sh);
+  ob_gemm(env, true, false, G, H, B * T, 1.0f, dz, G, hprev, H, 0.0f, dw_hh, H, NULL);
+  colsum c = {dz, B * T, G, db};
+  ob_par_range(s, G, 16, (double)(B * T * G), colsum_range, &c);
+  return NNB_OK;
+}

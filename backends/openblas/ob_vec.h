@@ -1,0 +1,56 @@
+/* Row kernels whose speed depends on the vector width: the transcendental
+ * functions (sigmoid, tanh, exp in softmax), the LSTM gate passes, layernorm
+ * rows and Adam. ob_vec.c is compiled once per ISA (AVX-512, AVX2+FMA and
+ * the x86-64 baseline); init() picks the widest table the CPU runs, so no
+ * ISA-specific code runs before that choice and none at load time. */
+#ifndef NNB_OB_VEC_H
+#define NNB_OB_VEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ob_vec {
+  const char *isa; /* "avx512", "avx2", "baseline" */
+  void (*sigmoid)(int64_t n, const float *x, float *y);
+  void (*tanh)(int64_t n, const float *x, float *y);
+  /* dx = dy * f'(x) for sigmoid and tanh */
+  void (*sigmoid_bwd)(int64_t n, const float *dy, const float *x, float *dx);
+  void (*tanh_bwd)(int64_t n, const float *dy, const float *x, float *dx);
+  /* Row r of `rows` rows (leading dimension n): y = softmax(x) over its
+   * first k_r = causal ? min(r + 1, n) : n entries, max-subtracted, and 0
+   * after them. y may be x. */
+  void (*softmax)(int64_t rows, int64_t n, const float *x, float *y, bool causal);
+  /* Row by row: dx = y * (dy - sum(dy * y)), the softmax backward. dx may
+   * be dy. */
+  void (*softmax_bwd)(int64_t rows, int64_t n, const float *dy, const float *y, float *dx);
+  /* max(x) over n >= 1 elements, NaN only when x[0] is NaN (as fmax) */
+  float (*max)(int64_t n, const float *x);
+  /* y = exp(x - shift) (y may be NULL); returns sum(exp(x - shift)) in
+   * double, so that 1 - p stays exact where p rounds to 1 in f32 */
+  double (*expsum)(int64_t n, const float *x, float shift, float *y);
+  /* One step of one sequence, for n units with gate stride h (n = h for
+   * all of them; pointers start at the first unit): z holds the gate
+   * pre-activations without bias (i, f, g, o at 0, h, 2h, 3h), bias = b_ih
+   * + b_hh likewise, cprev = c_{t-1} (NULL at t = 0). Writes cache (i, f,
+   * g, o, c at stride h) and h_t. */
+  void (*lstm_fwd)(int64_t n, int64_t h, const float *z, const float *bias, const float *cprev,
+                   float *cache, float *hout);
+  /* The same step backwards: dh = dy + dh_next (dh_next NULL: zero), dc
+   * holds the gradient flowing into c_t from step t+1 and leaves with the
+   * one flowing into c_{t-1}; writes dz (gate pre-activations, stride h). */
+  void (*lstm_bwd)(int64_t n, int64_t h, const float *dy, const float *dh_next, float *dc,
+                   const float *cache, const float *cprev, float *dz);
+  /* One row of layernorm, and of its backward (dgamma, dbeta accumulate). */
+  void (*layernorm)(int64_t f, const float *x, const float *gamma, const float *beta, float eps,
+                    float *y);
+  void (*layernorm_bwd)(int64_t f, const float *dy, const float *x, const float *gamma, float eps,
+                        float *dx, float *dgamma, float *dbeta);
+  /* PyTorch's Adam on n elements; step_size = lr / (1 - b1^t),
+   * inv_bc2 = 1 / sqrt(1 - b2^t). */
+  void (*adam)(int64_t n, float *p, const float *g, float *m, float *v, float b1, float b2,
+               float step_size, float inv_bc2, float eps);
+} ob_vec;
+
+extern const ob_vec ob_vec_avx512, ob_vec_avx2, ob_vec_baseline;
+
+#endif

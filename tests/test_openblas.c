@@ -1,0 +1,385 @@
+/* The openblas backend, loaded from the build tree: every op agrees with
+ * the reference on nnbench check's seeded cases, and on larger ones that
+ * take the parallel paths (two threads); whole models agree with it in
+ * training (gradients) and inference; the relu fusion changes no bit;
+ * execute allocates nothing; and the core-type decision keeps explicit
+ * settings and otherwise picks AVX-512 kernels where the CPU has them.
+ * Built only when the backend is (tests/CMakeLists.txt). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nnbench/nnbench.h>
+
+#include "check.h"
+#include "model.h"
+#include "ob_coretype.h"
+#include "testutil.h"
+#include "weights.h"
+
+static nnb_backend ref;
+
+static void open_openblas(nnb_backend *b, const char *options) {
+  nnb_error e = {{0}};
+  nnb_backend_config cfg = {.threads = 2, .options = options};
+  cr_assert_eq(nnb_backend_open("openblas", &cfg, b, &e), NNB_OK, "%s", e.msg);
+}
+
+static void setup(void) {
+  nnb_error e = {{0}};
+  cr_assert_eq(nnb_registry_load_file(NNB_BACKEND_DIR "/libnnb-openblas.so", &e), NNB_OK, "%s",
+               e.msg);
+  tu_open_reference(&ref);
+}
+
+static void teardown(void) {
+  nnb_backend_close(&ref);
+  nnb_registry_unload();
+}
+
+TestSuite(openblas, .init = setup, .fini = teardown, .timeout = 300);
+
+static const char *prop(const nnb_backend_info *info, const char *key) {
+  for (int i = 0; i < info->n_props; i++)
+    if (!strcmp(info->props[i].key, key)) return info->props[i].value;
+  return NULL;
+}
+
+Test(openblas, describe_records_version_config_and_core_type) {
+  nnb_backend ob;
+  open_openblas(&ob, NULL);
+  nnb_backend_info info;
+  nnb_error e = {{0}};
+  cr_assert_eq(ob.vt->describe(ob.ctx, &info, &e), NNB_OK, "%s", e.msg);
+  cr_expect_str_eq(info.name, "openblas");
+  cr_expect(!strncmp(info.library, "OpenBLAS 0.", 11), "library: %s", info.library);
+  const char *config = prop(&info, "openblas_config"), *core = prop(&info, "core_type");
+  cr_assert_not_null(config);
+  cr_assert_not_null(core);
+  cr_assert_not_null(prop(&info, "core_type_reason"));
+  cr_expect(strstr(config, core), "the config string '%s' names the core in use '%s'", config,
+            core);
+  cr_expect_str_eq(prop(&info, "threads"), "2");
+  /* Unless this backend is told otherwise, an AVX-512 CPU gets AVX-512 kernels. */
+  ob_cpu cpu;
+  ob_cpu_detect(&cpu);
+  const char *nnb = getenv("NNB_OPENBLAS_CORETYPE");
+  if (ob_cpu_has_avx512(&cpu) && !(nnb && nnb[0]))
+    cr_expect(ob_coretype_is_avx512(core), "AVX-512 CPU but core type %s (%s)", core,
+              prop(&info, "core_type_reason"));
+  nnb_backend_close(&ob);
+}
+
+static double nmse(const float *a, const float *b, int64_t n) {
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = (double)a[i] - (double)b[i];
+    num += d * d;
+    den += (double)b[i] * b[i];
+  }
+  return den > 0 ? num / den : num;
+}
+
+Test(openblas, every_op_matches_the_reference) {
+  nnb_backend ob;
+  open_openblas(&ob, NULL);
+  for (uint64_t seed = 1; seed <= 3; seed++)
+    for (int op = 0; op < NNB_OP_COUNT; op++) {
+      nnb_check_result r;
+      nnb_check_op(&ref, &ob, (nnb_op)op, seed, &r);
+      cr_expect_eq(r.verdict, NNB_PASS, "%s seed %llu: %s (%s)", nnb_op_name((nnb_op)op),
+                   (unsigned long long)seed, nnb_verdict_name(r.verdict), r.detail);
+      cr_expect_eq(r.cases, nnb_check_variants((nnb_op)op), "%s ran %d cases",
+                   nnb_op_name((nnb_op)op), r.cases);
+    }
+  nnb_backend_close(&ob);
+}
+
+/* One node on shapes large enough to be split over the team, on both
+ * backends with the same seeded inputs; every output and (for updates)
+ * every written input must agree. */
+static void big_case(nnb_backend *ob, nnb_op op, const int64_t (*shapes)[4], const int *ranks,
+                     int n_in, const nnb_attr *at) {
+  nnb_graph g;
+  nnb_graph_init(&g);
+  int in[NNB_MAX_IN], out[NNB_MAX_OUT];
+  for (int i = 0; i < n_in; i++) {
+    char name[8];
+    snprintf(name, sizeof name, "in%d", i);
+    in[i] = nnb_tensor(&g, name, i ? NNB_ROLE_PARAM : NNB_ROLE_INPUT, NNB_F32, ranks[i], shapes[i]);
+  }
+  nnb_node_add(&g, op, in, n_in, at, nnb_op_name(op), out);
+  nnb_error e = {{0}};
+  cr_assert_eq(nnb_graph_status(&g, &e), NNB_OK, "%s", e.msg);
+  const nnb_node *n = &g.nodes[0];
+  for (int i = 0; i < n->n_out; i++) nnb_graph_mark_output(&g, n->out[i]);
+  nnb_session s[2];
+  nnb_backend *bs[2] = {&ref, ob};
+  for (int k = 0; k < 2; k++) {
+    cr_assert_eq(nnb_session_create(bs[k], &g, &s[k], &e), NNB_OK, "%s", e.msg);
+    for (int i = 0; i < n_in; i++) {
+      int64_t cnt = nnb_numel(&g.tensors[in[i]]);
+      /* Adam's second moment and step count must be non-negative */
+      float *v =
+          tu_rand(100 + (uint64_t)i, (size_t)cnt, op == NNB_OP_ADAM && i >= 3 ? 0.0f : -1.0f, 1.0f);
+      cr_assert_eq(nnb_session_upload(&s[k], in[i], v, &e), NNB_OK, "%s", e.msg);
+      free(v);
+    }
+    cr_assert_eq(nnb_session_run(&s[k], &e), NNB_OK, "%s: %s", nnb_op_name(op), e.msg);
+  }
+  int n_cmp = 0, cmp[NNB_MAX_IN + NNB_MAX_OUT];
+  for (int i = 0; i < n->n_out; i++) cmp[n_cmp++] = n->out[i];
+  if (nnb_op_is_update(op))
+    for (int i = 0; i < n_in; i++)
+      if (i != 1) cmp[n_cmp++] = in[i]; /* everything but the gradient is written */
+  for (int c = 0; c < n_cmp; c++) {
+    int64_t cnt = nnb_numel(&g.tensors[cmp[c]]);
+    float *a = malloc((size_t)cnt * sizeof *a), *b = malloc((size_t)cnt * sizeof *b);
+    cr_assert_eq(nnb_session_download(&s[0], cmp[c], a, &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_session_download(&s[1], cmp[c], b, &e), NNB_OK, "%s", e.msg);
+    double err = nmse(b, a, cnt);
+    cr_expect_leq(err, 1e-6, "%s, tensor %d: NMSE %.3g", nnb_op_name(op), c, err);
+    free(a), free(b);
+  }
+  nnb_session_free(&s[0]), nnb_session_free(&s[1]);
+  nnb_graph_free(&g);
+}
+
+Test(openblas, large_cases_take_the_parallel_paths) {
+  nnb_backend ob;
+  open_openblas(&ob, NULL);
+  nnb_attr none = {0};
+  { /* a GEMM split over the team, bias in the epilogue */
+    const int64_t sh[3][4] = {{300, 200}, {100, 200}, {100}};
+    nnb_attr at = {.matmul = {0, 1}};
+    big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2, 1}, 3, &at);
+  }
+  { /* bias gradient: per-thread partial sums */
+    const int64_t sh[1][4] = {{4096, 72}};
+    nnb_attr at = {.shape = {.rank = 1, .dims = {72}}};
+    big_case(&ob, NNB_OP_SUM_TO, sh, (int[]){2}, 1, &at);
+  }
+  {
+    const int64_t sh[3][4] = {{2048, 48}, {2048, 48}, {48}};
+    nnb_attr at = {.layernorm = {1e-5f}};
+    big_case(&ob, NNB_OP_LAYERNORM_BWD, sh, (int[]){2, 2, 1}, 3, &at);
+  }
+  {
+    const int64_t sh[5][4] = {{700, 300}, {700, 300}, {700, 300}, {700, 300}, {1}};
+    nnb_attr at = {.adam = {1e-3f, 0.9f, 0.999f, 1e-8f}};
+    big_case(&ob, NNB_OP_ADAM, sh, (int[]){2, 2, 2, 2, 1}, 5, &at);
+  }
+  {
+    const int64_t sh[2][4] = {{64, 48, 40}, {48, 1}}; /* a column: the strided broadcast */
+    big_case(&ob, NNB_OP_ADD, sh, (int[]){3, 2}, 2, &none);
+  }
+  {
+    const int64_t sh[1][4] = {{16, 8, 33, 31}};
+    nnb_attr at = {.pool = {3, 3, 2, 2}};
+    big_case(&ob, NNB_OP_MAXPOOL2D, sh, (int[]){4}, 1, &at);
+  }
+  { /* strided, padded convolution: im2col's general path; 7 images make
+     * groups of 3 on each of two threads, the last one partial */
+    const int64_t sh[3][4] = {{7, 5, 17, 19}, {7, 5, 3, 3}, {7}};
+    nnb_attr at = {.conv = {2, 2, 1, 1}};
+    big_case(&ob, NNB_OP_CONV2D, sh, (int[]){4, 4, 1}, 3, &at);
+  }
+  {
+    const int64_t sh[2][4] = {{7, 7, 9, 10}, {7, 5, 3, 3}};
+    nnb_attr at = {.conv = {2, 2, 1, 1, 3, 3, 17, 19, 1}};
+    big_case(&ob, NNB_OP_CONV2D_BWD_DATA, sh, (int[]){4, 4}, 2, &at);
+  }
+  {
+    const int64_t sh[2][4] = {{7, 7, 9, 10}, {7, 5, 17, 19}};
+    nnb_attr at = {.conv = {2, 2, 1, 1, 3, 3, 17, 19, 1}};
+    big_case(&ob, NNB_OP_CONV2D_BWD_WEIGHT, sh, (int[]){4, 4}, 2, &at);
+  }
+  { /* a causal attention, many (sequence, head) pairs */
+    const int64_t sh[1][4] = {{8, 20, 3 * 24}};
+    nnb_attr at = {.attention = {4, 1}};
+    big_case(&ob, NNB_OP_ATTENTION, sh, (int[]){3}, 1, &at);
+  }
+  nnb_backend_close(&ob);
+}
+
+/* One model on one backend: a session with seeded weights and inputs;
+ * with train, the loss and every parameter's gradient are outputs. */
+typedef struct run {
+  nnb_model m;
+  nnb_session s;
+  int *grad; /* per forward tensor: its gradient, or -1 */
+} run;
+
+static void start(run *r, nnb_backend *b, const char *spec, int batch, int train) {
+  nnb_error e = {{0}};
+  nnb_model_spec sp;
+  cr_assert_eq(nnb_model_parse(spec, &sp, &e), NNB_OK, "%s", e.msg);
+  nnb_input_shape in = {1, 28, 28, 10};
+  cr_assert_eq(nnb_model_build(&sp, &in, batch, train, &r->m, &e), NNB_OK, "%s", e.msg);
+  r->grad = NULL;
+  if (train) {
+    r->grad = malloc((size_t)r->m.g.n_tensors * sizeof *r->grad);
+    cr_assert_eq(nnb_autodiff(&r->m.g, r->m.loss, NULL, r->grad, &e), NNB_OK, "%s", e.msg);
+    for (int i = 0; i < r->m.n_params; i++)
+      nnb_graph_mark_output(&r->m.g, r->grad[r->m.params[i].tensor]);
+  }
+  nnb_graph_mark_output(&r->m.g, train ? r->m.loss : r->m.logits);
+  cr_assert_eq(nnb_session_create(b, &r->m.g, &r->s, &e), NNB_OK, "%s: %s", spec, e.msg);
+  nnb_weights w;
+  cr_assert_eq(nnb_weights_init(&r->m, 5, &w, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_weights_to_session(&r->m, &r->s, &w, &e), NNB_OK, "%s", e.msg);
+  nnb_weights_free(&w);
+  size_t nx = (size_t)batch * 28 * 28;
+  float *x = tu_rand(9, nx, 0.0f, 1.0f);
+  cr_assert_eq(nnb_session_upload(&r->s, r->m.x, x, &e), NNB_OK, "%s", e.msg);
+  free(x);
+  if (train) {
+    int32_t *labels = malloc((size_t)batch * sizeof *labels);
+    for (int i = 0; i < batch; i++) labels[i] = (i * 7 + 3) % 10;
+    cr_assert_eq(nnb_session_upload(&r->s, r->m.labels, labels, &e), NNB_OK, "%s", e.msg);
+    free(labels);
+  }
+}
+
+static void stop(run *r) {
+  nnb_session_free(&r->s);
+  nnb_model_free(&r->m);
+  free(r->grad);
+}
+
+static float *fetch(run *r, int t) {
+  nnb_error e = {{0}};
+  float *v = malloc(nnb_nbytes(&r->m.g.tensors[t]));
+  cr_assert_eq(nnb_session_download(&r->s, t, v, &e), NNB_OK, "%s", e.msg);
+  return v;
+}
+
+static void step(run *r) {
+  nnb_error e = {{0}};
+  cr_assert_eq(nnb_session_run(&r->s, &e), NNB_OK, "%s", e.msg);
+}
+
+/* Forward and backward of a whole model, run twice (arena memory reused
+ * across runs): the loss and every parameter's gradient agree with the
+ * reference. */
+static void train_agrees(const char *spec, int batch, const char *options) {
+  nnb_backend ob;
+  open_openblas(&ob, options);
+  run a, b;
+  start(&a, &ref, spec, batch, 1);
+  start(&b, &ob, spec, batch, 1);
+  step(&a);
+  step(&b), step(&b);
+  float *la = fetch(&a, a.m.loss), *lb = fetch(&b, b.m.loss);
+  cr_expect(fabsf(la[0] - lb[0]) <= 1e-5f * fabsf(la[0]), "%s: loss %.7g vs %.7g", spec, lb[0],
+            la[0]);
+  free(la), free(lb);
+  for (int i = 0; i < a.m.n_params; i++) {
+    int t = a.m.params[i].tensor;
+    float *ga = fetch(&a, a.grad[t]), *gb = fetch(&b, b.grad[t]);
+    double err = nmse(gb, ga, nnb_numel(&a.m.g.tensors[t]));
+    cr_expect_leq(err, 1e-6, "%s: gradient of %s: NMSE %.3g", spec, a.m.g.tensors[t].name, err);
+    free(ga), free(gb);
+  }
+  stop(&a), stop(&b);
+  nnb_backend_close(&ob);
+}
+
+Test(openblas, mlp_trains_as_the_reference) { train_agrees("mlp", 300, NULL); }
+Test(openblas, cnn_trains_as_the_reference) { train_agrees("cnn", 6, NULL); }
+/* both ways of sharing the recurrence among threads */
+Test(openblas, lstm_trains_as_the_reference_split_by_units) {
+  train_agrees("lstm", 6, "lstm_split=1");
+}
+Test(openblas, lstm_trains_as_the_reference_split_by_sequences) {
+  train_agrees("lstm", 6, "lstm_split=0");
+}
+Test(openblas, transformer_trains_as_the_reference) { train_agrees("transformer", 6, NULL); }
+
+/* Inference logits agree with the reference, and running with the relu
+ * fusion off (option fuse=0) gives the same bits. */
+Test(openblas, inference_agrees_fused_or_not) {
+  static const char *const specs[] = {"mlp", "cnn", "lstm", "transformer"};
+  nnb_backend ob, plain;
+  open_openblas(&ob, NULL);
+  open_openblas(&plain, "fuse=0");
+  for (int k = 0; k < 4; k++) {
+    run a, b, c;
+    start(&a, &ref, specs[k], 5, 0);
+    start(&b, &ob, specs[k], 5, 0);
+    start(&c, &plain, specs[k], 5, 0);
+    step(&a), step(&b), step(&c);
+    float *la = fetch(&a, a.m.logits), *lb = fetch(&b, b.m.logits), *lc = fetch(&c, c.m.logits);
+    int64_t n = nnb_numel(&a.m.g.tensors[a.m.logits]);
+    double err = nmse(lb, la, n);
+    cr_expect_leq(err, 1e-8, "%s logits: NMSE %.3g", specs[k], err);
+    cr_expect_arr_eq(lb, lc, (size_t)n * sizeof *lb, "%s: fused and unfused logits differ",
+                     specs[k]);
+    free(la), free(lb), free(lc);
+    stop(&a), stop(&b), stop(&c);
+  }
+  nnb_backend_close(&plain);
+  nnb_backend_close(&ob);
+}
+
+/* Workspaces are made in prepare: running a plan allocates nothing the
+ * backend counts. */
+Test(openblas, execute_allocates_nothing) {
+  nnb_backend ob;
+  open_openblas(&ob, NULL);
+  run r;
+  start(&r, &ob, "cnn", 4, 1);
+  nnb_memory_stats before, after;
+  ob.vt->memory_stats(ob.ctx, &before);
+  step(&r), step(&r);
+  ob.vt->memory_stats(ob.ctx, &after);
+  cr_expect_eq(after.n_allocs, before.n_allocs);
+  cr_expect_eq(after.peak_bytes, before.peak_bytes);
+  cr_expect_gt(before.current_bytes, 0);
+  stop(&r);
+  nnb_backend_close(&ob);
+}
+
+Test(openblas, core_type_decision) {
+  char why[256];
+  /* this backend's own variable always wins */
+  cr_expect_str_eq(ob_coretype_decide("Haswell", "SkylakeX", true, NULL, why, sizeof why),
+                   "Haswell");
+  cr_expect(strstr(why, "NNB_OPENBLAS_CORETYPE=Haswell"), "%s", why);
+  /* AVX-512 CPU, OpenBLAS fell back to AVX2 kernels: SkylakeX */
+  cr_expect_str_eq(ob_coretype_decide(NULL, NULL, true, "Haswell", why, sizeof why), "SkylakeX");
+  cr_expect(strstr(why, "Haswell"), "%s", why);
+  cr_expect_str_eq(ob_coretype_decide("", "", true, "Zen", why, sizeof why), "SkylakeX");
+  /* the same when the environment asked for AVX2 kernels; the reason says how to keep them */
+  cr_expect_str_eq(ob_coretype_decide(NULL, "Haswell", true, "Haswell", why, sizeof why),
+                   "SkylakeX");
+  cr_expect(strstr(why, "NNB_OPENBLAS_CORETYPE=Haswell"), "%s", why);
+  /* AVX-512 kernels already (OpenBLAS's own or the environment's): kept */
+  cr_expect_null(ob_coretype_decide(NULL, NULL, true, "Cooperlake", why, sizeof why));
+  cr_expect_null(ob_coretype_decide(NULL, "skylakex", true, "SkylakeX", why, sizeof why));
+  cr_expect(strstr(why, "respected"), "%s", why);
+  /* no AVX-512: whatever OpenBLAS or the environment chose */
+  cr_expect_null(ob_coretype_decide(NULL, NULL, false, "Haswell", why, sizeof why));
+  cr_expect_null(ob_coretype_decide(NULL, "Sandybridge", false, "Sandybridge", why, sizeof why));
+  cr_expect(strstr(why, "OPENBLAS_CORETYPE=Sandybridge"), "%s", why);
+
+  cr_expect(ob_coretype_is_avx512("SkylakeX"));
+  cr_expect(ob_coretype_is_avx512("cooperlake"));
+  cr_expect_not(ob_coretype_is_avx512("Haswell"));
+  cr_expect_not(ob_coretype_is_avx512(NULL));
+}
+
+Test(openblas, cpu_features_are_consistent) {
+  ob_cpu c;
+  ob_cpu_detect(&c);
+  /* AVX-512 usable implies the OS saves ZMM state and the weaker sets exist */
+  if (ob_cpu_has_avx512(&c)) cr_expect(c.os_zmm && c.os_ymm && c.avx512f);
+  if (c.os_zmm) cr_expect(c.os_ymm);
+#if defined(__x86_64__)
+  cr_expect(c.vendor[0], "CPUID gives a vendor string");
+  cr_expect_eq(ob_cpu_has_avx2(&c),
+               (bool)__builtin_cpu_supports("avx2") && (bool)__builtin_cpu_supports("fma"));
+  cr_expect_eq(c.avx512f && c.os_zmm, (bool)__builtin_cpu_supports("avx512f"));
+#endif
+}
