@@ -15,8 +15,9 @@ typedef struct nnb_dataset {
   int c, h, w, classes;
   float *images;     /* n*c*h*w floats, NCHW, pixel/255 (no other normalisation) */
   int32_t *labels;   /* n, in [0, classes) */
-  uint32_t checksum; /* zlib crc32 of the raw bytes read: the images file's (header included),
-                        then the labels file's; synthetic: of the floats, then the labels */
+  uint32_t checksum; /* zlib crc32 of the bytes read: IDX, the uncompressed images file (header
+                        included) then the labels file; CIFAR-10, the records read; synthetic,
+                        the floats then the labels */
 } nnb_dataset;
 
 #define NNB_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"

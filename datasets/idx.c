@@ -13,9 +13,9 @@
 
 #define IDX_IMAGES 0x00000803u
 #define IDX_LABELS 0x00000801u
-#define MAX_SIDE 16384u          /* rows, cols */
-#define MAX_COUNT 0x7fffffffu    /* images, labels */
-#define CHUNK_BYTES (1u << 20)   /* read this much at a time */
+#define MAX_SIDE 16384u              /* rows, cols */
+#define MAX_COUNT 0x7fffffffu        /* images, labels */
+#define CHUNK_BYTES (1u << 20)       /* read this much at a time */
 #define FIRST_IMAGES ((int64_t)4096) /* grow the output from here: a lying header costs nothing */
 
 typedef struct reader {
@@ -37,7 +37,10 @@ static nnb_status stream_error(reader *r, nnb_error *e) {
   const char *m = zmsg(gzerror(r->f, &zerr));
   if (zerr == Z_ERRNO) return nnb_fail(e, NNB_ERR_IO, "%s: read error: %s", r->path, m);
   if (zerr == Z_MEM_ERROR) return nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", r->path);
-  return nnb_fail(e, NNB_ERR_FORMAT, "%s: not gzip data or corrupt (%s)", r->path, m);
+  if (zerr == Z_BUF_ERROR) /* zlib's "unexpected end of file" */
+    return nnb_fail(e, NNB_ERR_FORMAT, "%s: truncated gzip data: the compressed stream ends early",
+                    r->path);
+  return nnb_fail(e, NNB_ERR_FORMAT, "%s: corrupt gzip data (%s)", r->path, m);
 }
 
 static nnb_status open_reader(reader *r, const char *path, nnb_error *e) {
@@ -160,11 +163,11 @@ static nnb_status read_images(reader *r, const uint32_t *dim, int64_t n, nnb_dat
   return st;
 }
 
-static nnb_status read_labels(reader *r, uint32_t count, int64_t n, nnb_dataset *d,
-                              nnb_error *e) {
+static nnb_status read_labels(reader *r, uint32_t count, int64_t n, nnb_dataset *d, nnb_error *e) {
   unsigned char *raw = malloc((size_t)n + 1);
   d->labels = malloc((size_t)n * sizeof *d->labels + 1);
-  nnb_status st = raw && d->labels ? NNB_OK : nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", r->path);
+  nnb_status st =
+      raw && d->labels ? NNB_OK : nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", r->path);
   size_t got = 0;
   if (st == NNB_OK) st = read_upto(r, raw, (size_t)n, &got, e);
   if (st == NNB_OK && got < (size_t)n)

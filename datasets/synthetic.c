@@ -6,6 +6,8 @@
 #include "dataset.h"
 #include "rng.h"
 
+#define MAX_FLOATS (1LL << 34) /* 64 GiB of images: beyond that it is a typo */
+
 nnb_status nnb_dataset_synthetic(const char *params, int split, int64_t limit, nnb_dataset *d,
                                  nnb_error *e) {
   memset(d, 0, sizeof *d);
@@ -23,13 +25,20 @@ nnb_status nnb_dataset_synthetic(const char *params, int split, int64_t limit, n
       return nnb_fail(e, NNB_ERR_INVALID,
                       "synthetic: unknown key '%s' (keys: c, h, w, classes, n, seed)", tok);
     long long x = eq ? strtoll(eq + 1, &end, 10) : -1;
-    if (!eq || *end || end == eq + 1 || x < (k == 5 ? 0 : 1) || (k < 4 && x > 65536) ||
-        x > (1LL << 31))
-      return nnb_fail(e, NNB_ERR_INVALID, "synthetic: %s needs a positive integer, got '%s'", tok,
+    long long lo = k == 5 ? 0 : 1, hi = k < 4 ? 65536 : 1LL << 31;
+    if (!eq || *end || end == eq + 1 || x < lo || x > hi)
+      return nnb_fail(e, NNB_ERR_INVALID,
+                      "synthetic: %s needs an integer in [%lld, %lld], got '%s'", tok, lo, hi,
                       eq ? eq + 1 : "");
     v[k] = x;
   }
-  int64_t n = limit > 0 && limit < v[4] ? limit : v[4], per = v[0] * v[1] * v[2];
+  int64_t n = limit > 0 && limit < v[4] ? limit : v[4];
+  /* in double: the product could overflow 64-bit integers */
+  if ((double)v[0] * (double)v[1] * (double)v[2] * (double)n > (double)MAX_FLOATS)
+    return nnb_fail(e, NNB_ERR_INVALID,
+                    "synthetic: %lld samples of %lldx%lldx%lld are more than %lld floats",
+                    (long long)n, v[0], v[1], v[2], (long long)MAX_FLOATS);
+  int64_t per = v[0] * v[1] * v[2];
   d->images = malloc((size_t)(n * per) * sizeof *d->images + 1);
   d->labels = malloc((size_t)n * sizeof *d->labels + 1);
   if (!d->images || !d->labels) {

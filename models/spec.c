@@ -78,6 +78,9 @@ nnb_status nnb_model_preset(nnb_model_kind k, const char *preset, nnb_model_spec
 
 nnb_status nnb_model_parse(const char *text, nnb_model_spec *s, nnb_error *e) {
   char buf[256];
+  if (strlen(text) >= sizeof buf)
+    return nnb_fail(e, NNB_ERR_INVALID, "model spec '%.40s...' is longer than %zu characters", text,
+                    sizeof buf - 1);
   snprintf(buf, sizeof buf, "%s", text);
   char *params = strchr(buf, ':');
   if (params) *params++ = 0;
@@ -87,22 +90,25 @@ nnb_status nnb_model_parse(const char *text, nnb_model_spec *s, nnb_error *e) {
   if (k == NNB_MODEL_COUNT)
     return nnb_fail(e, NNB_ERR_INVALID,
                     "unknown model '%s' (expected mlp, cnn, lstm or transformer)", buf);
+  int n;
+  const key *keys = keys_of(k, &n);
   const char *preset = "seed";
   char *save = NULL;
-  /* a bare preset name, or preset=..., may come first */
-  if (params && (!strcmp(params, "seed") || !strcmp(params, "large"))) {
-    preset = params;
-    params = NULL;
-  } else if (params && !strncmp(params, "preset=", 7)) {
-    preset = params + 7;
-    char *comma = strchr(params, ',');
-    params = comma ? comma + 1 : NULL;
-    if (comma) *comma = 0;
+  /* a preset, bare or as preset=NAME, may come first; sizes then override it */
+  if (params) {
+    char *first = params;
+    size_t len = strcspn(first, ",");
+    int named = !strncmp(first, "preset=", 7), is_key = 0;
+    for (int i = 0; i < n; i++)
+      is_key |= strlen(keys[i].name) == len && !strncmp(first, keys[i].name, len);
+    if (named || (!memchr(first, '=', len) && !is_key)) {
+      params = first[len] ? first + len + 1 : NULL;
+      first[len] = 0;
+      preset = named ? first + 7 : first;
+    }
   }
   nnb_status st = nnb_model_preset(k, preset, s, e);
   if (st != NNB_OK) return st;
-  int n;
-  const key *keys = keys_of(k, &n);
   for (char *tok = params ? strtok_r(params, ",", &save) : NULL; tok;
        tok = strtok_r(NULL, ",", &save)) {
     char *eq = strchr(tok, '=');

@@ -1,3 +1,4 @@
+/* Model parameters in host memory, and their safetensors checkpoints. */
 #include "weights.h"
 
 #include <stdlib.h>
@@ -85,7 +86,13 @@ nnb_status nnb_weights_load(const nnb_model *m, const char *path, int strict, nn
       s = nnb_fail(e, NNB_ERR_FORMAT, "%s: unexpected tensor '%s' (model %s has no such parameter)",
                    path, st.tensors[i].name, m->spec.text);
   }
-  if (s != NNB_OK) nnb_weights_free(w);
+  if (s != NNB_OK) {
+    nnb_weights_free(w);
+    for (int i = 0; i < st.n_meta; i++) /* nnbench's checkpoints say what they hold */
+      if (!strcmp(st.meta[i][0], "model"))
+        snprintf(e->msg + strlen(e->msg), sizeof e->msg - strlen(e->msg),
+                 " (the file's metadata says it holds model %.128s)", st.meta[i][1]);
+  }
   nnb_st_free(&st);
   return s;
 }

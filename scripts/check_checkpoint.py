@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Loads a checkpoint written by `nnbench train` into the PyTorch model with
-load_state_dict(strict=True) and prints its test accuracy on Fashion-MNIST,
-to compare with `nnbench eval`. Needs Debian's python3-torch:
+load_state_dict(strict=True) and prints its test accuracy and mean
+cross-entropy loss on Fashion-MNIST, to compare with `nnbench eval`. Needs Debian's python3-torch:
     /usr/bin/python3 scripts/check_checkpoint.py mlp run.safetensors"""
 import gzip
 import os
@@ -25,6 +25,8 @@ with gzip.open(f"{root}/t10k-images-idx3-ubyte.gz") as f:
 with gzip.open(f"{root}/t10k-labels-idx1-ubyte.gz") as f:
     y = np.frombuffer(f.read()[8:], np.uint8).astype(np.int64)
 with torch.no_grad():
-    pred = torch.cat([model(torch.from_numpy(x[i:i + 500])).argmax(1) for i in range(0, len(x), 500)])
+    logits = torch.cat([model(torch.from_numpy(x[i:i + 500])) for i in range(0, len(x), 500)])
+    loss = torch.nn.functional.cross_entropy(logits.double(), torch.from_numpy(y)).item()
+accuracy = (logits.argmax(1).numpy() == y).mean()
 print(f"loaded {len(state)} tensors with load_state_dict(strict=True); "
-      f"test accuracy {(pred.numpy() == y).mean():.4f} on {len(y)} images")
+      f"test accuracy {accuracy:.4f}, mean loss {loss:.4f} on {len(y)} images")

@@ -16,6 +16,7 @@
 #include "rng.h"
 #include "suite.h"
 #include "suite_run.h"
+#include "weights.h"
 
 static char dir[64];
 static void setup(void) {
@@ -42,7 +43,7 @@ static const char *write_file(const char *name, const char *text) {
 
 Test(runner, suite_expands_groups_and_inherits_defaults) {
   const char *p =
-      write_file("s.ini", "[suite]\nname = demo\nthreads = 2\nmin_time = 0.25\n"
+      write_file("s.ini", "[suite]\nname = demo\nthreads = 2\nmin_time = 0.25\nweights = ckpt\n"
                           "[a]\nmodels = mlp transformer:d=8,heads=2\nbackends = reference\n"
                           "mode = infer train\nbatch = 1, 4\n"
                           "[b]\nmodels = cnn\nthreads = 1\n");
@@ -50,6 +51,7 @@ Test(runner, suite_expands_groups_and_inherits_defaults) {
   nnb_error e;
   cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
   cr_assert_str_eq(s.name, "demo");
+  cr_assert_str_eq(s.weights, "ckpt");
   cr_assert_eq(s.n_cases, 2 * 2 * 2 + 1, "2 models x 2 modes x 2 batches + 1");
   cr_assert_str_eq(s.cases[0].model, "mlp");
   cr_assert_str_eq(s.cases[4].model, "transformer:d=8,heads=2");
@@ -131,11 +133,16 @@ static void validate(cJSON *doc) {
                            "flops_per_step", "bytes_per_step",           "arithmetic_intensity"};
     for (size_t i = 0; i < sizeof nkeys / sizeof *nkeys; i++)
       cr_expect(has_num(c, nkeys[i]), "case.%s", nkeys[i]);
-    const char *mkeys[] = {"backend_peak_bytes", "persistent_bytes", "arena_bytes"};
+    const char *mkeys[] = {"backend_peak_bytes", "persistent_bytes", "arena_bytes",
+                           "workspace_bytes"};
     for (size_t i = 0; i < sizeof mkeys / sizeof *mkeys; i++)
       cr_expect(has_num(mem, mkeys[i]), "memory.%s", mkeys[i]);
     cr_expect(cJSON_IsObject(cJSON_GetObjectItem(mem, "by_role_bytes")));
     cr_expect(cJSON_IsBool(cJSON_GetObjectItem(c, "noisy")));
+    cJSON *h = cJSON_GetObjectItem(c, "harness_overhead");
+    cr_expect(has_num(h, "fraction") && has_num(h, "per_step_s"), "harness_overhead");
+    double frac = cJSON_GetNumberValue(cJSON_GetObjectItem(h, "fraction"));
+    cr_expect(frac >= 0 && frac < 1, "the harness's share of a step is a fraction: %g", frac);
   }
 }
 
@@ -158,7 +165,7 @@ Test(runner, crash_and_hang_fail_their_cases_and_the_suite_goes_on) {
   cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
   char out[256], resdir[300];
   snprintf(resdir, sizeof resdir, "%s/results", dir);
-  nnb_run_options o = {resdir, 0, NULL, 16};
+  nnb_run_options o = {.out_dir = resdir, .accuracy_samples = 16};
   int failed = 0;
   cr_assert_eq(nnb_suite_run(&s, &o, out, sizeof out, &failed, &e), NNB_OK, "%s", e.msg);
   nnb_suite_free(&s);
@@ -187,6 +194,51 @@ Test(runner, crash_and_hang_fail_their_cases_and_the_suite_goes_on) {
   for (int ch; (ch = fgetc(f)) != EOF;) lines += ch == '\n';
   fclose(f);
   cr_expect_eq(lines, 4, "a header and one row per case");
+  cJSON_Delete(doc);
+}
+
+Test(runner, accuracy_uses_the_checkpoints_of_the_weights_folder) {
+  /* A checkpoint of other weights than the suite's seed would make: the
+   * accuracy section must evaluate the file, and say so. */
+  nnb_model_spec spec;
+  nnb_model m;
+  nnb_weights w = {0};
+  nnb_error e;
+  nnb_input_shape in = {1, 28, 28, 10};
+  cr_assert_eq(nnb_model_parse("mlp:hidden=8", &spec, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_model_build(&spec, &in, 1, 0, &m, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_weights_init(&m, 77, &w, &e), NNB_OK, "%s", e.msg);
+  char ckpt[256];
+  snprintf(ckpt, sizeof ckpt, "%s/mlp:hidden=8.safetensors", dir);
+  cr_assert_eq(nnb_weights_save(&m, &w, ckpt, NULL, 0, &e), NNB_OK, "%s", e.msg);
+  nnb_weights_free(&w);
+  nnb_model_free(&m);
+  char text[512];
+  snprintf(text, sizeof text,
+           "[suite]\nname = acc\ndataset = synthetic:n=64\nmin_time = 0\nmin_iters = 2\n"
+           "warmup = 0\nweights = %s\n[g]\nmodels = mlp:hidden=8 mlp:hidden=4\n"
+           "backends = reference\nbatch = 2\n",
+           dir);
+  const char *p = write_file("w.ini", text);
+  nnb_suite s;
+  cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
+  char out[256], resdir[300];
+  snprintf(resdir, sizeof resdir, "%s/results", dir);
+  nnb_run_options o = {.out_dir = resdir, .accuracy_samples = 8};
+  int failed = 0;
+  cr_assert_eq(nnb_suite_run(&s, &o, out, sizeof out, &failed, &e), NNB_OK, "%s", e.msg);
+  nnb_suite_free(&s);
+  cJSON *doc;
+  cr_assert_eq(nnb_results_read(out, &doc, &e), NNB_OK, "%s", e.msg);
+  cJSON *acc = cJSON_GetObjectItem(doc, "accuracy");
+  cr_assert_eq(cJSON_GetArraySize(acc), 2);
+  cJSON *with = cJSON_GetArrayItem(acc, 0), *without = cJSON_GetArrayItem(acc, 1);
+  cr_expect_str_eq(cJSON_GetObjectItem(with, "weights")->valuestring, ckpt);
+  cr_expect_str_eq(cJSON_GetObjectItem(with, "status")->valuestring, "ok");
+  cr_expect_str_eq(cJSON_GetObjectItem(without, "status")->valuestring, "failed",
+                   "a missing checkpoint is an error, not a silent fallback");
+  cr_expect(strstr(cJSON_GetObjectItem(without, "reason")->valuestring, "mlp:hidden=4"), "%s",
+            cJSON_GetObjectItem(without, "reason")->valuestring);
   cJSON_Delete(doc);
 }
 

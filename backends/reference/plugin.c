@@ -5,16 +5,12 @@
 #include <time.h>
 
 #include <nnbench/backend.h>
+#include <nnbench/host_buffer.h>
 
 #include "ref.h"
 
 struct nnb_backend_ctx {
   nnb_memory_stats mem;
-};
-
-struct nnb_buffer {
-  uint64_t size;
-  unsigned char *data;
 };
 
 struct nnb_plan {
@@ -49,52 +45,20 @@ static bool ref_supports(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_nod
 }
 
 static nnb_status ref_alloc(nnb_backend_ctx *ctx, uint64_t bytes, nnb_buffer **out, nnb_error *e) {
-  nnb_buffer *b = calloc(1, sizeof *b);
-  /* 64-byte aligned so results do not depend on where malloc put things. */
-  if (b) b->data = aligned_alloc(64, (bytes + 63) / 64 * 64);
-  if (!b || !b->data) {
-    free(b);
-    return nnb_fail(e, NNB_ERR_NOMEM, "reference: cannot allocate %llu bytes",
-                    (unsigned long long)bytes);
-  }
-  b->size = bytes;
-  ctx->mem.current_bytes += bytes;
-  ctx->mem.n_allocs++;
-  if (ctx->mem.current_bytes > ctx->mem.peak_bytes) ctx->mem.peak_bytes = ctx->mem.current_bytes;
-  *out = b;
-  return NNB_OK;
+  return nnb_host_buffer_alloc(&ctx->mem, "reference", bytes, out, e);
 }
 
-static void ref_free(nnb_backend_ctx *ctx, nnb_buffer *b) {
-  if (!b) return;
-  ctx->mem.current_bytes -= b->size;
-  free(b->data);
-  free(b);
-}
-
-static nnb_status check_range(const nnb_buffer *b, uint64_t off, uint64_t n, nnb_error *e) {
-  if (off > b->size || n > b->size - off)
-    return nnb_fail(e, NNB_ERR_INVALID, "reference: bytes [%llu, %llu) outside a buffer of %llu",
-                    (unsigned long long)off, (unsigned long long)(off + n),
-                    (unsigned long long)b->size);
-  return NNB_OK;
-}
+static void ref_free(nnb_backend_ctx *ctx, nnb_buffer *b) { nnb_host_buffer_free(&ctx->mem, b); }
 
 static nnb_status ref_upload(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, const void *src,
                              uint64_t n, nnb_error *e) {
-  if (check_range(b, off, n, e) != NNB_OK) return NNB_ERR_INVALID;
-  memcpy(b->data + off, src, n);
-  return NNB_OK;
+  return nnb_host_buffer_upload("reference", b, off, src, n, e);
 }
 
 static nnb_status ref_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, void *dst,
                                uint64_t n, nnb_error *e) {
-  if (check_range(b, off, n, e) != NNB_OK) return NNB_ERR_INVALID;
-  memcpy(dst, b->data + off, n);
-  return NNB_OK;
+  return nnb_host_buffer_download("reference", b, off, dst, n, e);
 }
-
-static void *bound(const nnb_binding *bind, int t) { return bind[t].buffer->data + bind[t].offset; }
 
 static nnb_status ref_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_binding *bind,
                               nnb_plan **out, nnb_error *e) {
@@ -112,11 +76,11 @@ static nnb_status ref_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nn
     io->n = n;
     for (int j = 0; j < n->n_in; j++) {
       io->ti[j] = &g->tensors[n->in[j]];
-      io->in[j] = bound(bind, n->in[j]);
+      io->in[j] = nnb_host_bound(bind, n->in[j]);
     }
     for (int j = 0; j < n->n_out; j++) {
       io->to[j] = &g->tensors[n->out[j]];
-      io->out[j] = bound(bind, n->out[j]);
+      io->out[j] = nnb_host_bound(bind, n->out[j]);
     }
     p->fn[i] = ref_kernel_for(n->op);
   }

@@ -35,26 +35,11 @@ nnb_status ref_matmul(const ref_io *io, nnb_error *e) {
   return NNB_OK;
 }
 
-/* Index of b's element for a's flat index i when b broadcasts to a. */
-static int64_t bcast_index(const nnb_tensor_desc *a, const nnb_tensor_desc *b, int64_t i) {
-  int64_t bi = 0, bstride = 1;
-  for (int d = 1; d <= a->rank; d++) {
-    int64_t ad = a->dims[a->rank - d], coord = i % ad;
-    i /= ad;
-    if (d <= b->rank) {
-      int64_t bd = b->dims[b->rank - d];
-      bi += (bd == 1 ? 0 : coord) * bstride;
-      bstride *= bd;
-    }
-  }
-  return bi;
-}
-
 static nnb_status binary(const ref_io *io, int mul) {
   const nnb_tensor_desc *a = io->ti[0], *b = io->ti[1];
   int64_t n = nnb_numel(a);
   for (int64_t i = 0; i < n; i++) {
-    double x = fin(io, 0)[i], y = fin(io, 1)[bcast_index(a, b, i)];
+    double x = fin(io, 0)[i], y = fin(io, 1)[nnb_broadcast_index(a, b, i)];
     fout(io, 0)[i] = (float)(mul ? x * y : x + y);
   }
   return NNB_OK;
@@ -68,7 +53,7 @@ nnb_status ref_sum_to(const ref_io *io, nnb_error *e) {
   int64_t n = nnb_numel(x), ny = nnb_numel(y);
   double *acc = calloc((size_t)ny, sizeof *acc);
   if (!acc) return nnb_fail(e, NNB_ERR_NOMEM, "node '%s': out of memory", io->n->name);
-  for (int64_t i = 0; i < n; i++) acc[bcast_index(x, y, i)] += fin(io, 0)[i];
+  for (int64_t i = 0; i < n; i++) acc[nnb_broadcast_index(x, y, i)] += fin(io, 0)[i];
   for (int64_t j = 0; j < ny; j++) fout(io, 0)[j] = (float)acc[j];
   free(acc);
   return NNB_OK;

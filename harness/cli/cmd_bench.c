@@ -11,13 +11,16 @@ static void help(void) {
   printf("usage: nnbench bench --model M[,M...] [--backend B[,B...]|all] [--mode infer,train]\n"
          "                     [--batch N[,N...]] [--threads N] [--min-time S] [--min-iters N]\n"
          "                     [--warmup N] [--timeout S] [--dataset SPEC] [--seed N] [--out DIR]\n"
-         "                     [--accuracy-samples N] [--json]\n\n"
+         "                     [--accuracy-samples N] [--weights DIR] [--json]\n\n"
          "Measures each model x backend x mode x batch as its own isolated case (see\n"
          "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
          "separated by ';' instead ('transformer:d=256,layers=4;mlp').\n"
          "Defaults: --backend all --mode infer --batch 1 --min-time 1 --min-iters 10\n"
          "--warmup 3 --timeout 300 --accuracy-samples 0. Results go to DIR (default\n"
-         "results/bench-<UTC time>/); --json prints results.json on stdout.\n");
+         "results/bench-<UTC time>/); --json prints results.json on stdout.\n"
+         "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
+         "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
+         "1000); without it the accuracy section uses the seeded initialisation.\n");
 }
 
 /* "a,b,c" -> "a b c" (suite lists are space separated); ';' for model specs. */
@@ -29,10 +32,10 @@ static void to_list(char *dst, size_t len, const char *src, int models) {
 
 int cmd_bench(int argc, char **argv) {
   const char *models = NULL, *backends = "all", *modes = "infer", *batches = "1", *out = NULL;
-  const char *dataset = "fashion-mnist";
+  const char *dataset = "fashion-mnist", *weights = NULL;
   double min_time = 1, timeout = 300;
   unsigned long long threads = 0, min_iters = 10, warmup = 3, seed = 1, acc = 0;
-  int json = 0;
+  int json = 0, acc_given = 0;
   if (cli_wants_help(argc, argv)) {
     help();
     return 0;
@@ -51,6 +54,7 @@ int cmd_bench(int argc, char **argv) {
                             : !strcmp(a, "--seed")             ? &seed
                             : !strcmp(a, "--accuracy-samples") ? &acc
                                                                : NULL;
+    acc_given |= u == &acc;
     if (u) {
       if (cli_parse_u64(v, u))
         return cli_usage_error("bench", "%s needs a non-negative integer, got '%s'", a, v);
@@ -71,6 +75,8 @@ int cmd_bench(int argc, char **argv) {
       dataset = v;
     else if (!strcmp(a, "--out"))
       out = v;
+    else if (!strcmp(a, "--weights"))
+      weights = v;
     else
       return cli_usage_error("bench", "unknown option '%s'", a);
   }
@@ -107,7 +113,8 @@ int cmd_bench(int argc, char **argv) {
     return cli_usage_error("bench", "%s", colon ? colon + 2 : e.msg);
   }
   snprintf(s.path, sizeof s.path, "(command line)");
-  nnb_run_options o = {out, argc, argv, (int)acc};
+  if (weights && !acc_given) acc = 1000;
+  nnb_run_options o = {out, argc, argv, (int)acc, weights};
   char dir[1024];
   int failed = 0;
   st = nnb_suite_run(&s, &o, dir, sizeof dir, &failed, &e);

@@ -7,12 +7,14 @@
 
 #include "cli.h"
 #include "compare_stats.h"
+#include "plot.h"
 #include "results.h"
 
 #define RESAMPLES 2000
 
 static void help(void) {
-  printf("usage: nnbench compare A B [--threshold P%%] [--fail-on-regression] [--json]\n\n"
+  printf("usage: nnbench compare A B [--threshold P%%] [--fail-on-regression] [--json]\n"
+         "                         [--plot DIR]\n\n"
          "A and B are results folders (or results.json files); A is the baseline. Cases are\n"
          "matched by model spec, backend, mode, batch and threads. For each match: the\n"
          "ratio of median step times B/A with its bootstrap 95%% CI, and the Mann-Whitney U\n"
@@ -20,7 +22,9 @@ static void help(void) {
          "the corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
          "threshold: the larger of --threshold (default 2%%) and the noise seen in either\n"
          "run (its coefficient of variation). Cases present on one side only are listed.\n"
-         "Exit status 1 with --fail-on-regression when any case is slower.\n");
+         "Exit status 1 with --fail-on-regression when any case is slower.\n"
+         "--plot DIR draws the ratios with their CIs, one row per case, into DIR/compare.png\n"
+         "and DIR/compare.svg with gnuplot (template scripts/plots/compare.gp).\n");
 }
 
 static const char *str(cJSON *o, const char *k) {
@@ -63,7 +67,7 @@ static cJSON *find(cJSON *doc, const char *key) {
 }
 
 int cmd_compare(int argc, char **argv) {
-  const char *pa = NULL, *pb = NULL;
+  const char *pa = NULL, *pb = NULL, *plot_dir = NULL;
   double threshold = 0.02;
   int fail_on_reg = 0, json = 0;
   if (cli_wants_help(argc, argv)) {
@@ -75,6 +79,8 @@ int cmd_compare(int argc, char **argv) {
       json = 1;
     else if (!strcmp(argv[i], "--fail-on-regression"))
       fail_on_reg = 1;
+    else if (!strcmp(argv[i], "--plot") && i + 1 < argc)
+      plot_dir = argv[++i];
     else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
       char *end;
       threshold = strtod(argv[++i], &end) / 100.0;
@@ -137,9 +143,10 @@ int cmd_compare(int argc, char **argv) {
     const char *verdict = v == NNB_SLOWER ? "slower" : v == NNB_FASTER ? "faster" : "same";
     regressions += v == NNB_SLOWER;
     key_of(ca[i], key, sizeof key);
-    if (json) {
+    if (json || plot_dir) {
       cJSON *r = cJSON_CreateObject();
       cJSON_AddStringToObject(r, "case", key);
+      cJSON_AddStringToObject(r, "backend", str(ca[i], "backend"));
       cJSON_AddNumberToObject(r, "a_median_s", num(sa, "median_s"));
       cJSON_AddNumberToObject(r, "b_median_s", num(sb, "median_s"));
       cJSON_AddNumberToObject(r, "ratio", cmp[i].ratio);
@@ -150,16 +157,28 @@ int cmd_compare(int argc, char **argv) {
       cJSON_AddNumberToObject(r, "threshold", thr);
       cJSON_AddStringToObject(r, "verdict", verdict);
       cJSON_AddItemToArray(rows, r);
-    } else {
+    }
+    if (!json) {
       printf("%-44.44s %11.4g %11.4g %8.4f [%8.4f, %8.4f] %9.3g  %s\n", key, num(sa, "median_s"),
              num(sb, "median_s"), cmp[i].ratio, cmp[i].ratio_lo, cmp[i].ratio_hi, p[i], verdict);
     }
   }
   double gm = nnb_geomean(ratios, n);
+  int status = fail_on_reg && regressions ? 1 : 0;
+  if (plot_dir) {
+    char title[2200];
+    snprintf(title, sizeof title, "B: %s against A: %s", pb, pa);
+    if (nnb_plot_compare(plot_dir, rows, title, &e) == NNB_OK) {
+      fprintf(stderr, "plot: %s/compare.png and %s/compare.svg\n", plot_dir, plot_dir);
+    } else {
+      fprintf(stderr, "nnbench compare: %s\n", e.msg);
+      status = 1;
+    }
+  }
   if (json) {
     cJSON_AddNumberToObject(out, "geomean_ratio", gm);
     cJSON_AddNumberToObject(out, "regressions", regressions);
-    cli_print_json(out);
+    if (cli_print_json(out)) status = 1;
   } else {
     printf("%-44s %11s %11s %8.4f\n", "geometric mean", "", "", gm);
     cJSON *x;
@@ -171,5 +190,5 @@ int cmd_compare(int argc, char **argv) {
   free(ca), free(cb), free(cmp), free(p), free(ratios);
   cJSON_Delete(a);
   cJSON_Delete(b);
-  return fail_on_reg && regressions ? 1 : 0;
+  return status;
 }

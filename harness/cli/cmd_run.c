@@ -7,27 +7,36 @@
 #include "suite_run.h"
 
 static void help(void) {
-  printf("usage: nnbench run SUITE.ini [--out DIR] [--accuracy-samples N]\n\n"
-         "Runs every case of the suite (suites/quick.ini is the default job, suites/full.ini\n"
-         "the long one), each in its own process with a time limit, and writes\n"
-         "results.json and results.csv into DIR (default results/<suite>-<UTC time>/),\n"
-         "rewritten after every case. A crashing or hanging case is recorded as failed\n"
-         "and the suite goes on. --accuracy-samples N (default 1000, 0 to skip) sets how\n"
-         "many test samples the accuracy section evaluates on every backend.\n"
-         "Prints the results folder on stdout at the end; progress goes to stderr.\n"
-         "Suite file format: docs/suites.md. Results schema: docs/results-schema.md.\n");
+  printf(
+      "usage: nnbench run SUITE.ini [--out DIR] [--accuracy-samples N] [--weights DIR] [--json]\n\n"
+      "Runs every case of the suite (suites/quick.ini is the default job, suites/full.ini\n"
+      "the long one), each in its own process with a time limit, and writes\n"
+      "results.json and results.csv into DIR (default results/<suite>-<UTC time>/),\n"
+      "rewritten after every case. A crashing or hanging case is recorded as failed\n"
+      "and the suite goes on. --accuracy-samples N (default 1000, 0 to skip) sets how\n"
+      "many test samples the accuracy section evaluates on every backend, with the\n"
+      "weights in DIR/<model>.safetensors when --weights DIR (or the suite's 'weights'\n"
+      "key) names a folder, else the seeded initialisation.\n"
+      "Prints the results folder on stdout at the end (with --json, results.json\n"
+      "instead); progress and the summary table go to stderr.\n"
+      "Suite file format: docs/suites.md. Results schema: docs/results-schema.md.\n");
 }
 
 int cmd_run(int argc, char **argv) {
-  const char *path = NULL, *out = NULL;
+  const char *path = NULL, *out = NULL, *weights = NULL;
   unsigned long long acc = 1000;
+  int json = 0;
   if (cli_wants_help(argc, argv)) {
     help();
     return 0;
   }
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--out") && i + 1 < argc)
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
       out = argv[++i];
+    else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
+      weights = argv[++i];
     else if (!strcmp(argv[i], "--accuracy-samples") && i + 1 < argc) {
       if (cli_parse_u64(argv[++i], &acc))
         return cli_usage_error("run", "--accuracy-samples needs an integer");
@@ -43,7 +52,7 @@ int cmd_run(int argc, char **argv) {
     fprintf(stderr, "nnbench run: %s\n", e.msg);
     return 1;
   }
-  nnb_run_options o = {out, argc, argv, (int)acc};
+  nnb_run_options o = {out, argc, argv, (int)acc, weights};
   char dir[1024];
   int failed = 0;
   nnb_status st = nnb_suite_run(&s, &o, dir, sizeof dir, &failed, &e);
@@ -53,11 +62,17 @@ int cmd_run(int argc, char **argv) {
     return 1;
   }
   cJSON *doc;
-  if (nnb_results_read(dir, &doc, &e) == NNB_OK) {
-    nnb_results_print_table(stderr, doc);
+  if (nnb_results_read(dir, &doc, &e) != NNB_OK) {
+    fprintf(stderr, "nnbench run: %s\n", e.msg);
+    return 1;
+  }
+  nnb_results_print_table(stderr, doc);
+  fprintf(stderr, "%d case(s) failed; results: %s/results.json\n", failed, dir);
+  if (json)
+    cli_print_json(doc); /* takes the document */
+  else {
+    printf("%s\n", dir);
     cJSON_Delete(doc);
   }
-  fprintf(stderr, "%d case(s) failed; results: %s/results.json\n", failed, dir);
-  printf("%s\n", dir);
   return 0;
 }

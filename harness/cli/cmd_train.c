@@ -2,6 +2,7 @@
  * checkpoint (safetensors, PyTorch's names) and the loss curve (CSV). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 
 #include "buildinfo.h"
 #include "cli.h"
+#include "results.h"
 #include "train.h"
 
 static void help(void) {
@@ -32,9 +34,16 @@ static void help(void) {
 
 typedef struct progress_state {
   int tty;
-  int64_t last_line_step;
+  int64_t last_line_step; /* plain lines: every tenth of an epoch */
+  double last_draw_s;     /* terminal: redrawn at most ten times a second */
   cJSON *epochs;
 } progress_state;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void on_progress(const nnb_train_progress *p, void *user) {
   progress_state *ps = user;
@@ -48,12 +57,23 @@ static void on_progress(const nnb_train_progress *p, void *user) {
     cJSON_AddItemToArray(ps->epochs, o);
     return;
   }
-  int plain_due = p->step == p->steps || p->step - ps->last_line_step >= (p->steps + 9) / 10;
-  if (!ps->tty && !plain_due) return;
-  if (!ps->tty) ps->last_line_step = p->step == p->steps ? 0 : p->step;
-  fprintf(stderr, "%sepoch %d/%d step %lld/%lld loss %.4f %.0f samples/s ETA %.0fs%s",
+  int last = p->step == p->steps;
+  if (ps->tty) {
+    double now = now_s();
+    if (!last && p->step > 1 && now - ps->last_draw_s < 0.1) return;
+    ps->last_draw_s = now;
+  } else {
+    if (!last && p->step - ps->last_line_step < (p->steps + 9) / 10) return;
+    ps->last_line_step = last ? 0 : p->step;
+  }
+  char eta[32];
+  if (p->eta_s >= 60)
+    snprintf(eta, sizeof eta, "%dm%02ds", (int)(p->eta_s / 60), (int)fmod(p->eta_s, 60));
+  else
+    snprintf(eta, sizeof eta, "%.0fs", p->eta_s);
+  fprintf(stderr, "%sepoch %d/%d step %lld/%lld loss %.4f %.0f samples/s ETA %s%s",
           ps->tty ? "\r\033[K" : "", p->epoch, p->epochs, (long long)p->step, (long long)p->steps,
-          p->loss, p->samples_per_s, p->eta_s, ps->tty ? "" : "\n");
+          p->loss, p->samples_per_s, eta, ps->tty ? "" : "\n");
 }
 
 static int default_out(const char *model, const char *backend, char *buf, size_t len) {
@@ -104,8 +124,9 @@ int cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--lr") || !strcmp(a, "--momentum")) {
       char *end;
       float f = strtof(v, &end);
-      if (*end || !(f >= 0) || (f == 0 && !strcmp(a, "--lr")))
-        return cli_usage_error("train", "%s needs a positive number, got '%s'", a, v);
+      if (end == v || *end || !isfinite(f) || f < 0 || (f == 0 && !strcmp(a, "--lr")))
+        return cli_usage_error("train", "%s needs a %s number, got '%s'", a,
+                               strcmp(a, "--lr") ? "finite non-negative" : "finite positive", v);
       if (!strcmp(a, "--lr"))
         c.opt.lr = f;
       else
@@ -143,6 +164,17 @@ int cmd_train(int argc, char **argv) {
     }
     out = outbuf;
   }
+  /* Before hours of training: the folder the checkpoint goes to must exist. */
+  char parent[512];
+  snprintf(parent, sizeof parent, "%s", out);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = 0;
+    if (nnb_mkdir_p(parent, &e) != NNB_OK) {
+      fprintf(stderr, "nnbench train: --out %s: %s\n", out, e.msg);
+      return 1;
+    }
+  }
   snprintf(csv, sizeof csv, "%.*s.loss.csv",
            (int)(strlen(out) > 12 && !strcmp(out + strlen(out) - 12, ".safetensors")
                      ? strlen(out) - 12
@@ -165,30 +197,35 @@ int cmd_train(int argc, char **argv) {
     have_probe = 1;
     st = nnb_weights_init(&probe, c.seed, &w, &e);
     fprintf(stderr,
-            "training %s (%lld parameters) on %s: %lld samples of %s, %d epoch(s), batch %d, %s lr "
-            "%g, seed %llu\n",
+            "training %s (%lld parameters) on %s: %lld samples of %s (crc32 %08x), %d epoch(s), "
+            "batch %d, %s lr %g, seed %llu\n",
             c.spec.text, (long long)nnb_model_param_count(&probe), backend, (long long)train.n,
-            train.name, c.epochs, c.batch, optname, (double)c.opt.lr, (unsigned long long)c.seed);
+            train.name, (unsigned)train.checksum, c.epochs, c.batch, optname, (double)c.opt.lr,
+            (unsigned long long)c.seed);
   }
   if (st == NNB_OK && !(f = fopen(tmpcsv, "w")))
     st = nnb_fail(&e, NNB_ERR_IO, "cannot write %s: %s", tmpcsv, strerror(errno));
-  progress_state ps = {isatty(STDERR_FILENO), 0, cJSON_CreateArray()};
+  progress_state ps = {isatty(STDERR_FILENO), 0, 0, cJSON_CreateArray()};
   if (st == NNB_OK) st = nnb_train(&c, &b, &train, &test, &w, f, on_progress, &ps, &e);
   if (f && fclose(f) && st == NNB_OK) st = nnb_fail(&e, NNB_ERR_IO, "writing %s failed", tmpcsv);
   if (st == NNB_OK && rename(tmpcsv, csv))
     st = nnb_fail(&e, NNB_ERR_IO, "cannot rename %s to %s: %s", tmpcsv, csv, strerror(errno));
   if (st != NNB_OK) remove(tmpcsv);
   if (st == NNB_OK) {
-    char epochs[16], seed[32], acc[32], batch[16];
+    char epochs[16], seed[32], acc[32], batch[16], crc[16], samples[32];
     cJSON *last = cJSON_GetArrayItem(ps.epochs, cJSON_GetArraySize(ps.epochs) - 1);
     snprintf(epochs, sizeof epochs, "%d", c.epochs);
     snprintf(batch, sizeof batch, "%d", c.batch);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c.seed);
+    snprintf(crc, sizeof crc, "%08x", (unsigned)train.checksum);
+    snprintf(samples, sizeof samples, "%lld", (long long)train.n);
     snprintf(acc, sizeof acc, "%.4f",
              last ? cJSON_GetObjectItem(last, "test_accuracy")->valuedouble : 0);
     const char *const meta[][2] = {{"model", c.spec.text},
                                    {"backend", backend},
                                    {"dataset", train.name},
+                                   {"dataset_crc32", crc},
+                                   {"train_samples", samples},
                                    {"epochs", epochs},
                                    {"batch", batch},
                                    {"optimizer", optname},

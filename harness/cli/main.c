@@ -13,6 +13,8 @@ static const nnb_cmd commands[] = {
     {"run", "run a benchmark suite and write its results", cmd_run},
     {"bench", "benchmark models on backends from the command line", cmd_bench},
     {"compare", "compare two results: ratios, confidence intervals, regressions", cmd_compare},
+    {"plot", "draw a results folder's plots with gnuplot (PNG and SVG)", cmd_plot},
+    {"report", "write a results folder's report.md and report.html, with its plots", cmd_report},
     {"train", "train a model on a backend and write a checkpoint", cmd_train},
     {"eval", "evaluate a checkpoint on each backend against the reference", cmd_eval},
     {"sysinfo", "describe this machine and measure its peak FLOP/s and bandwidth", cmd_sysinfo},

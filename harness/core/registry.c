@@ -175,7 +175,10 @@ static void load_library(nnb_plugin *p) {
   p->vt = NULL;
 
   dlerror();
-  p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  /* RTLD_NODELETE: a plugin's libraries may start threads (OpenMP, BLAS,
+   * driver pools) that outlive its close; unmapping their code under them
+   * would crash the process later. Closing only forgets the plugin. */
+  p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!p->handle) {
     const char *why = dlerror();
     refuse(p, "%s", why ? why : "dlopen failed without a message");

@@ -49,8 +49,10 @@ cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned 
   /* The roofline's ceilings: measured once per run, before any case. */
   nnb_peak peak;
   fprintf(stderr, "measuring peak FLOP/s and bandwidth (1 s) ...\n");
-  if (nnb_measure_peak(&peak, 1.0, &e) == NNB_OK) cJSON_AddItemToObject(p, "peak", nnb_peak_to_json(&peak));
-  else cJSON_AddStringToObject(p, "peak_error", e.msg);
+  if (nnb_measure_peak(&peak, 1.0, &e) == NNB_OK)
+    cJSON_AddItemToObject(p, "peak", nnb_peak_to_json(&peak));
+  else
+    cJSON_AddStringToObject(p, "peak_error", e.msg);
   return p;
 }
 
@@ -136,6 +138,8 @@ static const field fields[] = {
     {"arena_bytes", "memory.arena_bytes", F_INT},
     {"persistent_bytes", "memory.persistent_bytes", F_INT},
     {"peak_rss_bytes", "memory.peak_rss_bytes", F_INT},
+    {"workspace_bytes", "memory.workspace_bytes", F_INT},
+    {"harness_overhead", "harness_overhead.fraction", F_NUM},
     {"noisy", "noisy", F_BOOL},
     {"reproduce", "reproduce", F_STR},
 };
@@ -197,9 +201,9 @@ static char *results_csv(cJSON *doc) {
 }
 
 void nnb_results_print_table(FILE *f, cJSON *doc) {
-  static const char *const cols[] = {"model",  "backend",       "mode",      "batch",
-                                     "status", "median_s",      "ci95_lo_s", "ci95_hi_s",
-                                     "cv",     "samples_per_s", "gflops"};
+  static const char *const cols[] = {
+      "model",     "backend", "mode",  "batch",         "status", "median_s",        "ci95_lo_s",
+      "ci95_hi_s", "cv",      "noisy", "samples_per_s", "gflops", "harness_overhead"};
   for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
     fprintf(f, c < 2 ? "%-14s " : "%12s ", cols[c]);
   fputc('\n', f);
@@ -214,6 +218,22 @@ void nnb_results_print_table(FILE *f, cJSON *doc) {
         }
     fputc('\n', f);
   }
+}
+
+nnb_status nnb_mkdir_p(const char *dir, nnb_error *e) {
+  char buf[1024];
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return nnb_fail(e, NNB_ERR_INVALID, "path too long: %s", dir);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) && errno != EEXIST)
+      return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) && errno != EEXIST)
+    return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+  return NNB_OK;
 }
 
 nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *e) {
@@ -234,8 +254,8 @@ nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *
 
 nnb_status nnb_results_write(const char *dir, cJSON *doc, nnb_error *e) {
   char path[1024];
-  if (mkdir(dir, 0777) && errno != EEXIST)
-    return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+  nnb_status made = nnb_mkdir_p(dir, e);
+  if (made != NNB_OK) return made;
   char *json = cJSON_Print(doc), *csv = results_csv(doc);
   nnb_status st =
       json && csv ? NNB_OK : nnb_fail(e, NNB_ERR_NOMEM, "out of memory formatting results");

@@ -31,6 +31,9 @@ nnb_status nnb_results_read(const char *path, cJSON **doc, nnb_error *e);
 /* One line per case, for the terminal. */
 void nnb_results_print_table(FILE *f, cJSON *doc);
 
+/* Creates dir and any missing parents (mkdir -p). */
+nnb_status nnb_mkdir_p(const char *dir, nnb_error *e);
+
 /* Writes text to path through path.tmp-<pid> and rename. */
 nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *e);
 

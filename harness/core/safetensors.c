@@ -148,26 +148,38 @@ static int cmp_begin(const void *a, const void *b) {
   return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
-/* Rejects two tensors whose (non-empty) byte ranges overlap. */
-static nnb_status check_overlap(const char *path, const nnb_safetensors *st, nnb_error *e) {
-  if (st->n < 2) return NNB_OK;
-  const nnb_st_tensor **order = malloc((size_t)st->n * sizeof *order);
+/* The tensors must tile the data buffer, as the format's reference
+ * implementation requires: no two (non-empty) byte ranges overlap, no byte
+ * between them belongs to no tensor, and nothing follows the last one. */
+static nnb_status check_layout(const char *path, const nnb_safetensors *st, nnb_error *e) {
+  const nnb_st_tensor **order = malloc((size_t)(st->n ? st->n : 1) * sizeof *order);
   if (!order) return nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", path);
   int m = 0;
   for (int i = 0; i < st->n; i++)
     if (st->tensors[i].end > st->tensors[i].begin) order[m++] = &st->tensors[i];
   qsort(order, (size_t)m, sizeof *order, cmp_begin);
   nnb_status s = NNB_OK;
-  for (int i = 1; i < m; i++) {
-    const nnb_st_tensor *p = order[i - 1], *q = order[i];
-    if (q->begin < p->end) {
+  uint64_t covered = 0; /* bytes [0, covered) belong to tensors */
+  for (int i = 0; i < m && s == NNB_OK; i++) {
+    const nnb_st_tensor *q = order[i];
+    if (q->begin < covered)
       s = nnb_fail(e, NNB_ERR_FORMAT,
                    "%s: the data of tensors '%s' [%llu, %llu) and '%s' [%llu, %llu) overlap", path,
-                   p->name, (unsigned long long)p->begin, (unsigned long long)p->end, q->name,
-                   (unsigned long long)q->begin, (unsigned long long)q->end);
-      break;
-    }
+                   order[i - 1]->name, (unsigned long long)order[i - 1]->begin,
+                   (unsigned long long)order[i - 1]->end, q->name, (unsigned long long)q->begin,
+                   (unsigned long long)q->end);
+    else if (q->begin > covered)
+      s = nnb_fail(e, NNB_ERR_FORMAT,
+                   "%s: bytes [%llu, %llu) of the data buffer belong to no tensor (before '%s'): "
+                   "a tensor is missing from the header or its offsets are wrong",
+                   path, (unsigned long long)covered, (unsigned long long)q->begin, q->name);
+    covered = q->end;
   }
+  if (s == NNB_OK && covered < st->data_len)
+    s = nnb_fail(e, NNB_ERR_FORMAT,
+                 "%s: the last %llu bytes of the data buffer belong to no tensor: a tensor is "
+                 "missing from the header, or the file has trailing bytes",
+                 path, (unsigned long long)(st->data_len - covered));
   free(order);
   return s;
 }
@@ -228,7 +240,7 @@ static nnb_status parse_header(const char *path, const char *text, size_t len, n
     if ((s = parse_tensor(path, it, out->data_len, t, e)) != NNB_OK) goto done;
     out->n++;
   }
-  s = check_overlap(path, out, e);
+  s = check_layout(path, out, e);
 done:
   cJSON_Delete(root);
   return s;

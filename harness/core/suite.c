@@ -78,6 +78,8 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
     return copy(p, sec, key, p->s->description, sizeof p->s->description, v);
   if (is_suite && !strcmp(key, "dataset"))
     return copy(p, sec, key, p->s->dataset, sizeof p->s->dataset, v);
+  if (is_suite && !strcmp(key, "weights"))
+    return copy(p, sec, key, p->s->weights, sizeof p->s->weights, v);
   if (is_suite && !strcmp(key, "seed")) {
     if (!num(p, sec, key, v, 0, 1e15, &d)) return 0;
     p->s->seed = (unsigned long long)d;
@@ -96,9 +98,10 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   if (!strcmp(key, "timeout")) return num(p, sec, key, v, 1, 86400, &g->timeout);
   return fail(
       p, "[%s] unknown key '%s' (expected %s)", sec, key,
-      is_suite ? "name, description, dataset, seed, backends, models, mode, batch, threads, "
-                 "min_time, min_iters, warmup or timeout"
-               : "models, mode, batch, backends, threads, min_time, min_iters, warmup or timeout");
+      is_suite
+          ? "name, description, dataset, seed, weights, backends, models, mode, batch, threads, "
+            "min_time, min_iters, warmup or timeout"
+          : "models, mode, batch, backends, threads, min_time, min_iters, warmup or timeout");
 }
 
 /* Splits `list` on spaces (and commas when numeric) into a static-size array. */

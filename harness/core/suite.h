@@ -1,7 +1,8 @@
 /* Benchmark suites: an INI file (read with inih) expands into cases.
  *
  *   [suite]            defaults for every group: name, description, backends,
- *                      threads, min_time, min_iters, warmup, timeout, dataset, seed
+ *                      threads, min_time, min_iters, warmup, timeout, dataset, seed;
+ *                      and weights (checkpoints for the accuracy section)
  *   [any other name]   a group: models, mode, batch, and any default overridden
  *
  * Lists are separated by spaces (numeric lists may also use commas, since
@@ -30,6 +31,7 @@ typedef struct nnb_suite {
   char name[64];
   char description[256];
   char dataset[256];
+  char weights[512]; /* folder of <model spec>.safetensors for the accuracy section; "" none */
   unsigned long long seed;
   int n_cases;
   nnb_case *cases;

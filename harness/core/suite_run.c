@@ -64,6 +64,7 @@ static void fmt_eta(double s, char *buf, size_t len) {
 
 typedef struct acc_arg {
   const char *model, *backend;
+  const char *weights; /* a checkpoint, or NULL for the seeded initialisation */
   const nnb_dataset *test;
   unsigned long long seed;
 } acc_arg;
@@ -82,7 +83,8 @@ static cJSON *accuracy_child(void *p) {
   nnb_status st = nnb_model_parse(a->model, &spec, &e);
   if (st == NNB_OK) st = nnb_model_build(&spec, &in, 1, 0, &m, &e);
   if (st == NNB_OK) {
-    st = nnb_weights_init(&m, a->seed, &w, &e);
+    st = a->weights ? nnb_weights_load(&m, a->weights, 1, &w, &e)
+                    : nnb_weights_init(&m, a->seed, &w, &e);
     nnb_model_free(&m);
   }
   if (st == NNB_OK) st = nnb_backend_open(a->backend, &cfg, &b, &e);
@@ -123,13 +125,30 @@ static void agreement(cJSON *a, cJSON *ref, int classes, double *agree, double *
   *maxdiff = worst;
 }
 
+/* The weights every backend evaluates for `model`: DIR/<model>.safetensors
+ * (what `nnbench train --out` writes) when a folder is given, else the seeded
+ * initialisation. Says which in `what`. */
+static const char *weights_for(const char *dir, const char *model, char *path, size_t len,
+                               char *what, size_t wlen) {
+  if (!dir || !*dir) {
+    snprintf(what, wlen, "seeded initialisation (untrained)");
+    return NULL;
+  }
+  snprintf(path, len, "%s/%s.safetensors", dir, model);
+  snprintf(what, wlen, "%s", path);
+  return path;
+}
+
 static cJSON *accuracy_section(const nnb_case *cases, int n, const nnb_dataset *test,
-                               unsigned long long seed) {
+                               unsigned long long seed, const char *weights_dir) {
   cJSON *arr = cJSON_CreateArray();
   for (int i = 0; i < n; i++) {
     int seen = 0; /* each (model, backend) once, the reference first */
     for (int j = 0; j < i && !seen; j++) seen = !strcmp(cases[j].model, cases[i].model);
     if (seen) continue;
+    char wpath[1024], what[1024];
+    const char *weights =
+        weights_for(weights_dir, cases[i].model, wpath, sizeof wpath, what, sizeof what);
     cJSON *ref = NULL;
     for (int pass = 0; pass < 2; pass++)
       for (int j = i; j < n; j++) {
@@ -143,12 +162,12 @@ static cJSON *accuracy_section(const nnb_case *cases, int n, const nnb_dataset *
         if (dup) continue;
         fprintf(stderr, "accuracy: %s on %s (%lld test samples)\n", cases[j].model,
                 cases[j].backend, (long long)test->n);
-        acc_arg a = {cases[j].model, cases[j].backend, test, seed};
+        acc_arg a = {cases[j].model, cases[j].backend, weights, test, seed};
         cJSON *rec = nnb_run_isolated(accuracy_child, &a, cases[j].timeout);
         cJSON *row = cJSON_CreateObject();
         cJSON_AddStringToObject(row, "model", cases[j].model);
         cJSON_AddStringToObject(row, "backend", cases[j].backend);
-        cJSON_AddStringToObject(row, "weights", "seeded initialisation (untrained)");
+        cJSON_AddStringToObject(row, "weights", what);
         cJSON_AddNumberToObject(row, "samples", (double)test->n);
         cJSON *status = cJSON_GetObjectItem(rec, "status");
         cJSON_AddStringToObject(row, "status",
@@ -201,10 +220,10 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     mkdir("results", 0777);
     snprintf(out_dir, len, "results/%s-%s", s->name, stamp);
   }
-  if (mkdir(out_dir, 0777) && errno != EEXIST) {
+  if ((st = nnb_mkdir_p(out_dir, e)) != NNB_OK) {
     nnb_dataset_free(&data);
     nnb_dataset_free(&test);
-    return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", out_dir, strerror(errno));
+    return st;
   }
   nnb_case *cases;
   int n = expand_backends(s, &cases);
@@ -259,7 +278,9 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
   }
   if (tty) fprintf(stderr, "\r\033[K");
   if (st == NNB_OK && o->accuracy_samples > 0) {
-    cJSON_AddItemToObject(doc, "accuracy", accuracy_section(cases, n, &test, s->seed));
+    cJSON_AddItemToObject(
+        doc, "accuracy",
+        accuracy_section(cases, n, &test, s->seed, o->weights ? o->weights : s->weights));
     st = nnb_results_write(out_dir, doc, e);
   }
   cJSON_Delete(doc);

@@ -7,10 +7,11 @@
 #include "suite.h"
 
 typedef struct nnb_run_options {
-  const char *out_dir;  /* NULL: results/<suite>-<UTC time> */
-  int argc;             /* the command line, for provenance */
+  const char *out_dir; /* NULL: results/<suite>-<UTC time> */
+  int argc;            /* the command line, for provenance */
   char **argv;
   int accuracy_samples; /* test samples for the accuracy section (0: skip it) */
+  const char *weights;  /* overrides the suite's weights folder when not NULL */
 } nnb_run_options;
 
 /* Runs the suite; *out_dir receives the results folder. Returns NNB_OK when

@@ -75,6 +75,23 @@ static inline size_t nnb_nbytes(const nnb_tensor_desc *t) {
   return (size_t)nnb_numel(t) * nnb_dtype_size(t->dtype);
 }
 
+/* For b broadcast to a (trailing-aligned: b's dims equal a's or are 1):
+ * the flat index of b's element that a's flat index i reads. */
+static inline int64_t nnb_broadcast_index(const nnb_tensor_desc *a, const nnb_tensor_desc *b,
+                                          int64_t i) {
+  int64_t bi = 0, bstride = 1;
+  for (int d = 1; d <= a->rank; d++) {
+    int64_t ad = a->dims[a->rank - d], coord = i % ad;
+    i /= ad;
+    if (d <= b->rank) {
+      int64_t bd = b->dims[b->rank - d];
+      bi += (bd == 1 ? 0 : coord) * bstride;
+      bstride *= bd;
+    }
+  }
+  return bi;
+}
+
 /* Writes "[2,3,4]" into buf; returns buf. */
 static inline const char *nnb_dims_str(int rank, const int64_t *dims, char *buf, size_t len) {
   size_t at = 0;

@@ -19,8 +19,20 @@ void tu_open_reference(nnb_backend *out);
  * seeded inputs in [-1, 1) (labels: integers below label_max), and returns
  * the worst relative difference between each parameter's gradient and
  * central finite differences (at most `samples` elements per parameter).
- * Fills msg with the worst case. Returns a negative value on error. */
+ * An element whose one-sided differences disagree sits on a ReLU or max-pool
+ * kink and is skipped; more than a fifth of them skipped is a failure
+ * (INFINITY). Fills msg with the worst case. Returns a negative value on
+ * error. */
 double tu_gradient_error(nnb_backend *b, nnb_graph *g, int loss, int label_max, uint64_t seed,
                          int samples, char *msg, size_t msg_len);
+
+/* Runs a shell command; returns its exit status (-1 when killed) and what
+ * it printed on stdout (malloc'd, NUL-terminated). */
+int tu_run(const char *cmd, char **out);
+/* The same on a pseudo-terminal: *out gets what it wrote to the terminal
+ * (stdout and stderr together). */
+int tu_run_tty(const char *cmd, char **out);
+/* The whole file (malloc'd, NUL-terminated, length in *len if len), or NULL. */
+char *tu_read_file(const char *path, size_t *len);
 
 #endif

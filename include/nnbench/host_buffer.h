@@ -1,0 +1,75 @@
+/* Host-memory buffers for plugins that compute on the CPU: the buffer
+ * type, allocation with the memory statistics every backend reports, and
+ * range-checked upload and download. Header-only, like the rest of what a
+ * plugin may use: including it defines the plugin's `struct nnb_buffer`. */
+#ifndef NNBENCH_HOST_BUFFER_H
+#define NNBENCH_HOST_BUFFER_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+struct nnb_buffer {
+  uint64_t size;
+  unsigned char *data; /* 64-byte aligned, so results never depend on where malloc put them */
+};
+
+/* Counts an allocation of `bytes` in m (current, peak, count). */
+static inline void nnb_host_count_alloc(nnb_memory_stats *m, uint64_t bytes) {
+  m->current_bytes += bytes;
+  m->n_allocs++;
+  if (m->current_bytes > m->peak_bytes) m->peak_bytes = m->current_bytes;
+}
+
+static inline nnb_status nnb_host_buffer_alloc(nnb_memory_stats *m, const char *who, uint64_t bytes,
+                                               nnb_buffer **out, nnb_error *e) {
+  nnb_buffer *b = (nnb_buffer *)calloc(1, sizeof *b);
+  if (b) b->data = (unsigned char *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!b || !b->data) {
+    free(b);
+    return nnb_fail(e, NNB_ERR_NOMEM, "%s: cannot allocate %llu bytes", who,
+                    (unsigned long long)bytes);
+  }
+  b->size = bytes;
+  nnb_host_count_alloc(m, bytes);
+  *out = b;
+  return NNB_OK;
+}
+
+static inline void nnb_host_buffer_free(nnb_memory_stats *m, nnb_buffer *b) {
+  if (!b) return;
+  m->current_bytes -= b->size;
+  free(b->data);
+  free(b);
+}
+
+static inline nnb_status nnb_host_buffer_range(const char *who, const nnb_buffer *b, uint64_t off,
+                                               uint64_t n, nnb_error *e) {
+  if (off > b->size || n > b->size - off)
+    return nnb_fail(e, NNB_ERR_INVALID, "%s: bytes [%llu, %llu) outside a buffer of %llu", who,
+                    (unsigned long long)off, (unsigned long long)(off + n),
+                    (unsigned long long)b->size);
+  return NNB_OK;
+}
+
+static inline nnb_status nnb_host_buffer_upload(const char *who, nnb_buffer *b, uint64_t off,
+                                                const void *src, uint64_t n, nnb_error *e) {
+  nnb_status st = nnb_host_buffer_range(who, b, off, n, e);
+  if (st == NNB_OK) memcpy(b->data + off, src, n);
+  return st;
+}
+
+static inline nnb_status nnb_host_buffer_download(const char *who, nnb_buffer *b, uint64_t off,
+                                                  void *dst, uint64_t n, nnb_error *e) {
+  nnb_status st = nnb_host_buffer_range(who, b, off, n, e);
+  if (st == NNB_OK) memcpy(dst, b->data + off, n);
+  return st;
+}
+
+/* The host address of tensor t under a plan's bindings. */
+static inline void *nnb_host_bound(const nnb_binding *bind, int t) {
+  return bind[t].buffer->data + bind[t].offset;
+}
+
+#endif
