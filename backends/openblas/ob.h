@@ -45,7 +45,7 @@ typedef struct ob_step {
   size_t ws_floats;
   ob_fuse fuse;    /* the next node folded into this step */
   float *relu_out; /* where that node's output goes when fuse != OB_FUSE_NONE */
-  bool skip;       /* a relu folded into the step before it */
+  bool skip;       /* folded into the step before it */
 } ob_step;
 
 typedef nnb_status (*ob_kernel)(const ob_step *s, nnb_error *e);
