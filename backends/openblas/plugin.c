@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <nnbench/host_buffer.h>
+
 #include "ob.h"
 
 struct nnb_backend_ctx {
@@ -16,23 +18,12 @@ struct nnb_backend_ctx {
   nnb_memory_stats mem;
 };
 
-struct nnb_buffer {
-  uint64_t size;
-  unsigned char *data;
-};
-
 struct nnb_plan {
   int n_steps;
   ob_step *steps;
   float *ws; /* one workspace, shared by the steps: they run one at a time */
   size_t ws_bytes;
 };
-
-static void mem_add(nnb_backend_ctx *c, uint64_t bytes) {
-  c->mem.current_bytes += bytes;
-  c->mem.n_allocs++;
-  if (c->mem.current_bytes > c->mem.peak_bytes) c->mem.peak_bytes = c->mem.current_bytes;
-}
 
 static const char *variant_name(int parallel) {
   switch (parallel) {
@@ -115,51 +106,19 @@ static bool ob_supports(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_node
 }
 
 static nnb_status ob_alloc(nnb_backend_ctx *ctx, uint64_t bytes, nnb_buffer **out, nnb_error *e) {
-  nnb_buffer *b = calloc(1, sizeof *b);
-  /* 64-byte aligned: whole cache lines and AVX-512 vectors */
-  if (b) b->data = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-  if (!b || !b->data) {
-    free(b);
-    return nnb_fail(e, NNB_ERR_NOMEM, "openblas: cannot allocate %llu bytes",
-                    (unsigned long long)bytes);
-  }
-  b->size = bytes;
-  mem_add(ctx, bytes);
-  *out = b;
-  return NNB_OK;
+  return nnb_host_buffer_alloc(&ctx->mem, "openblas", bytes, out, e);
 }
 
-static void ob_free(nnb_backend_ctx *ctx, nnb_buffer *b) {
-  if (!b) return;
-  ctx->mem.current_bytes -= b->size;
-  free(b->data);
-  free(b);
-}
-
-static nnb_status check_range(const nnb_buffer *b, uint64_t off, uint64_t n, nnb_error *e) {
-  if (off > b->size || n > b->size - off)
-    return nnb_fail(e, NNB_ERR_INVALID, "openblas: bytes [%llu, %llu) outside a buffer of %llu",
-                    (unsigned long long)off, (unsigned long long)(off + n),
-                    (unsigned long long)b->size);
-  return NNB_OK;
-}
+static void ob_free(nnb_backend_ctx *ctx, nnb_buffer *b) { nnb_host_buffer_free(&ctx->mem, b); }
 
 static nnb_status ob_upload(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, const void *src,
                             uint64_t n, nnb_error *e) {
-  if (check_range(b, off, n, e) != NNB_OK) return NNB_ERR_INVALID;
-  memcpy(b->data + off, src, n);
-  return NNB_OK;
+  return nnb_host_buffer_upload("openblas", b, off, src, n, e);
 }
 
 static nnb_status ob_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, void *dst,
                               uint64_t n, nnb_error *e) {
-  if (check_range(b, off, n, e) != NNB_OK) return NNB_ERR_INVALID;
-  memcpy(dst, b->data + off, n);
-  return NNB_OK;
-}
-
-static unsigned char *bound(const nnb_binding *bind, int t) {
-  return bind[t].buffer->data + bind[t].offset;
+  return nnb_host_buffer_download("openblas", b, off, dst, n, e);
 }
 
 static bool overlaps(const nnb_graph *g, const nnb_binding *bind, int a, int b) {
@@ -196,7 +155,7 @@ static void plan_pool_fusion(const nnb_graph *g, const nnb_binding *bind, const 
       (overlaps(g, bind, r->out[0], n->in[1]) && !(pool2 && on_x)))
     return;
   steps[i].fuse = OB_FUSE_RELU_BWD;
-  steps[i].relu_out = (float *)bound(bind, r->out[0]);
+  steps[i].relu_out = (float *)nnb_host_bound(bind, r->out[0]);
   steps[i + 1].skip = true;
 }
 
@@ -215,7 +174,7 @@ static void plan_fusion(const nnb_graph *g, const nnb_binding *bind, const int *
     if (overlaps(g, bind, r->out[0], n->in[j])) return;
   if (overlaps(g, bind, r->out[0], n->out[0])) return;
   steps[i].fuse = readers[n->out[0]] == 1 ? OB_FUSE_RELU_ONLY : OB_FUSE_RELU_BOTH;
-  steps[i].relu_out = (float *)bound(bind, r->out[0]);
+  steps[i].relu_out = (float *)nnb_host_bound(bind, r->out[0]);
   steps[i + 1].skip = true;
 }
 
@@ -249,11 +208,11 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     s->n = n;
     for (int j = 0; j < n->n_in; j++) {
       s->ti[j] = &g->tensors[n->in[j]];
-      s->in[j] = (float *)bound(bind, n->in[j]);
+      s->in[j] = (float *)nnb_host_bound(bind, n->in[j]);
     }
     for (int j = 0; j < n->n_out; j++) {
       s->to[j] = &g->tensors[n->out[j]];
-      s->out[j] = (float *)bound(bind, n->out[j]);
+      s->out[j] = (float *)nnb_host_bound(bind, n->out[j]);
     }
     ob_op_impl impl = ob_op_lookup(n->op);
     s->run = impl.run;
@@ -270,7 +229,7 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     return nnb_fail(e, NNB_ERR_NOMEM, "openblas: cannot allocate a %zu-byte workspace",
                     (size_t)(ws_floats * sizeof(float)));
   }
-  mem_add(ctx, p->ws_bytes);
+  nnb_host_count_alloc(&ctx->mem, p->ws_bytes);
   for (int i = 0; i < g->n_nodes; i++) p->steps[i].ws = p->ws;
   p->n_steps = g->n_nodes;
   *out = p;
