@@ -276,7 +276,7 @@ Test(plot, bad_input_names_the_file) {
 
 /* Restyled templates are used, and a backend keeps its colour in every plot. */
 Test(plot, templates_restyle_every_plot) {
-  char cmd[512], *out;
+  char cmd[1024], *out; /* five copies of the folder and two paths of the checkout */
   snprintf(cmd, sizeof cmd,
            "mkdir %s/style && cp " NNB_SOURCE_DIR "/scripts/plots/*.gp %s/style/ && "
            "echo \"color_reference = '#abcdef'\" >> %s/style/palette.gp && "
