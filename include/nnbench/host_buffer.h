@@ -12,7 +12,9 @@
 
 struct nnb_buffer {
   uint64_t size;
-  unsigned char *data; /* 64-byte aligned, so results never depend on where malloc put them */
+  unsigned char *data; /* 64-byte aligned, so results never depend on where malloc put them,
+                          with one spare cache line after the end, so a vector loop may
+                          read (never write) a whole vector past a tensor's last element */
 };
 
 /* Counts an allocation of `bytes` in m (current, peak, count). */
@@ -25,7 +27,7 @@ static inline void nnb_host_count_alloc(nnb_memory_stats *m, uint64_t bytes) {
 static inline nnb_status nnb_host_buffer_alloc(nnb_memory_stats *m, const char *who, uint64_t bytes,
                                                nnb_buffer **out, nnb_error *e) {
   nnb_buffer *b = (nnb_buffer *)calloc(1, sizeof *b);
-  if (b) b->data = (unsigned char *)aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (b) b->data = (unsigned char *)aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
   if (!b || !b->data) {
     free(b);
     return nnb_fail(e, NNB_ERR_NOMEM, "%s: cannot allocate %llu bytes", who,
