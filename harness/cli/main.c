@@ -1,11 +1,13 @@
 /* nnbench: dispatches to one subcommand. Figures go to stdout (tables, or
  * JSON with --json); progress and diagnostics go to stderr. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <nnbench/nnbench.h>
 
 #include "cli.h"
+#include "sysinfo.h"
 
 static const nnb_cmd commands[] = {
     {"list", "list backends, models, datasets or ops", cmd_list},
@@ -30,6 +32,14 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  /* OpenMP backends on a shared machine: libgomp's default barrier spin
+   * (300,000 rounds, milliseconds) stalls every parallel region whenever
+   * another process holds a core, and 2-thread steps on 2 cores get 10-100x
+   * slower. 10,000 rounds cost nothing measurable on an idle machine
+   * (backends/openblas/README.md). Set before any plugin loads libgomp; the
+   * user's own GOMP_SPINCOUNT or OMP_WAIT_POLICY wins. */
+  if (!getenv("GOMP_SPINCOUNT") && !getenv("OMP_WAIT_POLICY"))
+    setenv("GOMP_SPINCOUNT", NNB_GOMP_SPINCOUNT, 1);
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -22,6 +22,11 @@
 #define NNB_SYSINFO_MAX_WARN 16  /* warnings kept */
 #define NNB_SYSINFO_WARN_LEN 512 /* one warning, truncated to fit */
 
+/* The barrier spin nnbench gives libgomp when the user sets neither
+ * GOMP_SPINCOUNT nor OMP_WAIT_POLICY (harness/cli/main.c says why). It is
+ * recorded with the other variables but is no cause for a warning. */
+#define NNB_GOMP_SPINCOUNT "10000"
+
 /* The host. Strings are never NULL; a value that could not be found is
  * "unknown" for strings and -1 for numbers (null in the JSON). */
 typedef struct nnb_sysinfo {
