@@ -76,19 +76,17 @@ static void on_progress(const nnb_train_progress *p, void *user) {
           p->loss, p->samples_per_s, eta, ps->tty ? "" : "\n");
 }
 
-static int default_out(const char *model, const char *backend, char *buf, size_t len) {
+/* The folder is created below, with the one an explicit --out names. */
+static void default_out(const char *model, const char *backend, char *buf, size_t len) {
   time_t t = time(NULL);
   struct tm tm;
   gmtime_r(&t, &tm);
   char stamp[32];
   strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  mkdir("results", 0777);
-  if (mkdir("results/checkpoints", 0777) && errno != EEXIST) return -1;
   char kind[32];
   snprintf(kind, sizeof kind, "%s", model);
   kind[strcspn(kind, ":")] = 0;
   snprintf(buf, len, "results/checkpoints/%s-%s-%s.safetensors", kind, backend, stamp);
-  return 0;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -158,10 +156,7 @@ int cmd_train(int argc, char **argv) {
   if (nnb_model_parse(model, &c.spec, &e) != NNB_OK) return cli_usage_error("train", "%s", e.msg);
   char outbuf[512], csv[600], tmpcsv[640];
   if (!out) {
-    if (default_out(model, backend, outbuf, sizeof outbuf)) {
-      fprintf(stderr, "nnbench train: cannot create results/checkpoints: %s\n", strerror(errno));
-      return 1;
-    }
+    default_out(model, backend, outbuf, sizeof outbuf);
     out = outbuf;
   }
   /* Before hours of training: the folder the checkpoint goes to must exist. */

@@ -98,6 +98,16 @@ static nnb_status upload_batch(const nnb_model *m, nnb_session *s, const float *
   return st;
 }
 
+/* The next batch, gathered and uploaded: a step's input outside the timed
+ * loop, where the two need not be told apart. */
+static nnb_status feed_next(const nnb_model *m, nnb_session *s, const nnb_dataset *d, int64_t *at,
+                            int64_t *idx, float *x, int32_t *y, nnb_error *e) {
+  const float *bx;
+  const int32_t *by;
+  next_batch(m, d, at, idx, x, y, &bx, &by);
+  return upload_batch(m, s, bx, by, e);
+}
+
 /* Per-node times from the backend's optional profile slot: the median of a
  * few profiled runs (at least 3; up to 15 while they take under a quarter
  * of a second), after the timed loop (never inside it). Each run follows
@@ -114,13 +124,9 @@ static void add_profile(cJSON *rec, nnb_backend *b, nnb_session *s, const nnb_mo
   nnb_error e;
   int ok = t != NULL, runs = 0;
   for (double t0 = now_s(); ok && (runs < MIN_RUNS || (runs < MAX_RUNS && now_s() - t0 < 0.25));
-       runs++) {
-    const float *bx;
-    const int32_t *by;
-    next_batch(m, d, at, idx, xbuf, ybuf, &bx, &by);
-    ok = upload_batch(m, s, bx, by, &e) == NNB_OK &&
+       runs++)
+    ok = feed_next(m, s, d, at, idx, xbuf, ybuf, &e) == NNB_OK &&
          b->vt->profile(b->ctx, s->plan, t + (size_t)runs * g->n_nodes, &e) == NNB_OK;
-  }
   if (ok) {
     cJSON *arr = cJSON_AddArrayToObject(rec, "node_profile");
     for (int i = 0; i < g->n_nodes; i++) {
@@ -186,10 +192,7 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
     st = nnb_fail(&e, NNB_ERR_NOMEM, "out of memory");
   /* The first iteration is the cold one, reported on its own; then warm-up. */
   for (int i = 0; st == NNB_OK && i < 1 + c->warmup; i++) {
-    const float *bx;
-    const int32_t *by;
-    next_batch(&m, d, &at, idx, x, y, &bx, &by);
-    st = upload_batch(&m, &s, bx, by, &e);
+    st = feed_next(&m, &s, d, &at, idx, x, y, &e);
     double t = now_s();
     if (st == NNB_OK) st = nnb_session_run(&s, &e);
     if (i == 0) cJSON_AddNumberToObject(rec, "cold_s", now_s() - t);

@@ -217,7 +217,6 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     char stamp[32];
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    mkdir("results", 0777);
     snprintf(out_dir, len, "results/%s-%s", s->name, stamp);
   }
   if ((st = nnb_mkdir_p(out_dir, e)) != NNB_OK) {
