@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "evaluate.h"
+#include "record.h"
 #include "results.h"
 #include "runner.h"
 
