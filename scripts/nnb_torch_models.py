@@ -1,4 +1,6 @@
-"""The four reference models in PyTorch, exactly as MODELS.md defines them,
+"""The four reference models in PyTorch, exactly as MODELS.md defines them
+(the seed preset by default; any size through the constructors' arguments,
+named as in nnbench's model specs),
 and safetensors read/write in plain Python (Debian ships no safetensors
 module). Used by make_fixtures.py and check_checkpoint.py; needs Debian's
 python3-torch."""
@@ -10,23 +12,30 @@ import torch.nn as nn
 
 
 class MLP(nn.Module):
-    def __init__(self):
+    def __init__(self, hidden=128, layers=1, c=1, h=28, w=28, classes=10):
         super().__init__()
-        self.fc1 = nn.Linear(784, 128)
-        self.fc2 = nn.Linear(128, 10)
+        width, self.n = c * h * w, layers + 1
+        for i in range(1, layers + 1):
+            setattr(self, f"fc{i}", nn.Linear(width, hidden))
+            width = hidden
+        setattr(self, f"fc{self.n}", nn.Linear(width, classes))
 
     def forward(self, x):
-        return self.fc2(torch.relu(self.fc1(x.flatten(1))))
+        x = x.flatten(1)
+        for i in range(1, self.n):
+            x = torch.relu(getattr(self, f"fc{i}")(x))
+        return getattr(self, f"fc{self.n}")(x)
 
 
 class CNN(nn.Module):
-    def __init__(self):
+    def __init__(self, c1=32, c2=64, c3=64, fc=64, c=1, h=28, w=28, classes=10):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3)
-        self.conv2 = nn.Conv2d(32, 64, 3)
-        self.conv3 = nn.Conv2d(64, 64, 3)
-        self.fc1 = nn.Linear(576, 64)
-        self.fc2 = nn.Linear(64, 10)
+        self.conv1 = nn.Conv2d(c, c1, 3)
+        self.conv2 = nn.Conv2d(c1, c2, 3)
+        self.conv3 = nn.Conv2d(c2, c3, 3)
+        side = lambda n: ((n - 2) // 2 - 2) // 2 - 2  # noqa: E731 (two conv+pool, one conv)
+        self.fc1 = nn.Linear(c3 * side(h) * side(w), fc)
+        self.fc2 = nn.Linear(fc, classes)
 
     def forward(self, x):
         x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
@@ -36,10 +45,13 @@ class CNN(nn.Module):
 
 
 class LSTM(nn.Module):
-    def __init__(self):
+    """Rows as time steps: [B, 1, H, W] -> H steps of W features."""
+
+    def __init__(self, hidden=128, layers=2, c=1, h=28, w=28, classes=10):
         super().__init__()
-        self.lstm = nn.LSTM(input_size=28, hidden_size=128, num_layers=2, batch_first=True)
-        self.fc = nn.Linear(128, 10)
+        self.lstm = nn.LSTM(input_size=c * w, hidden_size=hidden, num_layers=layers,
+                            batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
 
     def forward(self, x):
         out, _ = self.lstm(x.squeeze(1))
@@ -47,19 +59,22 @@ class LSTM(nn.Module):
 
 
 class Transformer(nn.Module):
-    def __init__(self):
+    """7x7 patches as tokens, a pre-norm encoder, mean over tokens."""
+
+    def __init__(self, d=64, layers=2, heads=4, ffn=128, c=1, h=28, w=28, classes=10):
         super().__init__()
-        self.embed = nn.Linear(49, 64)
-        self.pos = nn.Parameter(torch.zeros(1, 16, 64))
-        layer = nn.TransformerEncoderLayer(64, 4, dim_feedforward=128, dropout=0.0,
+        self.tokens = (h // 7) * (w // 7)
+        self.embed = nn.Linear(49, d)
+        self.pos = nn.Parameter(torch.zeros(1, self.tokens, d))
+        layer = nn.TransformerEncoderLayer(d, heads, dim_feedforward=ffn, dropout=0.0,
                                            activation="relu", batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(64)
-        self.fc = nn.Linear(64, 10)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.fc = nn.Linear(d, classes)
 
     def forward(self, x):
         b = x.shape[0]
-        x = x.unfold(2, 7, 7).unfold(3, 7, 7).reshape(b, 16, 49)
+        x = x.unfold(2, 7, 7).unfold(3, 7, 7).reshape(b, self.tokens, 49)
         x = self.encoder(self.embed(x) + self.pos)
         return self.fc(self.norm(x).mean(1))
 

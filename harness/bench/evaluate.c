@@ -17,6 +17,18 @@ static double ce_loss(const float *v, int n, int label) {
   return mx + log(sum) - v[label];
 }
 
+void nnb_eval_score(nnb_eval_result *r, const int32_t *labels) {
+  int64_t correct = 0;
+  double loss = 0;
+  for (int64_t i = 0; i < r->n; i++) {
+    const float *row = r->logits + i * r->classes;
+    correct += argmax(row, r->classes) == labels[i];
+    loss += ce_loss(row, r->classes, labels[i]);
+  }
+  r->accuracy = r->n ? (double)correct / (double)r->n : 0;
+  r->mean_loss = r->n ? loss / (double)r->n : 0;
+}
+
 void nnb_eval_result_free(nnb_eval_result *r) {
   free(r->logits);
   memset(r, 0, sizeof *r);
@@ -45,8 +57,6 @@ nnb_status nnb_evaluate(const nnb_model_spec *spec, nnb_backend *b, const nnb_we
   out->logits = malloc((size_t)(d->n * k) * sizeof *out->logits);
   if (!x || !lg || !y || !idx || !out->logits) st = nnb_fail(e, NNB_ERR_NOMEM, "out of memory");
   if (st == NNB_OK) st = nnb_weights_to_session(&m, &s, w, e);
-  int64_t correct = 0;
-  double loss = 0;
   for (int64_t at = 0; st == NNB_OK && at < d->n; at += batch) {
     int64_t cnt = d->n - at < batch ? d->n - at : batch;
     for (int64_t i = 0; i < cnt; i++) idx[i] = at + i;
@@ -55,18 +65,12 @@ nnb_status nnb_evaluate(const nnb_model_spec *spec, nnb_backend *b, const nnb_we
     st = nnb_session_upload(&s, m.x, x, e);
     if (st == NNB_OK) st = nnb_session_run(&s, e);
     if (st == NNB_OK) st = nnb_session_download(&s, m.logits, lg, e);
-    for (int64_t i = 0; st == NNB_OK && i < cnt; i++) {
-      const float *row = lg + i * k;
-      correct += argmax(row, k) == y[i];
-      loss += ce_loss(row, k, y[i]);
-      memcpy(out->logits + (at + i) * k, row, (size_t)k * sizeof *row);
-    }
+    if (st == NNB_OK) memcpy(out->logits + at * k, lg, (size_t)(cnt * k) * sizeof *lg);
   }
   if (st == NNB_OK) {
     out->n = d->n;
     out->classes = k;
-    out->accuracy = (double)correct / (double)d->n;
-    out->mean_loss = loss / (double)d->n;
+    nnb_eval_score(out, d->labels);
   } else {
     nnb_eval_result_free(out);
   }

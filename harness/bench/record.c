@@ -101,3 +101,14 @@ void nnb_case_summarize(cJSON *rec, int batch, unsigned long long seed) {
   }
   free(v);
 }
+
+void nnb_record_work(cJSON *rec, const nnb_graph *g) {
+  double flops = 0, bytes = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    flops += nnb_node_flops(g, &g->nodes[i]);
+    bytes += nnb_node_bytes(g, &g->nodes[i]);
+  }
+  cJSON_AddNumberToObject(rec, "flops_per_step", flops);
+  cJSON_AddNumberToObject(rec, "bytes_per_step", bytes);
+  cJSON_AddNumberToObject(rec, "nodes", g->n_nodes);
+}

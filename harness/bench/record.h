@@ -4,6 +4,8 @@
 
 #include <cjson/cJSON.h>
 
+#include <nnbench/graph.h>
+
 /* Provenance: nnbench version and commit, build, machine (sysinfo), the
  * command line, dataset and seed. */
 cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned int dataset_crc,
@@ -12,5 +14,9 @@ cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned 
 /* Adds "summary", "throughput_samples_per_s", "gflops", "arithmetic_intensity"
  * and "noisy" to an ok case record from its "samples_s" (bootstrap seeded). */
 void nnb_case_summarize(cJSON *rec, int batch, unsigned long long seed);
+
+/* Adds "flops_per_step", "bytes_per_step" and "nodes": the work of one
+ * step of g, by the graph's formulas (the same for every contender). */
+void nnb_record_work(cJSON *rec, const nnb_graph *g);
 
 #endif

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "peer.h"
+#include "record.h"
 #include "weights.h"
 
 #define MAX_ITERS 1000000
@@ -61,17 +63,6 @@ static void add_memory(cJSON *rec, const nnb_session *s, nnb_backend *b) {
   cJSON *roles = cJSON_AddObjectToObject(m, "by_role_bytes");
   for (int r = 0; r < NNB_ROLE_COUNT; r++)
     cJSON_AddNumberToObject(roles, nnb_role_name((nnb_role)r), (double)s->mem.role_bytes[r]);
-}
-
-static void add_work(cJSON *rec, const nnb_graph *g) {
-  double flops = 0, bytes = 0;
-  for (int i = 0; i < g->n_nodes; i++) {
-    flops += nnb_node_flops(g, &g->nodes[i]);
-    bytes += nnb_node_bytes(g, &g->nodes[i]);
-  }
-  cJSON_AddNumberToObject(rec, "flops_per_step", flops);
-  cJSON_AddNumberToObject(rec, "bytes_per_step", bytes);
-  cJSON_AddNumberToObject(rec, "nodes", g->n_nodes);
 }
 
 /* The next batch of real samples, in dataset order: a slice of the dataset
@@ -172,7 +163,7 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
     nnb_backend_close(&b);
     return failed(rec, "failed", e.msg);
   }
-  nnb_opt_config opt = {NNB_OPT_ADAM, 1e-3f, 0, 0.9f, 0.999f, 1e-8f};
+  nnb_opt_config opt = NNB_BENCH_OPTIMIZER;
   if (train) st = nnb_autodiff(&m.g, m.loss, &opt, NULL, &e);
   cJSON_AddNumberToObject(rec, "parameters", (double)nnb_model_param_count(&m));
   nnb_session s = {0};
@@ -235,7 +226,7 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
   if (losses) cJSON_AddItemToObject(rec, "loss", losses);
   if (st == NNB_OK) {
     cJSON_AddItemToObject(rec, "samples_s", cJSON_CreateDoubleArray(samples, n));
-    add_work(rec, &m.g);
+    nnb_record_work(rec, &m.g);
     add_memory(rec, &s, &b);
     cJSON *h = cJSON_AddObjectToObject(rec, "harness_overhead");
     cJSON_AddNumberToObject(h, "fraction", loop_s > 0 ? (loop_s - backend_s) / loop_s : 0);
@@ -353,6 +344,9 @@ static cJSON *run_case_fn(void *p) {
 }
 
 cJSON *nnb_run_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
+  char exe[512], why[768];
+  if (nnb_peer_lookup(c->backend, exe, sizeof exe, why, sizeof why))
+    return *exe ? nnb_peer_run_case(exe, c, d, seed) : fail_record("%s", why);
   case_arg a = {c, d, seed};
   return nnb_run_isolated(run_case_fn, &a, c->timeout);
 }

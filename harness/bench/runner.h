@@ -10,8 +10,13 @@
 #include "dataset.h"
 #include "suite.h"
 
-/* Runs one case in a child process and returns its record (a new cJSON
- * object, never NULL): on success "status": "ok" with "samples_s" (every
+/* The optimizer of every measured training step (plugins and peers). */
+#define NNB_BENCH_OPTIMIZER                                                                        \
+  { NNB_OPT_ADAM, 1e-3f, 0, 0.9f, 0.999f, 1e-8f }
+
+/* Runs one case (one round of it) in a child process, or through the peer
+ * of that name (peer.h), and returns its record (a new cJSON object,
+ * never NULL): on success "status": "ok" with "samples_s" (every
  * timed iteration), "cold_s", work and memory figures; otherwise "status":
  * "failed" (or "unsupported") and "reason". */
 cJSON *nnb_run_case(const nnb_case *c, const nnb_dataset *data, unsigned long long seed);

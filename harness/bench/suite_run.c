@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "evaluate.h"
+#include "peer.h"
 #include "record.h"
 #include "results.h"
 #include "runner.h"
@@ -107,6 +108,13 @@ static cJSON *accuracy_child(void *p) {
   return rec;
 }
 
+static cJSON *peer_missing(const char *why) {
+  cJSON *rec = cJSON_CreateObject();
+  cJSON_AddStringToObject(rec, "status", "failed");
+  cJSON_AddStringToObject(rec, "reason", why);
+  return rec;
+}
+
 static void agreement(cJSON *a, cJSON *ref, int classes, double *agree, double *maxdiff) {
   cJSON *la = cJSON_GetObjectItem(a, "logits"), *lr = cJSON_GetObjectItem(ref, "logits");
   int n = cJSON_GetArraySize(la) / classes, same = 0;
@@ -164,7 +172,12 @@ static cJSON *accuracy_section(const nnb_case *cases, int n, const nnb_dataset *
         fprintf(stderr, "accuracy: %s on %s (%lld test samples)\n", cases[j].model,
                 cases[j].backend, (long long)test->n);
         acc_arg a = {cases[j].model, cases[j].backend, weights, test, seed};
-        cJSON *rec = nnb_run_isolated(accuracy_child, &a, cases[j].timeout);
+        char exe[512], why[768];
+        cJSON *rec =
+            !nnb_peer_lookup(cases[j].backend, exe, sizeof exe, why, sizeof why)
+                ? nnb_run_isolated(accuracy_child, &a, cases[j].timeout)
+            : *exe ? nnb_peer_evaluate(exe, cases[j].model, weights, test, seed, cases[j].timeout)
+                   : peer_missing(why);
         cJSON *row = cJSON_CreateObject();
         cJSON_AddStringToObject(row, "model", cases[j].model);
         cJSON_AddStringToObject(row, "backend", cases[j].backend);
