@@ -12,6 +12,7 @@ packages=(
   vulkan-tools                              # vulkaninfo, for diagnosing a missing device
   libcriterion-dev                          # tests
   gnuplot-nox                               # plots
+  python3-torch                             # the pytorch peer (CPU), and the fixture scripts
   dataset-fashion-mnist                     # the default dataset
   zlib1g-dev libinih-dev libcjson-dev       # gzip, suite files, JSON
 )

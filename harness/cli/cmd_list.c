@@ -8,11 +8,13 @@
 #include "cli.h"
 #include "dataset.h"
 #include "model.h"
+#include "peer.h"
 
 static void help(void) {
   printf("usage: nnbench list [backends|models|datasets|ops] [--json]\n\n"
-         "  backends  every plugin found or expected, available or not, with the reason\n"
-         "            when not and the device it drives when it is\n"
+         "  backends  every plugin and peer (a framework measured outside the process,\n"
+         "            docs/peers.md) found or expected, available or not, with the\n"
+         "            reason when not and the device it drives when it is\n"
          "  models    the reference models and their presets\n"
          "  datasets  the datasets nnbench reads\n"
          "  ops       the ops of the graph IR (semantics: docs/ops.md)\n"
@@ -24,6 +26,31 @@ static const char *op_kind(nnb_op op) {
   return op >= NNB_OP_CONV2D_BWD_DATA ? "backward" : "forward";
 }
 
+/* Peers after plugins: each answers a describe request (no framework is
+ * loaded for it, so this stays quick). */
+static void list_peers(cJSON *arr) {
+  nnb_peer_info peers[16];
+  int n = nnb_peer_list(peers, 16);
+  for (int i = 0; i < n; i++) {
+    const nnb_peer_info *p = &peers[i];
+    if (arr) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "name", p->name);
+      cJSON_AddStringToObject(o, "kind", "peer");
+      cJSON_AddBoolToObject(o, "available", p->available);
+      cJSON_AddStringToObject(o, "path", p->path);
+      cJSON_AddStringToObject(o, "reason", p->available ? "" : p->reason);
+      cJSON_AddStringToObject(o, "device", p->device);
+      cJSON_AddStringToObject(o, "library", p->library);
+      cJSON_AddItemToArray(arr, o);
+    } else if (p->available) {
+      printf("%-12s %-7s %-12s %s; %s\n", p->name, "peer", "available", p->device, p->library);
+    } else {
+      printf("%-12s %-7s %-12s %s\n", p->name, "peer", "unavailable", p->reason);
+    }
+  }
+}
+
 /* Opens each available plugin once, so the list shows the device it found
  * or the reason init failed (no Vulkan device, say). */
 static int list_backends(int json) {
@@ -33,7 +60,7 @@ static int list_backends(int json) {
     return 1;
   }
   cJSON *arr = json ? cJSON_CreateArray() : NULL;
-  if (!json) printf("%-12s %-12s %s\n", "backend", "status", "device / reason");
+  if (!json) printf("%-12s %-7s %-12s %s\n", "backend", "kind", "status", "device / reason");
   for (int i = 0; i < nnb_registry_count(); i++) {
     const nnb_plugin *p = nnb_registry_get(i);
     nnb_backend_info info = {0};
@@ -55,6 +82,7 @@ static int list_backends(int json) {
     if (json) {
       cJSON *o = cJSON_CreateObject();
       cJSON_AddStringToObject(o, "name", p->name);
+      cJSON_AddStringToObject(o, "kind", "plugin");
       cJSON_AddBoolToObject(o, "available", ok);
       cJSON_AddStringToObject(o, "path", p->path);
       cJSON_AddStringToObject(o, "reason", ok ? "" : reason);
@@ -65,12 +93,14 @@ static int list_backends(int json) {
         cJSON_AddStringToObject(props, info.props[k].key, info.props[k].value);
       cJSON_AddItemToArray(arr, o);
     } else if (ok) {
-      printf("%-12s %-12s %s; %s\n", p->name, "available", info.device, info.library);
+      printf("%-12s %-7s %-12s %s; %s\n", p->name, "plugin", "available", info.device,
+             info.library);
     } else {
-      printf("%-12s %-12s %s\n", p->name, "unavailable", reason);
+      printf("%-12s %-7s %-12s %s\n", p->name, "plugin", "unavailable", reason);
     }
   }
   nnb_registry_unload();
+  list_peers(arr);
   if (json) {
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddItemToObject(doc, "backends", arr);
