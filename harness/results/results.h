@@ -12,14 +12,18 @@
 
 #define NNB_RESULTS_SCHEMA_VERSION 1
 #define NNB_NOISY_CV 0.05
+#define NNB_MAX_ROUNDS 1000
 
 /* Provenance: nnbench version and commit, build, machine (sysinfo), the
  * command line, dataset and seed. */
 cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned int dataset_crc,
                       unsigned long long seed);
 
-/* Adds "summary", "throughput_samples_per_s", "gflops", "arithmetic_intensity"
- * and "noisy" to an ok case record from its "samples_s" (bootstrap seeded). */
+/* Sets "summary", "throughput_samples_per_s", "gflops", "arithmetic_intensity"
+ * and "noisy" of an ok case record from its "samples_s" and, with two ok
+ * rounds or more, its "rounds": then the centre and CI are the rounds'
+ * (round_stats.h), else the iterations' (stats.h, bootstrap seeded).
+ * Called again after each round, it replaces what it set before. */
 void nnb_case_summarize(cJSON *rec, int batch, unsigned long long seed);
 
 /* Writes DIR/results.json and DIR/results.csv, each through a temporary
