@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "case_rounds.h"
-#include "conditions.h"
+#include "round_conditions.h"
 #include "evaluate.h"
 #include "results.h"
 #include "runner.h"

@@ -1,4 +1,4 @@
-#include "conditions.h"
+#include "round_conditions.h"
 
 #include <stdio.h>
 #include <stdlib.h>

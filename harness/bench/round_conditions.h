@@ -3,8 +3,8 @@
  * not comparable with a quiet one; recording it lets readers (and compare)
  * tell them apart. Linux /proc and /sys; on other systems the figures read
  * as unknown (-1). */
-#ifndef NNB_CONDITIONS_H
-#define NNB_CONDITIONS_H
+#ifndef NNB_ROUND_CONDITIONS_H
+#define NNB_ROUND_CONDITIONS_H
 
 #include <cjson/cJSON.h>
 
