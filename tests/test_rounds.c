@@ -12,6 +12,7 @@
 #include "affinity.h"
 #include "case_rounds.h"
 #include "compare_cases.h"
+#include "record.h"
 #include "results.h"
 #include "rng.h"
 #include "round_stats.h"

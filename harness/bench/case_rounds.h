@@ -15,6 +15,8 @@
 #ifndef NNB_CASE_ROUNDS_H
 #define NNB_CASE_ROUNDS_H
 
+#define NNB_MAX_ROUNDS 1000 /* the most rounds a case may have */
+
 #include <cjson/cJSON.h>
 
 /* Adds round `round` (its record `r`, consumed) to the case record *rec

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "case_rounds.h"
-#include "results.h"
 #include "round_stats.h"
 
 static double *samples_of(const cJSON *c, int *n) {

@@ -9,9 +9,10 @@
 #include <unistd.h>
 
 #include "case_rounds.h"
-#include "round_conditions.h"
 #include "evaluate.h"
+#include "record.h"
 #include "results.h"
+#include "round_conditions.h"
 #include "runner.h"
 #include "schedule.h"
 
