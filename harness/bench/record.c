@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include "buildinfo.h"
+#include "case_rounds.h"
 #include "results.h"
+#include "round_stats.h"
 #include "stats.h"
 #include "sysinfo.h"
 
@@ -62,17 +64,50 @@ static double num(cJSON *o, const char *key) {
   return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* Replaces (or adds) key in o. */
+static void put(cJSON *o, const char *key, cJSON *v) {
+  if (cJSON_GetObjectItem(o, key))
+    cJSON_ReplaceItemInObject(o, key, v);
+  else
+    cJSON_AddItemToObject(o, key, v);
+}
+
+/* The mean of the rounds' own coefficients of variation: the spread of
+ * iterations within a process (jitter), apart from the spread between
+ * processes. */
+static double jitter_cv(cJSON *rec, double fallback, int *loaded) {
+  double sum = 0;
+  int n = 0;
+  cJSON *x;
+  *loaded = 0;
+  cJSON_ArrayForEach(x, cJSON_GetObjectItem(rec, "rounds")) {
+    double cv = num(x, "cv");
+    if (cv >= 0) sum += cv, n++;
+    *loaded += cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(x, "conditions"), "loaded"));
+  }
+  return n ? sum / n : fallback;
+}
+
 void nnb_case_summarize(cJSON *rec, int batch, unsigned long long seed) {
   cJSON *arr = cJSON_GetObjectItem(rec, "samples_s");
   int n = cJSON_GetArraySize(arr);
   if (!n) return;
-  double *v = malloc((size_t)n * sizeof *v);
+  double *v = malloc((size_t)n * sizeof *v), m[NNB_MAX_ROUNDS];
   if (!v) return;
   for (int i = 0; i < n; i++) v[i] = cJSON_GetArrayItem(arr, i)->valuedouble;
+  int r = nnb_case_round_medians(rec, m, NNB_MAX_ROUNDS);
   nnb_summary s;
+  nnb_round_summary rs;
   nnb_error e;
-  if (nnb_summarize(v, n, BOOTSTRAP_RESAMPLES, seed, &s, &e) == NNB_OK) {
-    cJSON *o = cJSON_AddObjectToObject(rec, "summary");
+  /* With two rounds or more the interval comes from the rounds, and the
+   * iterations' bootstrap is not needed (one resample keeps it cheap). */
+  int by_rounds = r >= 2 && nnb_rounds_summarize(m, r, &rs, &e) == NNB_OK;
+  if (nnb_summarize(v, n, by_rounds ? 1 : BOOTSTRAP_RESAMPLES, seed, &s, &e) == NNB_OK) {
+    if (by_rounds) s.median = rs.centre, s.ci_lo = rs.ci_lo, s.ci_hi = rs.ci_hi;
+    int loaded;
+    double jitter = jitter_cv(rec, s.cv, &loaded);
+    cJSON *o = cJSON_CreateObject();
+    put(rec, "summary", o);
     cJSON_AddNumberToObject(o, "n", s.n);
     cJSON_AddNumberToObject(o, "min_s", s.min);
     cJSON_AddNumberToObject(o, "median_s", s.median);
@@ -84,6 +119,11 @@ void nnb_case_summarize(cJSON *rec, int batch, unsigned long long seed) {
     cJSON_AddNumberToObject(o, "cv", s.cv);
     cJSON_AddNumberToObject(o, "median_ci95_lo_s", s.ci_lo);
     cJSON_AddNumberToObject(o, "median_ci95_hi_s", s.ci_hi);
+    cJSON_AddStringToObject(o, "ci_method", by_rounds ? "rounds" : "iterations");
+    cJSON_AddNumberToObject(o, "rounds", by_rounds ? r : 1);
+    if (by_rounds) cJSON_AddNumberToObject(o, "between_round_cv", rs.between_cv);
+    cJSON_AddNumberToObject(o, "jitter_cv", jitter);
+    cJSON_AddNumberToObject(o, "loaded_rounds", loaded);
     cJSON_AddBoolToObject(o, "p90_meaningful", s.p90_meaningful);
     cJSON_AddBoolToObject(o, "p99_meaningful", s.p99_meaningful);
     cJSON *out = cJSON_AddObjectToObject(o, "outliers");
@@ -92,12 +132,12 @@ void nnb_case_summarize(cJSON *rec, int batch, unsigned long long seed) {
     cJSON_AddNumberToObject(out, "high_mild", s.outliers_high_mild);
     cJSON_AddNumberToObject(out, "high_severe", s.outliers_high_severe);
     double flops = num(rec, "flops_per_step"), bytes = num(rec, "bytes_per_step");
-    cJSON_AddNumberToObject(rec, "throughput_samples_per_s", batch / s.median);
-    cJSON_AddNumberToObject(rec, "throughput_ci95_lo", batch / s.ci_hi);
-    cJSON_AddNumberToObject(rec, "throughput_ci95_hi", batch / s.ci_lo);
-    cJSON_AddNumberToObject(rec, "gflops", flops / s.median / 1e9);
-    cJSON_AddNumberToObject(rec, "arithmetic_intensity", bytes > 0 ? flops / bytes : 0);
-    cJSON_AddBoolToObject(rec, "noisy", s.cv > NNB_NOISY_CV);
+    put(rec, "throughput_samples_per_s", cJSON_CreateNumber(batch / s.median));
+    put(rec, "throughput_ci95_lo", cJSON_CreateNumber(batch / s.ci_hi));
+    put(rec, "throughput_ci95_hi", cJSON_CreateNumber(batch / s.ci_lo));
+    put(rec, "gflops", cJSON_CreateNumber(flops / s.median / 1e9));
+    put(rec, "arithmetic_intensity", cJSON_CreateNumber(bytes > 0 ? flops / bytes : 0));
+    put(rec, "noisy", cJSON_CreateBool((by_rounds ? rs.between_cv : s.cv) > NNB_NOISY_CV));
   }
   free(v);
 }

@@ -11,8 +11,11 @@
 cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned int dataset_crc,
                       unsigned long long seed);
 
-/* Adds "summary", "throughput_samples_per_s", "gflops", "arithmetic_intensity"
- * and "noisy" to an ok case record from its "samples_s" (bootstrap seeded). */
+/* Sets "summary", "throughput_samples_per_s", "gflops", "arithmetic_intensity"
+ * and "noisy" of an ok case record from its "samples_s" and, with two ok
+ * rounds or more, its "rounds": then the centre and CI are the rounds'
+ * (round_stats.h), else the iterations' (stats.h, bootstrap seeded).
+ * Called again after each round, it replaces what it set before. */
 void nnb_case_summarize(cJSON *rec, int batch, unsigned long long seed);
 
 /* Adds "flops_per_step", "bytes_per_step" and "nodes": the work of one

@@ -1,6 +1,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "model.h"
 #include "peer.h"
 #include "record.h"
@@ -143,6 +145,54 @@ static void add_profile(cJSON *rec, nnb_backend *b, nnb_session *s, const nnb_mo
   free(t);
 }
 
+/* Steady when the median of the last WARM_K warm-up times is within
+ * WARM_TOL of the median of the WARM_K before them: no trend left. */
+enum { WARM_K = 5, WARM_MAX = 1000 };
+#define WARM_TOL 0.05
+
+static double median5(const double *v) {
+  double s[WARM_K];
+  memcpy(s, v, sizeof s);
+  for (int a = 1; a < WARM_K; a++)
+    for (int k = a; k > 0 && s[k] < s[k - 1]; k--) {
+      double t = s[k];
+      s[k] = s[k - 1], s[k - 1] = t;
+    }
+  return s[WARM_K / 2];
+}
+
+static int steady(const double *t, int n) {
+  if (n < 2 * WARM_K) return 0;
+  double last = median5(t + n - WARM_K), before = median5(t + n - 2 * WARM_K);
+  return before > 0 && fabs(last - before) <= WARM_TOL * before;
+}
+
+/* Warm-up: at least c->warmup steps (0: none at all), then on until the
+ * step time is steady, for at most a quarter of min_time (and 50 ms at
+ * least, WARM_MAX steps at most): caches, page faults, lazy initialisation
+ * and frequency ramps settle at their own pace, which a fixed count cannot
+ * know. Records warmup_iters, warmup_s and warmup_steady. */
+static nnb_status warm_up(const nnb_case *c, const nnb_model *m, nnb_session *s,
+                          const nnb_dataset *d, int64_t *at, int64_t *idx, float *x, int32_t *y,
+                          cJSON *rec, nnb_error *e) {
+  double t[WARM_MAX], t0 = now_s(), cap = fmax(0.05, 0.25 * c->min_time);
+  int n = 0, ok = 0;
+  nnb_status st = NNB_OK;
+  while (c->warmup > 0 && n < WARM_MAX) {
+    st = feed_next(m, s, d, at, idx, x, y, e);
+    double t1 = now_s();
+    if (st == NNB_OK) st = nnb_session_run(s, e);
+    if (st != NNB_OK) break;
+    t[n++] = now_s() - t1;
+    if (n < c->warmup) continue;
+    if ((ok = steady(t, n)) || now_s() - t0 >= cap) break;
+  }
+  cJSON_AddNumberToObject(rec, "warmup_iters", n);
+  cJSON_AddNumberToObject(rec, "warmup_s", now_s() - t0);
+  cJSON_AddBoolToObject(rec, "warmup_steady", ok);
+  return st;
+}
+
 cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
   cJSON *rec = cJSON_CreateObject();
   cJSON_AddStringToObject(rec, "status", "ok");
@@ -182,12 +232,13 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
   if (st == NNB_OK && (!x || !y || !idx || !samples))
     st = nnb_fail(&e, NNB_ERR_NOMEM, "out of memory");
   /* The first iteration is the cold one, reported on its own; then warm-up. */
-  for (int i = 0; st == NNB_OK && i < 1 + c->warmup; i++) {
+  if (st == NNB_OK) {
     st = feed_next(&m, &s, d, &at, idx, x, y, &e);
     double t = now_s();
     if (st == NNB_OK) st = nnb_session_run(&s, &e);
-    if (i == 0) cJSON_AddNumberToObject(rec, "cold_s", now_s() - t);
+    cJSON_AddNumberToObject(rec, "cold_s", now_s() - t);
   }
+  if (st == NNB_OK) st = warm_up(c, &m, &s, d, &at, idx, x, y, rec, &e);
   double start = now_s(), loop_s = 0, backend_s = 0;
   cJSON *losses = train ? cJSON_CreateArray() : NULL;
   while (st == NNB_OK && n < MAX_ITERS && (n < c->min_iters || now_s() - start < c->min_time)) {
@@ -329,6 +380,9 @@ cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
   cJSON *mem = cJSON_GetObjectItem(rec, "memory");
   if (!mem) mem = cJSON_AddObjectToObject(rec, "memory");
   cJSON_AddNumberToObject(mem, "peak_rss_bytes", (double)ru.ru_maxrss * 1024.0);
+  cJSON_AddNumberToObject(rec, "child_cpu_s",
+                          (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+                              (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec);
   return rec;
 }
 
@@ -340,6 +394,8 @@ typedef struct case_arg {
 
 static cJSON *run_case_fn(void *p) {
   const case_arg *a = p;
+  char err[256];
+  if (*a->c->pin && nnb_pin_self(a->c->pin, err, sizeof err)) return fail_record("%s", err);
   return nnb_measure_case(a->c, a->d, a->seed);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affinity.h"
 #include "model.h"
 
 #define MAX_GROUPS 64
@@ -14,8 +15,9 @@
 typedef struct group {
   char name[64];
   char models[1024], backends[512], modes[64], batches[256];
-  int threads, min_iters, warmup;
+  int threads, min_iters, warmup, rounds;
   double min_time, timeout;
+  char pin[64];
 } group;
 
 typedef struct parse {
@@ -65,8 +67,13 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
     while (i < p->n_groups && strcmp(p->groups[i].name, sec)) i++;
     if (i == p->n_groups) {
       if (i == MAX_GROUPS) return fail(p, "more than %d groups", MAX_GROUPS);
-      p->groups[i] =
-          (group){.threads = -1, .min_iters = -1, .warmup = -1, .min_time = -1, .timeout = -1};
+      p->groups[i] = (group){.threads = -1,
+                             .min_iters = -1,
+                             .warmup = -1,
+                             .rounds = -1,
+                             .min_time = -1,
+                             .timeout = -1,
+                             .pin = "-"};
       snprintf(p->groups[i].name, sizeof p->groups[i].name, "%s", sec);
       p->n_groups++;
     }
@@ -94,14 +101,22 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   if (!strcmp(key, "min_iters"))
     return num(p, sec, key, v, 1, 1e7, &d) ? (g->min_iters = (int)d, 1) : 0;
   if (!strcmp(key, "warmup")) return num(p, sec, key, v, 0, 1e6, &d) ? (g->warmup = (int)d, 1) : 0;
+  if (!strcmp(key, "rounds")) return num(p, sec, key, v, 1, 1000, &d) ? (g->rounds = (int)d, 1) : 0;
+  if (!strcmp(key, "pin")) {
+    char err[160];
+    if (nnb_cpulist_parse(v, NULL, err, sizeof err))
+      return fail(p, "[%s] pin = '%s': %s", sec, v, err);
+    return copy(p, sec, key, g->pin, sizeof g->pin, v);
+  }
   if (!strcmp(key, "min_time")) return num(p, sec, key, v, 0, 86400, &g->min_time);
   if (!strcmp(key, "timeout")) return num(p, sec, key, v, 1, 86400, &g->timeout);
   return fail(
       p, "[%s] unknown key '%s' (expected %s)", sec, key,
       is_suite
           ? "name, description, dataset, seed, weights, backends, models, mode, batch, threads, "
-            "min_time, min_iters, warmup or timeout"
-          : "models, mode, batch, backends, threads, min_time, min_iters, warmup or timeout");
+            "min_time, min_iters, warmup, rounds, pin or timeout"
+          : "models, mode, batch, backends, threads, min_time, min_iters, warmup, rounds, pin or "
+            "timeout");
 }
 
 /* Splits `list` on spaces (and commas when numeric) into a static-size array. */
@@ -126,7 +141,9 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
     INHERIT(warmup);
     INHERIT(min_time);
     INHERIT(timeout);
+    INHERIT(rounds);
 #undef INHERIT
+    if (!strcmp(g.pin, "-")) snprintf(g.pin, sizeof g.pin, "%s", d->pin);
     if (!*g.models) snprintf(g.models, sizeof g.models, "%s", d->models);
     if (!*g.backends)
       snprintf(g.backends, sizeof g.backends, "%s", *d->backends ? d->backends : "all");
@@ -168,7 +185,9 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
                             .min_time = g.min_time,
                             .timeout = g.timeout,
                             .min_iters = g.min_iters,
-                            .warmup = g.warmup};
+                            .warmup = g.warmup,
+                            .rounds = g.rounds};
+            snprintf(x->pin, sizeof x->pin, "%s", g.pin);
             snprintf(x->group, sizeof x->group, "%s", g.name);
             snprintf(x->model, sizeof x->model, "%s", models[a]);
             snprintf(x->backend, sizeof x->backend, "%s", backends[b]);
@@ -190,8 +209,12 @@ nnb_status nnb_suite_load(const char *path, nnb_suite *s, nnb_error *e) {
     return nnb_fail(e, NNB_ERR_NOMEM, "out of memory reading %s", path);
   }
   p->s = s;
-  p->defaults =
-      (group){.threads = 0, .min_iters = 10, .warmup = 3, .min_time = 1.0, .timeout = 300};
+  p->defaults = (group){.threads = 0,
+                        .min_iters = 10,
+                        .warmup = 3,
+                        .rounds = NNB_SUITE_DEFAULT_ROUNDS,
+                        .min_time = 1.0,
+                        .timeout = 300};
   int line = ini_parse(path, handler, p);
   nnb_status st = NNB_OK;
   if (line == -1)

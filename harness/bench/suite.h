@@ -1,7 +1,8 @@
 /* Benchmark suites: an INI file (read with inih) expands into cases.
  *
  *   [suite]            defaults for every group: name, description, backends,
- *                      threads, min_time, min_iters, warmup, timeout, dataset, seed;
+ *                      threads, min_time, min_iters, warmup, rounds, pin, timeout,
+ *                      dataset, seed;
  *                      and weights (checkpoints for the accuracy section)
  *   [any other name]   a group: models, mode, batch, and any default overridden
  *
@@ -13,6 +14,7 @@
 #include <nnbench/status.h>
 
 #define NNB_SUITE_MAX_CASES 4096
+#define NNB_SUITE_DEFAULT_ROUNDS 3
 
 typedef enum nnb_mode { NNB_MODE_INFER = 0, NNB_MODE_TRAIN } nnb_mode;
 
@@ -24,6 +26,8 @@ typedef struct nnb_case {
   int batch, threads;
   double min_time, timeout;
   int min_iters, warmup;
+  int rounds;   /* independent measurements, each a fresh process, interleaved */
+  char pin[64]; /* CPU list each child is pinned to ("0", "0-1", "1,3"); "" none */
 } nnb_case;
 
 typedef struct nnb_suite {

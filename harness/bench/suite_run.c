@@ -8,11 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "case_rounds.h"
 #include "evaluate.h"
 #include "peer.h"
 #include "record.h"
 #include "results.h"
+#include "round_conditions.h"
 #include "runner.h"
+#include "schedule.h"
 
 #define BENCH_SAMPLES 2048 /* real samples cycled through by the timed loops */
 
@@ -23,12 +26,29 @@ static double now_s(void) {
 }
 
 /* The exact command that measures one case again. */
-static void reproducer(const nnb_suite *s, const nnb_case *c, char *buf, size_t len) {
-  snprintf(buf, len,
-           "nnbench bench --model %s --backend %s --mode %s --batch %d --threads %d --min-time %g "
-           "--min-iters %d --warmup %d --timeout %g --dataset %s --seed %llu",
-           c->model, c->backend, nnb_mode_name(c->mode), c->batch, c->threads, c->min_time,
-           c->min_iters, c->warmup, c->timeout, s->dataset, s->seed);
+static void reproducer(const nnb_suite *s, const nnb_case *c, int rounds, char *buf, size_t len) {
+  int at =
+      snprintf(buf, len,
+               "nnbench bench --model %s --backend %s --mode %s --batch %d --threads %d "
+               "--min-time %g --min-iters %d --warmup %d --rounds %d --timeout %g --dataset %s "
+               "--seed %llu",
+               c->model, c->backend, nnb_mode_name(c->mode), c->batch, c->threads, c->min_time,
+               c->min_iters, c->warmup, rounds, c->timeout, s->dataset, s->seed);
+  if (*c->pin && at > 0 && (size_t)at < len)
+    snprintf(buf + at, len - (size_t)at, " --pin %s", c->pin);
+}
+
+/* What names a case in the results, and the command that measures it again. */
+static void add_identity(cJSON *rec, const nnb_suite *s, const nnb_case *c, int rounds) {
+  char repro[1024];
+  cJSON_AddStringToObject(rec, "group", c->group);
+  cJSON_AddStringToObject(rec, "model", c->model);
+  cJSON_AddStringToObject(rec, "backend", c->backend);
+  cJSON_AddStringToObject(rec, "mode", nnb_mode_name(c->mode));
+  cJSON_AddNumberToObject(rec, "batch", c->batch);
+  cJSON_AddNumberToObject(rec, "threads", c->threads);
+  reproducer(s, c, rounds, repro, sizeof repro);
+  cJSON_AddStringToObject(rec, "reproduce", repro);
 }
 
 /* Every case with "all" replaced by the available backends; a backend asked
@@ -259,36 +279,64 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     cJSON_AddItemToArray(backends, b);
   }
   cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
+  cJSON **recs = calloc((size_t)(n ? n : 1), sizeof *recs);
+  int *rounds = malloc((size_t)(n ? n : 1) * sizeof *rounds), n_slots = 0;
+  nnb_slot *slots = NULL;
+  for (int i = 0; rounds && i < n; i++)
+    rounds[i] = o->rounds > 0 ? o->rounds : cases[i].rounds > 0 ? cases[i].rounds : 1;
+  if (!recs || !rounds)
+    st = nnb_fail(e, NNB_ERR_NOMEM, "out of memory for %d cases", n);
+  else
+    st = nnb_schedule(rounds, n, s->seed, &slots, &n_slots, e);
+  /* Placeholders keep the cases in suite order in the results while their
+   * rounds run in the schedule's order. */
+  for (int i = 0; st == NNB_OK && i < n; i++) {
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "status", "pending");
+    cJSON_AddStringToObject(p, "reason", "not measured yet");
+    add_identity(p, s, &cases[i], rounds[i]);
+    cJSON_AddItemToArray(arr, p);
+  }
   int tty = isatty(STDERR_FILENO);
   double t0 = now_s();
-  for (int i = 0; i < n && st == NNB_OK; i++) {
-    const nnb_case *c = &cases[i];
-    char eta[32], repro[1024];
-    fmt_eta(i ? (now_s() - t0) / i * (n - i) : -1, eta, sizeof eta);
-    fprintf(stderr, "%s[%d/%d] %s %s %s batch %d (ETA %s)%s", tty ? "\r\033[K" : "", i + 1, n,
-            c->model, c->backend, nnb_mode_name(c->mode), c->batch, eta, tty ? "" : "\n");
-    cJSON *rec = nnb_run_case(c, &data, s->seed);
-    cJSON_AddStringToObject(rec, "group", c->group);
-    cJSON_AddStringToObject(rec, "model", c->model);
-    cJSON_AddStringToObject(rec, "backend", c->backend);
-    cJSON_AddStringToObject(rec, "mode", nnb_mode_name(c->mode));
-    cJSON_AddNumberToObject(rec, "batch", c->batch);
-    cJSON_AddNumberToObject(rec, "threads", c->threads);
-    reproducer(s, c, repro, sizeof repro);
-    cJSON_AddStringToObject(rec, "reproduce", repro);
-    nnb_case_summarize(rec, c->batch, s->seed);
-    cJSON *status = cJSON_GetObjectItem(rec, "status");
-    if (!cJSON_IsString(status) || strcmp(status->valuestring, "ok")) {
+  for (int k = 0; k < n_slots && st == NNB_OK; k++) {
+    int i = slots[k].case_index, round = slots[k].round;
+    nnb_case c = cases[i];
+    if (o->pin) snprintf(c.pin, sizeof c.pin, "%s", o->pin);
+    if (recs[i] && !nnb_case_ok(recs[i])) continue; /* a failed round ends its case */
+    char eta[32];
+    fmt_eta(k ? (now_s() - t0) / k * (n_slots - k) : -1, eta, sizeof eta);
+    fprintf(stderr, "%s[%d/%d] %s %s %s batch %d round %d/%d (ETA %s)%s", tty ? "\r\033[K" : "",
+            k + 1, n_slots, c.model, c.backend, nnb_mode_name(c.mode), c.batch, round + 1,
+            rounds[i], eta, tty ? "" : "\n");
+    nnb_conditions before, after;
+    nnb_conditions_snapshot(&before);
+    cJSON *r = nnb_run_case(&c, &data, s->seed);
+    nnb_conditions_snapshot(&after);
+    cJSON *cpu = cJSON_GetObjectItem(r, "child_cpu_s");
+    cJSON *cond = nnb_conditions_json(&before, &after, cJSON_IsNumber(cpu) ? cpu->valuedouble : 0);
+    int first = !recs[i];
+    nnb_case_add_round(&recs[i], r, round, k, cond, c.pin);
+    cJSON *rec = recs[i];
+    if (first) {
+      add_identity(rec, s, &c, rounds[i]);
+      cJSON_ReplaceItemInArray(arr, i, rec);
+    }
+    if (nnb_case_ok(rec)) {
+      nnb_case_summarize(rec, c.batch, s->seed);
+    } else {
       (*n_failed)++;
-      cJSON *why = cJSON_GetObjectItem(rec, "reason");
+      cJSON *status = cJSON_GetObjectItem(rec, "status"), *why = cJSON_GetObjectItem(rec, "reason");
       fprintf(stderr, "%s  %s: %s\n", tty ? "\n" : "",
               cJSON_IsString(status) ? status->valuestring : "failed",
               cJSON_IsString(why) ? why->valuestring : "?");
     }
-    cJSON_AddItemToArray(arr, rec);
-    st = nnb_results_write(out_dir, doc,
-                           e); /* after every case: an interrupted run keeps its results */
+    /* after every round: an interrupted run keeps its results */
+    st = nnb_results_write(out_dir, doc, e);
   }
+  free(slots);
+  free(rounds);
+  free(recs);
   if (tty) fprintf(stderr, "\r\033[K");
   if (st == NNB_OK && o->accuracy_samples > 0) {
     cJSON_AddItemToObject(

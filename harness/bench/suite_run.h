@@ -1,6 +1,9 @@
 /* Running a whole suite: expands "all" backends, runs every case isolated,
+ * in rounds (each round of each case a fresh child process, the rounds of
+ * all cases interleaved in a seeded order: schedule.h),
  * measures accuracy agreement per (model, backend), and writes the results
- * after every case, so an interrupted run keeps what it measured. */
+ * after every round, so an interrupted run keeps what it measured (cases not
+ * reached yet read "status": "pending"). */
 #ifndef NNB_SUITE_RUN_H
 #define NNB_SUITE_RUN_H
 
@@ -12,6 +15,8 @@ typedef struct nnb_run_options {
   char **argv;
   int accuracy_samples; /* test samples for the accuracy section (0: skip it) */
   const char *weights;  /* overrides the suite's weights folder when not NULL */
+  int rounds;           /* overrides every case's rounds when > 0 */
+  const char *pin;      /* overrides every case's CPU list when not NULL */
 } nnb_run_options;
 
 /* Runs the suite; *out_dir receives the results folder. Returns NNB_OK when

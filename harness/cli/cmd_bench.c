@@ -8,19 +8,25 @@
 #include "suite_run.h"
 
 static void help(void) {
-  printf("usage: nnbench bench --model M[,M...] [--backend B[,B...]|all] [--mode infer,train]\n"
-         "                     [--batch N[,N...]] [--threads N] [--min-time S] [--min-iters N]\n"
-         "                     [--warmup N] [--timeout S] [--dataset SPEC] [--seed N] [--out DIR]\n"
-         "                     [--accuracy-samples N] [--weights DIR] [--json]\n\n"
-         "Measures each model x backend x mode x batch as its own isolated case (see\n"
-         "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
-         "separated by ';' instead ('transformer:d=256,layers=4;mlp').\n"
-         "Defaults: --backend all --mode infer --batch 1 --min-time 1 --min-iters 10\n"
-         "--warmup 3 --timeout 300 --accuracy-samples 0. Results go to DIR (default\n"
-         "results/bench-<UTC time>/); --json prints results.json on stdout.\n"
-         "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
-         "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
-         "1000); without it the accuracy section uses the seeded initialisation.\n");
+  printf(
+      "usage: nnbench bench --model M[,M...] [--backend B[,B...]|all] [--mode infer,train]\n"
+      "                     [--batch N[,N...]] [--threads N] [--min-time S] [--min-iters N]\n"
+      "                     [--warmup N] [--rounds N] [--pin CPUS] [--timeout S] [--dataset SPEC]\n"
+      "                     [--seed N] [--out DIR]\n"
+      "                     [--accuracy-samples N] [--weights DIR] [--json]\n\n"
+      "Measures each model x backend x mode x batch as its own isolated case (see\n"
+      "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
+      "separated by ';' instead ('transformer:d=256,layers=4;mlp').\n"
+      "Each case is measured in --rounds independent rounds (default 3), each a fresh\n"
+      "process, the rounds of all cases interleaved in a seeded order; the median's CI\n"
+      "and compare's test come from the variation between rounds. --pin CPUS pins each\n"
+      "process to a CPU list (0, 0-1, 1,3).\n"
+      "Defaults: --backend all --mode infer --batch 1 --min-time 1 --min-iters 10\n"
+      "--warmup 3 --rounds 3 --timeout 300 --accuracy-samples 0. Results go to DIR (default\n"
+      "results/bench-<UTC time>/); --json prints results.json on stdout.\n"
+      "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
+      "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
+      "1000); without it the accuracy section uses the seeded initialisation.\n");
 }
 
 /* "a,b,c" -> "a b c" (suite lists are space separated); ';' for model specs. */
@@ -34,7 +40,8 @@ int cmd_bench(int argc, char **argv) {
   const char *models = NULL, *backends = "all", *modes = "infer", *batches = "1", *out = NULL;
   const char *dataset = "fashion-mnist", *weights = NULL;
   double min_time = 1, timeout = 300;
-  unsigned long long threads = 0, min_iters = 10, warmup = 3, seed = 1, acc = 0;
+  const char *pin = "";
+  unsigned long long threads = 0, min_iters = 10, warmup = 3, seed = 1, acc = 0, rounds = 3;
   int json = 0, acc_given = 0;
   if (cli_wants_help(argc, argv)) {
     help();
@@ -52,6 +59,7 @@ int cmd_bench(int argc, char **argv) {
                             : !strcmp(a, "--min-iters")        ? &min_iters
                             : !strcmp(a, "--warmup")           ? &warmup
                             : !strcmp(a, "--seed")             ? &seed
+                            : !strcmp(a, "--rounds")           ? &rounds
                             : !strcmp(a, "--accuracy-samples") ? &acc
                                                                : NULL;
     acc_given |= u == &acc;
@@ -77,6 +85,8 @@ int cmd_bench(int argc, char **argv) {
       out = v;
     else if (!strcmp(a, "--weights"))
       weights = v;
+    else if (!strcmp(a, "--pin"))
+      pin = v;
     else
       return cli_usage_error("bench", "unknown option '%s'", a);
   }
@@ -92,8 +102,10 @@ int cmd_bench(int argc, char **argv) {
   char list[2048];
   fprintf(f,
           "[suite]\nname = bench\ndataset = %s\nseed = %llu\nthreads = %llu\nmin_time = %g\n"
-          "min_iters = %llu\nwarmup = %llu\ntimeout = %g\n[bench]\n",
-          dataset, seed, threads, min_time, min_iters, warmup, timeout);
+          "min_iters = %llu\nwarmup = %llu\nrounds = %llu\ntimeout = %g\n",
+          dataset, seed, threads, min_time, min_iters, warmup, rounds, timeout);
+  if (*pin) fprintf(f, "pin = %s\n", pin);
+  fprintf(f, "[bench]\n");
   to_list(list, sizeof list, models, 1);
   fprintf(f, "models = %s\n", list);
   to_list(list, sizeof list, backends, 0);
@@ -114,7 +126,8 @@ int cmd_bench(int argc, char **argv) {
   }
   snprintf(s.path, sizeof s.path, "(command line)");
   if (weights && !acc_given) acc = 1000;
-  nnb_run_options o = {out, argc, argv, (int)acc, weights};
+  nnb_run_options o = {
+      .out_dir = out, .argc = argc, .argv = argv, .accuracy_samples = (int)acc, .weights = weights};
   char dir[1024];
   int failed = 0;
   st = nnb_suite_run(&s, &o, dir, sizeof dir, &failed, &e);

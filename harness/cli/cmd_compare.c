@@ -1,12 +1,13 @@
 /* nnbench compare A B: per matching case, the ratio of median times with
- * its bootstrap CI and a Mann-Whitney U test (Holm-corrected across the
- * grid); a verdict per case and a geometric-mean summary. */
+ * its 95% CI and a test across rounds (compare_cases.h), Holm-corrected
+ * across the grid; a verdict per case and a geometric-mean summary. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "case_rounds.h"
 #include "cli.h"
-#include "compare_stats.h"
+#include "compare_cases.h"
 #include "plot.h"
 #include "results.h"
 
@@ -17,11 +18,16 @@ static void help(void) {
          "                         [--plot DIR]\n\n"
          "A and B are results folders (or results.json files); A is the baseline. Cases are\n"
          "matched by model spec, backend, mode, batch and threads. For each match: the\n"
-         "ratio of median step times B/A with its bootstrap 95%% CI, and the Mann-Whitney U\n"
-         "p-value, Holm-corrected over all matches. A case is slower (faster) only when\n"
-         "the corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
-         "threshold: the larger of --threshold (default 2%%) and the noise seen in either\n"
-         "run (its coefficient of variation). Cases present on one side only are listed.\n"
+         "ratio B/A of the cases' centres (the geometric mean of their round medians) with\n"
+         "its 95%% CI and the p-value of Welch's t test on the log round medians,\n"
+         "Holm-corrected over all matches. A case is slower (faster) only when the\n"
+         "corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
+         "threshold: the larger of --threshold (default 2%%) and the spread between rounds\n"
+         "seen in either run. The gate is built for at most 5%% false alarms per\n"
+         "comparison of two runs of the same code (docs/statistics.md). A case with one\n"
+         "round on either side falls back to its iterations (method 'iterations': a\n"
+         "Mann-Whitney U test, which describes two processes, not the code).\n"
+         "Cases present on one side only are listed.\n"
          "Exit status 1 with --fail-on-regression when any case is slower.\n"
          "--plot DIR draws the ratios with their CIs, one row per case, into DIR/compare.png\n"
          "and DIR/compare.svg with gnuplot (template scripts/plots/compare.gp).\n");
@@ -42,18 +48,7 @@ static void key_of(cJSON *c, char *buf, size_t len) {
 }
 
 static int ok_case(cJSON *c) {
-  return !strcmp(str(c, "status"), "ok") &&
-         cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")) > 0;
-}
-
-static double *samples(cJSON *c, int *n) {
-  cJSON *arr = cJSON_GetObjectItem(c, "samples_s");
-  *n = cJSON_GetArraySize(arr);
-  double *v = malloc((size_t)(*n ? *n : 1) * sizeof *v);
-  int i = 0;
-  cJSON *x;
-  cJSON_ArrayForEach(x, arr) v[i++] = x->valuedouble;
-  return v;
+  return nnb_case_ok(c) && cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")) > 0;
 }
 
 static cJSON *find(cJSON *doc, const char *key) {
@@ -104,7 +99,7 @@ int cmd_compare(int argc, char **argv) {
   }
   int cap = cJSON_GetArraySize(cJSON_GetObjectItem(a, "cases")) + 1;
   cJSON **ca = calloc((size_t)cap, sizeof *ca), **cb = calloc((size_t)cap, sizeof *cb);
-  nnb_compare *cmp = calloc((size_t)cap, sizeof *cmp);
+  nnb_case_comparison *cmp = calloc((size_t)cap, sizeof *cmp);
   double *p = calloc((size_t)cap, sizeof *p), *ratios = calloc((size_t)cap, sizeof *ratios);
   int n = 0, regressions = 0;
   cJSON *c, *out = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(out, "cases");
@@ -118,13 +113,12 @@ int cmd_compare(int argc, char **argv) {
       cJSON_AddItemToArray(only_a, cJSON_CreateString(key));
       continue;
     }
-    int na, nb;
-    double *sa = samples(c, &na), *sb = samples(m, &nb);
-    if (nnb_compare_samples(sa, na, sb, nb, RESAMPLES, 1, &cmp[n], &e) == NNB_OK) {
-      ca[n] = c, cb[n] = m, p[n] = cmp[n].p_value, ratios[n] = cmp[n].ratio;
+    if (nnb_compare_cases(c, m, RESAMPLES, 1, &cmp[n], &e) == NNB_OK) {
+      ca[n] = c, cb[n] = m, p[n] = cmp[n].c.p_value, ratios[n] = cmp[n].c.ratio;
       n++;
+    } else {
+      fprintf(stderr, "nnbench compare: %s: %s\n", key, e.msg);
     }
-    free(sa), free(sb);
   }
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(b, "cases")) {
     key_of(c, key, sizeof key);
@@ -132,16 +126,23 @@ int cmd_compare(int argc, char **argv) {
     if (!m || !ok_case(c) || !ok_case(m)) cJSON_AddItemToArray(only_b, cJSON_CreateString(key));
   }
   nnb_holm(p, n);
+  /* The whole case name, however long: batch and threads are part of it. */
+  int width = 4;
+  for (int i = 0; i < n; i++) {
+    key_of(ca[i], key, sizeof key);
+    if ((int)strlen(key) > width) width = (int)strlen(key);
+  }
   if (!json)
-    printf("%-44s %11s %11s %8s %19s %9s  %s\n", "case", "A median", "B median", "B/A", "95% CI",
-           "p (Holm)", "verdict");
+    printf("%-*s %11s %11s %8s %19s %9s %7s  %s\n", width, "case", "A median", "B median", "B/A",
+           "95% CI", "p (Holm)", "rounds", "verdict");
+  int by_iterations = 0;
   for (int i = 0; i < n; i++) {
     cJSON *sa = cJSON_GetObjectItem(ca[i], "summary"), *sb = cJSON_GetObjectItem(cb[i], "summary");
-    double noise = fmax(num(sa, "cv"), num(sb, "cv"));
-    double thr = fmax(threshold, isnan(noise) ? 0 : noise);
-    nnb_change v = nnb_compare_verdict(&cmp[i], p[i], thr);
+    const nnb_compare *k = &cmp[i].c;
+    nnb_change v = nnb_case_verdict(&cmp[i], p[i], threshold);
     const char *verdict = v == NNB_SLOWER ? "slower" : v == NNB_FASTER ? "faster" : "same";
     regressions += v == NNB_SLOWER;
+    by_iterations += !cmp[i].by_rounds;
     key_of(ca[i], key, sizeof key);
     if (json || plot_dir) {
       cJSON *r = cJSON_CreateObject();
@@ -149,18 +150,26 @@ int cmd_compare(int argc, char **argv) {
       cJSON_AddStringToObject(r, "backend", str(ca[i], "backend"));
       cJSON_AddNumberToObject(r, "a_median_s", num(sa, "median_s"));
       cJSON_AddNumberToObject(r, "b_median_s", num(sb, "median_s"));
-      cJSON_AddNumberToObject(r, "ratio", cmp[i].ratio);
-      cJSON_AddNumberToObject(r, "ratio_ci95_lo", cmp[i].ratio_lo);
-      cJSON_AddNumberToObject(r, "ratio_ci95_hi", cmp[i].ratio_hi);
-      cJSON_AddNumberToObject(r, "p_value", cmp[i].p_value);
+      cJSON_AddNumberToObject(r, "ratio", k->ratio);
+      cJSON_AddNumberToObject(r, "ratio_ci95_lo", k->ratio_lo);
+      cJSON_AddNumberToObject(r, "ratio_ci95_hi", k->ratio_hi);
+      cJSON_AddNumberToObject(r, "p_value", k->p_value);
       cJSON_AddNumberToObject(r, "p_holm", p[i]);
-      cJSON_AddNumberToObject(r, "threshold", thr);
+      cJSON_AddStringToObject(r, "method", cmp[i].by_rounds ? "rounds" : "iterations");
+      cJSON_AddNumberToObject(r, "rounds_a", cmp[i].rounds_a);
+      cJSON_AddNumberToObject(r, "rounds_b", cmp[i].rounds_b);
+      cJSON_AddNumberToObject(r, "noise", cmp[i].noise);
+      cJSON_AddNumberToObject(r, "threshold", nnb_case_threshold(&cmp[i], threshold));
       cJSON_AddStringToObject(r, "verdict", verdict);
       cJSON_AddItemToArray(rows, r);
     }
     if (!json) {
-      printf("%-44.44s %11.4g %11.4g %8.4f [%8.4f, %8.4f] %9.3g  %s\n", key, num(sa, "median_s"),
-             num(sb, "median_s"), cmp[i].ratio, cmp[i].ratio_lo, cmp[i].ratio_hi, p[i], verdict);
+      char rounds[24];
+      snprintf(rounds, sizeof rounds, "%dv%d%s", cmp[i].rounds_a, cmp[i].rounds_b,
+               cmp[i].by_rounds ? "" : "*");
+      printf("%-*s %11.4g %11.4g %8.4f [%8.4f, %8.4f] %9.3g %7s  %s\n", width, key,
+             num(sa, "median_s"), num(sb, "median_s"), k->ratio, k->ratio_lo, k->ratio_hi, p[i],
+             rounds, verdict);
     }
   }
   double gm = nnb_geomean(ratios, n);
@@ -180,7 +189,11 @@ int cmd_compare(int argc, char **argv) {
     cJSON_AddNumberToObject(out, "regressions", regressions);
     if (cli_print_json(out)) status = 1;
   } else {
-    printf("%-44s %11s %11s %8.4f\n", "geometric mean", "", "", gm);
+    printf("%-*s %11s %11s %8.4f\n", width, "geometric mean", "", "", gm);
+    if (by_iterations)
+      printf("* %d case(s) with one round on a side: compared by iterations, which describe one "
+             "process each and are not calibrated (measure with --rounds 3 or more)\n",
+             by_iterations);
     cJSON *x;
     cJSON_ArrayForEach(x, only_a) printf("only in A (or failed on one side): %s\n", x->valuestring);
     cJSON_ArrayForEach(x, only_b) printf("only in B (or failed on one side): %s\n", x->valuestring);

@@ -102,6 +102,9 @@ static const rf failed_fields[] = {
 static const rf noisy_fields[] = {
     CASE_ID,
     {"iterations", "summary.n", RF_INT, NULL},
+    {"rounds", "summary.rounds", RF_INT, NULL},
+    {"between rounds (%)", "summary.between_round_cv", RF_PCT, NULL},
+    {"rounds under load", "summary.loaded_rounds", RF_INT, NULL},
     {"CV (%)", "summary.cv", RF_PCT, NULL},
     {"high outliers", "summary.outliers.high_severe", RF_INT, NULL},
     {"reproduce", "reproduce", RF_TEXT, NULL},
@@ -269,10 +272,11 @@ static void summary(nnb_doc *d, const cJSON *doc) {
     noisy += is_noisy(c);
   }
   nnb_doc_text(d,
-               "%d case%s: %d ran, %d failed or unsupported, %d noisy (coefficient of variation "
-               "above %.0f%%). "
-               "Times are per step (one inference batch, or one training step); the median's "
-               "95%% confidence interval is a seeded percentile bootstrap.",
+               "%d case%s: %d ran, %d failed or unsupported, %d noisy (spread between rounds, "
+               "or of iterations for one-round cases, above %.0f%%). "
+               "Times are per step (one inference batch, or one training step); a case measured "
+               "in rounds (fresh processes) reports the geometric mean of its round medians "
+               "with a Student t 95%% confidence interval across rounds (docs/statistics.md).",
                n, n == 1 ? "" : "s", ok, n - ok, noisy, NNB_NOISY_CV * 100);
 }
 
@@ -312,8 +316,8 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
     nnb_doc_text(d, "No case ran successfully.");
   nnb_doc_heading(d, 2, "Accuracy and agreement");
   nnb_doc_text(d, "Each model's weights (the weights column) evaluated on the first test "
-                 "samples on every backend; agreement is the fraction of samples whose top-1 "
-                 "class matches the reference's.");
+                  "samples on every backend; agreement is the fraction of samples whose top-1 "
+                  "class matches the reference's.");
   if (!field_table(d, accuracy_fields, N(accuracy_fields), acc, any))
     nnb_doc_text(d, "No accuracy evaluation in this run.");
   nnb_doc_heading(d, 2, "Memory");

@@ -37,6 +37,11 @@ static const field fields[] = {
     {"p99_s", "summary.p99_s", F_NUM},
     {"stddev_s", "summary.stddev_s", F_NUM},
     {"cv", "summary.cv", F_NUM},
+    {"ci_method", "summary.ci_method", F_STR},
+    {"rounds", "summary.rounds", F_INT},
+    {"round_cv", "summary.between_round_cv", F_NUM},
+    {"jitter_cv", "summary.jitter_cv", F_NUM},
+    {"loaded_rounds", "summary.loaded_rounds", F_INT},
     {"cold_s", "cold_s", F_NUM},
     {"samples_per_s", "throughput_samples_per_s", F_NUM},
     {"gflops", "gflops", F_NUM},
@@ -109,8 +114,8 @@ static char *results_csv(cJSON *doc) {
 
 void nnb_results_print_table(FILE *f, cJSON *doc) {
   static const char *const cols[] = {
-      "model",     "backend", "mode",  "batch",         "status", "median_s",        "ci95_lo_s",
-      "ci95_hi_s", "cv",      "noisy", "samples_per_s", "gflops", "harness_overhead"};
+      "model",     "backend", "mode",     "batch", "status",        "median_s", "ci95_lo_s",
+      "ci95_hi_s", "rounds",  "round_cv", "noisy", "samples_per_s", "gflops",   "harness_overhead"};
   for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
     fprintf(f, c < 2 ? "%-14s " : "%12s ", cols[c]);
   fputc('\n', f);
