@@ -85,6 +85,9 @@ Test(peers, statistics_come_from_the_peers_raw_samples) {
   cr_expect_float_eq(num(rec, "throughput_samples_per_s"), 4 / 0.005, 1e-6);
   cr_expect_float_eq(num(rec, "cold_s"), 0.25, 1e-12);
   cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "loss")), 2);
+  cr_expect_eq(num(rec, "warmup_iters"), 1, "the warm-up rule reached the peer");
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(rec, "warmup_steady")));
+  cr_expect_geq(num(rec, "child_cpu_s"), 0);
   /* Provenance: what ran, with which settings, and the process's memory. */
   cr_expect_str_eq(str(rec, "backend_kind"), "peer");
   cJSON *info = cJSON_GetObjectItem(rec, "backend_info");
@@ -197,7 +200,7 @@ static cJSON *row_of(cJSON *arr, const char *backend) {
 
 Test(peers, all_means_the_plugins_and_a_named_peer_joins_them) {
   cJSON *doc = run_suite("[suite]\nname = p\ndataset = synthetic:n=64\nmin_time = 0\n"
-                         "min_iters = 2\nwarmup = 0\ntimeout = 20\n"
+                         "min_iters = 2\nwarmup = 0\ntimeout = 20\nrounds = 3\npin = 0\n"
                          "[g]\nmodels = mlp\nbackends = all fake\nbatch = 2\n",
                          16);
   cJSON *cases = cJSON_GetObjectItem(doc, "cases");
@@ -207,6 +210,13 @@ Test(peers, all_means_the_plugins_and_a_named_peer_joins_them) {
   cr_assert(fake, "the named peer ran");
   cr_expect_str_eq(str(fake, "status"), "ok", "%s", str(fake, "reason"));
   cr_expect(cJSON_GetObjectItem(fake, "summary"), "summarised like a plugin's case");
+  /* Measured in rounds like a plugin: three processes, each pinned. */
+  cJSON *rounds = cJSON_GetObjectItem(fake, "rounds");
+  cr_expect_eq(cJSON_GetArraySize(rounds), 3);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(fake, "samples_s")), 3 * 9);
+  cr_expect_str_eq(str(cJSON_GetArrayItem(rounds, 2), "pin"), "0");
+  cJSON *props = cJSON_GetObjectItem(cJSON_GetObjectItem(fake, "backend_info"), "properties");
+  cr_expect_str_eq(str(props, "cpus"), "0", "the peer's process was pinned");
   cr_expect(strstr(str(fake, "reproduce"), "--backend fake"), "%s", str(fake, "reproduce"));
   /* The fake's logits say class 0 for every sample: nnbench scores them. */
   nnb_dataset test;

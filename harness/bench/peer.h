@@ -44,13 +44,18 @@ int nnb_peer_search_dirs(const char **dirs, int max, char *buf, size_t len);
 
 /* ---- one exchange (peer_exchange.c) ------------------------------------------ */
 
-/* Runs exe in its own process group with `request` on stdin, within
- * timeout_s, and returns its parsed answer, an object with "protocol" 1 and
- * a "status". NULL when there is none: *why says what happened (crashed,
- * timed out, exited with a status, invalid JSON, wrong protocol). The
- * peak RSS of the process, from wait4, goes to *peak_rss_bytes either way. */
-cJSON *nnb_peer_exchange(const char *exe, const cJSON *request, double timeout_s,
-                         double *peak_rss_bytes, char *why, size_t wlen);
+/* What the peer's process used, from wait4. */
+typedef struct nnb_peer_usage {
+  double peak_rss_bytes, cpu_s;
+} nnb_peer_usage;
+
+/* Runs exe in its own process group (pinned to the CPU list `pin` unless
+ * NULL or "") with `request` on stdin, within timeout_s, and returns its
+ * parsed answer, an object with "protocol" 1 and a "status". NULL when
+ * there is none: *why says what happened (crashed, timed out, exited with
+ * a status, invalid JSON, wrong protocol). *use is filled either way. */
+cJSON *nnb_peer_exchange(const char *exe, const cJSON *request, double timeout_s, const char *pin,
+                         nnb_peer_usage *use, char *why, size_t wlen);
 
 /* ---- requests and answers (peer_case.c) -------------------------------------- */
 

@@ -154,9 +154,10 @@ static cJSON *request(const peer_job *j, const char *op, const nnb_dataset *d, c
 
 /* Sends the request; on an answer that is not "ok" fills rec's status and
  * reason and returns NULL. */
-static cJSON *ask(const peer_job *j, cJSON *req, double timeout_s, cJSON *rec, double *rss) {
+static cJSON *ask(const peer_job *j, cJSON *req, double timeout_s, const char *pin, cJSON *rec,
+                  nnb_peer_usage *use) {
   char why[768];
-  cJSON *a = nnb_peer_exchange(j->exe, req, timeout_s, rss, why, sizeof why);
+  cJSON *a = nnb_peer_exchange(j->exe, req, timeout_s, pin, use, why, sizeof why);
   cJSON_Delete(req);
   if (!a) {
     fail(rec, "failed", "peer %s: %s", j->name, why);
@@ -195,6 +196,15 @@ static int valid_samples(cJSON *arr) {
   for (cJSON *v = arr->child; v; v = v->next)
     if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || !isfinite(v->valuedouble)) return 0;
   return 1;
+}
+
+/* How the warm-up went, as a plugin's round records it. */
+static void copy_warmup(cJSON *rec, cJSON *a) {
+  cJSON *n = cJSON_GetObjectItem(a, "warmup_iters"), *s = cJSON_GetObjectItem(a, "warmup_s");
+  cJSON *ok = cJSON_GetObjectItem(a, "warmup_steady");
+  cJSON_AddNumberToObject(rec, "warmup_iters", cJSON_IsNumber(n) ? n->valuedouble : 0);
+  cJSON_AddNumberToObject(rec, "warmup_s", cJSON_IsNumber(s) ? s->valuedouble : 0);
+  cJSON_AddBoolToObject(rec, "warmup_steady", cJSON_IsTrue(ok));
 }
 
 /* The peer's library and settings, shaped as a plugin's describe(). */
@@ -239,7 +249,12 @@ cJSON *nnb_peer_run_case(const char *exe, const nnb_case *c, const nnb_dataset *
   cJSON_AddStringToObject(req, "mode", nnb_mode_name(c->mode));
   cJSON_AddNumberToObject(req, "batch", c->batch);
   cJSON_AddNumberToObject(req, "threads", c->threads);
-  cJSON_AddNumberToObject(req, "warmup", c->warmup);
+  cJSON *w = cJSON_AddObjectToObject(req, "warmup");
+  cJSON_AddNumberToObject(w, "min_steps", c->warmup);
+  cJSON_AddNumberToObject(w, "max_steps", NNB_WARM_MAX_STEPS);
+  cJSON_AddNumberToObject(w, "max_s", NNB_WARM_CAP_S(c->min_time));
+  cJSON_AddNumberToObject(w, "window", NNB_WARM_WINDOW);
+  cJSON_AddNumberToObject(w, "tolerance", NNB_WARM_TOLERANCE);
   cJSON_AddNumberToObject(req, "min_time", c->min_time);
   cJSON_AddNumberToObject(req, "min_iters", c->min_iters);
   nnb_opt_config opt = NNB_BENCH_OPTIMIZER;
@@ -249,8 +264,8 @@ cJSON *nnb_peer_run_case(const char *exe, const nnb_case *c, const nnb_dataset *
   cJSON_AddNumberToObject(o, "beta1", opt.beta1);
   cJSON_AddNumberToObject(o, "beta2", opt.beta2);
   cJSON_AddNumberToObject(o, "eps", opt.eps);
-  double rss = 0;
-  cJSON *a = ask(&j, req, c->timeout, rec, &rss);
+  nnb_peer_usage use = {0};
+  cJSON *a = ask(&j, req, c->timeout, c->pin, rec, &use);
   if (a && same_data(&j, a, d, rec)) {
     cJSON *samples = cJSON_DetachItemFromObject(a, "samples_s");
     double cold = number(a, "cold_s");
@@ -269,6 +284,7 @@ cJSON *nnb_peer_run_case(const char *exe, const nnb_case *c, const nnb_dataset *
     else {
       add_info(rec, a, &j);
       cJSON_AddNumberToObject(rec, "cold_s", cold);
+      copy_warmup(rec, a);
       if (number(a, "setup_s") >= 0) cJSON_AddNumberToObject(rec, "setup_s", number(a, "setup_s"));
       if (train && cJSON_IsArray(cJSON_GetObjectItem(a, "loss")))
         cJSON_AddItemToObject(rec, "loss", cJSON_DetachItemFromObject(a, "loss"));
@@ -279,7 +295,8 @@ cJSON *nnb_peer_run_case(const char *exe, const nnb_case *c, const nnb_dataset *
     cJSON_Delete(samples);
   }
   cJSON *mem = cJSON_AddObjectToObject(rec, "memory");
-  cJSON_AddNumberToObject(mem, "peak_rss_bytes", rss);
+  cJSON_AddNumberToObject(mem, "peak_rss_bytes", use.peak_rss_bytes);
+  cJSON_AddNumberToObject(rec, "child_cpu_s", use.cpu_s);
   cJSON_Delete(a);
   job_free(&j);
   return rec;
@@ -297,8 +314,8 @@ cJSON *nnb_peer_evaluate(const char *exe, const char *model, const char *weights
   }
   cJSON *req = request(&j, "evaluate", test, "test", seed);
   cJSON_AddNumberToObject(req, "batch", 256);
-  double rss;
-  cJSON *a = ask(&j, req, timeout_s, rec, &rss);
+  nnb_peer_usage use;
+  cJSON *a = ask(&j, req, timeout_s, NULL, rec, &use);
   if (a && same_data(&j, a, test, rec)) {
     cJSON *lg = cJSON_GetObjectItem(a, "logits");
     int64_t n = test->n, k = test->classes;

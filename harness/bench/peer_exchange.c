@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "peer.h"
 
 #define MAX_ANSWER_BYTES (256u << 20)
@@ -82,11 +83,18 @@ static bool exited_by(pid_t pid, double deadline) {
   }
 }
 
-static pid_t spawn(const char *exe, int in[2], int out[2]) {
+#define EXIT_PIN 126 /* the child could not pin itself */
+
+static pid_t spawn(const char *exe, const char *pin, int in[2], int out[2]) {
   fflush(NULL);
   pid_t pid = fork();
   if (pid != 0) return pid;
   setpgid(0, 0);
+  char err[256];
+  if (pin && *pin && nnb_pin_self(pin, err, sizeof err)) {
+    fprintf(stderr, "nnbench: %s\n", err);
+    _exit(EXIT_PIN);
+  }
   dup2(in[0], STDIN_FILENO);
   dup2(out[1], STDOUT_FILENO);
   close(in[0]), close(in[1]), close(out[0]), close(out[1]);
@@ -129,9 +137,9 @@ static cJSON *check_answer(cJSON *a, const char *text, char *why, size_t wlen) {
   return NULL;
 }
 
-cJSON *nnb_peer_exchange(const char *exe, const cJSON *request, double timeout_s,
-                         double *peak_rss_bytes, char *why, size_t wlen) {
-  *peak_rss_bytes = 0;
+cJSON *nnb_peer_exchange(const char *exe, const cJSON *request, double timeout_s, const char *pin,
+                         nnb_peer_usage *use, char *why, size_t wlen) {
+  *use = (nnb_peer_usage){0};
   char *req = cJSON_PrintUnformatted(request);
   int in[2], out[2];
   if (!req || pipe(in)) {
@@ -146,7 +154,7 @@ cJSON *nnb_peer_exchange(const char *exe, const cJSON *request, double timeout_s
   }
   fcntl(in[1], F_SETFD, FD_CLOEXEC);
   fcntl(out[0], F_SETFD, FD_CLOEXEC);
-  pid_t pid = spawn(exe, in, out);
+  pid_t pid = spawn(exe, pin, in, out);
   close(in[0]), close(out[1]);
   if (pid < 0) {
     snprintf(why, wlen, "cannot fork for peer %s: %s", exe, strerror(errno));
@@ -169,7 +177,9 @@ cJSON *nnb_peer_exchange(const char *exe, const cJSON *request, double timeout_s
   struct rusage ru = {0};
   while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
   }
-  *peak_rss_bytes = (double)ru.ru_maxrss * 1024.0;
+  use->peak_rss_bytes = (double)ru.ru_maxrss * 1024.0;
+  use->cpu_s = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+               (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
   cJSON *a = NULL;
   if (timed_out)
     snprintf(why, wlen, "timeout: no answer within %.0f s (the peer was killed)", timeout_s);
@@ -178,6 +188,8 @@ cJSON *nnb_peer_exchange(const char *exe, const cJSON *request, double timeout_s
   else if (WIFSIGNALED(status))
     snprintf(why, wlen, "crashed: killed by signal %d (%s)", WTERMSIG(status),
              strsignal(WTERMSIG(status)));
+  else if (WEXITSTATUS(status) == EXIT_PIN && pin && *pin)
+    snprintf(why, wlen, "cannot pin peer %s to CPUs %s (its message is above)", exe, pin);
   else if (WEXITSTATUS(status) != 0)
     snprintf(why, wlen, "peer %s exited with status %d%s", exe, WEXITSTATUS(status),
              WEXITSTATUS(status) == 127 ? " (cannot run it?)" : "");

@@ -66,9 +66,9 @@ static void describe(nnb_peer_info *p) {
   cJSON *req = cJSON_CreateObject();
   cJSON_AddNumberToObject(req, "protocol", NNB_PEER_PROTOCOL);
   cJSON_AddStringToObject(req, "op", "describe");
-  double rss;
+  nnb_peer_usage use;
   char why[512];
-  cJSON *a = nnb_peer_exchange(p->path, req, DESCRIBE_TIMEOUT_S, &rss, why, sizeof why);
+  cJSON *a = nnb_peer_exchange(p->path, req, DESCRIBE_TIMEOUT_S, NULL, &use, why, sizeof why);
   cJSON_Delete(req);
   if (!a) {
     snprintf(p->reason, sizeof p->reason, "%s", why);

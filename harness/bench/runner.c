@@ -147,8 +147,8 @@ static void add_profile(cJSON *rec, nnb_backend *b, nnb_session *s, const nnb_mo
 
 /* Steady when the median of the last WARM_K warm-up times is within
  * WARM_TOL of the median of the WARM_K before them: no trend left. */
-enum { WARM_K = 5, WARM_MAX = 1000 };
-#define WARM_TOL 0.05
+enum { WARM_K = NNB_WARM_WINDOW, WARM_MAX = NNB_WARM_MAX_STEPS };
+#define WARM_TOL NNB_WARM_TOLERANCE
 
 static double median5(const double *v) {
   double s[WARM_K];
@@ -175,7 +175,7 @@ static int steady(const double *t, int n) {
 static nnb_status warm_up(const nnb_case *c, const nnb_model *m, nnb_session *s,
                           const nnb_dataset *d, int64_t *at, int64_t *idx, float *x, int32_t *y,
                           cJSON *rec, nnb_error *e) {
-  double t[WARM_MAX], t0 = now_s(), cap = fmax(0.05, 0.25 * c->min_time);
+  double t[WARM_MAX], t0 = now_s(), cap = NNB_WARM_CAP_S(c->min_time);
   int n = 0, ok = 0;
   nnb_status st = NNB_OK;
   while (c->warmup > 0 && n < WARM_MAX) {

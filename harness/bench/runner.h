@@ -6,6 +6,7 @@
 #define NNB_RUNNER_H
 
 #include <cjson/cJSON.h>
+#include <math.h>
 
 #include "dataset.h"
 #include "suite.h"
@@ -13,6 +14,16 @@
 /* The optimizer of every measured training step (plugins and peers). */
 #define NNB_BENCH_OPTIMIZER                                                                        \
   { NNB_OPT_ADAM, 1e-3f, 0, 0.9f, 0.999f, 1e-8f }
+
+/* Warm-up (runner.c; a peer is asked to follow the same rule): at least
+ * the case's warm-up steps, then on until the median of the last
+ * NNB_WARM_WINDOW step times is within NNB_WARM_TOLERANCE of the median of
+ * the window before, for at most NNB_WARM_CAP_S(min_time) seconds and
+ * NNB_WARM_MAX_STEPS steps. */
+#define NNB_WARM_WINDOW 5
+#define NNB_WARM_TOLERANCE 0.05
+#define NNB_WARM_MAX_STEPS 1000
+#define NNB_WARM_CAP_S(min_time) fmax(0.05, 0.25 * (min_time))
 
 /* Runs one case (one round of it) in a child process, or through the peer
  * of that name (peer.h), and returns its record (a new cJSON object,
