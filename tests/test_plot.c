@@ -181,7 +181,9 @@ Test(plot, report_tables_hold_the_fixture_numbers) {
     cr_expect(strstr(html, med), "median %s in report.html", med);
     /* Memory: the case's planned parameters first, its peak RSS last. */
     mib(rss, sizeof rss, mem, "peak_rss_bytes");
-    mib(par, sizeof par, cJSON_GetObjectItem(mem, "by_role_bytes"), "parameter");
+    *par = 0; /* a peer's process has no planned roles, only its RSS */
+    if (cJSON_GetObjectItem(mem, "by_role_bytes"))
+      mib(par, sizeof par, cJSON_GetObjectItem(mem, "by_role_bytes"), "parameter");
     snprintf(row, sizeof row, "| %s | %s | %s | %d | %s |", model, backend, mode, batch, par);
     line = line_of(md, row);
     cr_expect(line, "memory row in report.md: %s", row);
@@ -217,6 +219,21 @@ Test(plot, report_tables_hold_the_fixture_numbers) {
     }
   }
   cr_expect_gt(agreements, 0, "the fixture compares a backend with the reference");
+
+  /* The report opens with the comparison, then the plots; the raw tables follow. */
+  const char *glance = strstr(md, "## At a glance"), *plots = strstr(md, "## Plots"),
+             *prov_h = strstr(md, "## Provenance"), *timings = strstr(md, "## Timings");
+  cr_assert(glance && plots && prov_h && timings);
+  cr_expect(glance < plots && plots < prov_h && prov_h < timings, "glance, plots, then the tables");
+  /* The fixture's pytorch cases take 1.6 times openblas's time, to the last digit. */
+  const char *vs = strstr(glance, "Relative to pytorch");
+  cr_assert(vs, "a peer ran: the glance compares with it");
+  const char *row = line_of(vs, "| mlp | infer | 1 | openblas (default threads) |");
+  cr_assert(row, "%.400s", vs);
+  cr_expect(in_line(row, "1.6 [1.6, 1.6]"), "openblas is 1.6 times as fast: %.300s", row);
+  row = line_of(glance, "| mlp | infer | 1 | openblas (default threads) |");
+  cr_expect(in_line(row, "0.625 [0.624, 0.626]"), "pytorch at 1/1.6 of the fastest: %.300s", row);
+  cr_expect(strstr(md, "## Against pytorch"));
 
   cJSON *prov = cJSON_GetObjectItem(fx, "provenance");
   cr_expect(strstr(md, cJSON_GetObjectItem(prov, "git_commit")->valuestring));

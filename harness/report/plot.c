@@ -18,6 +18,11 @@ static const struct {
   nnb_plot_kind kind;
   nnb_pl_writer *write;
 } kinds[NNB_PLOT_KINDS] = {
+    {{"vs_peer", "Speed relative to PyTorch",
+      "Each backend's speed (at each thread count measured) relative to the peer's, PyTorch "
+      "unless another peer ran, at the peer's best thread count: above 1 is faster. Error bars: "
+      "95% confidence interval of the ratio."},
+     nnb_pl_vs_peer},
     {{"throughput", "Throughput per model and backend",
       "Samples per second (median; error bars: bootstrap 95% confidence interval of the median) "
       "at the largest batch measured, for inference and for training."},

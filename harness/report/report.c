@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "doc.h"
+#include "glance.h"
 #include "jsonpath.h"
 #include "results.h"
 
@@ -308,7 +309,11 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
   if (!d) return NULL;
   const cJSON *cases = cJSON_GetObjectItem(doc, "cases"),
               *acc = cJSON_GetObjectItem(doc, "accuracy");
+  /* What a reader wants first, then the plots; the wide tables follow. */
   summary(d, doc);
+  nnb_report_glance(d, doc);
+  plots(d, dir, out);
+  nnb_report_vs_peer(d, doc);
   provenance(d, doc);
   backends(d, doc);
   nnb_doc_heading(d, 2, "Timings");
@@ -333,7 +338,6 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
                  NNB_NOISY_CV * 100);
   nnb_doc_heading(d, 2, "Failed and unsupported cases");
   if (!field_table(d, failed_fields, N(failed_fields), cases, is_not_ok)) nnb_doc_text(d, "None.");
-  plots(d, dir, out);
   return d;
 }
 

@@ -1,7 +1,8 @@
 /* The report of a results folder: report.md and report.html (the same
- * content, with the plots' SVGs inline in the HTML): provenance, the figures
- * of every case, accuracy and agreement, memory, noisy and failed cases, and
- * the plots. */
+ * content, with the plots' SVGs inline in the HTML): at a glance (the
+ * fastest and every contender relative to it and to the peer), the plots,
+ * the comparison with the peer, then provenance, the figures of every case,
+ * accuracy and agreement, memory, noisy and failed cases. */
 #ifndef NNB_REPORT_H
 #define NNB_REPORT_H
 

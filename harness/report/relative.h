@@ -1,0 +1,37 @@
+/* Speeds relative to another contender, with confidence intervals, for the
+ * report's first section, its peer section and the plot against the peer.
+ *
+ * A contender's time is its case's median (the geometric mean of round
+ * medians when measured in rounds) with a 95% interval; the ratio of two
+ * is taken on the log scale, where each interval's half-width is
+ * (ln hi - ln lo) / 2 and the two combine in quadrature (independent
+ * measurements). */
+#ifndef NNB_RELATIVE_H
+#define NNB_RELATIVE_H
+
+#include <cjson/cJSON.h>
+
+typedef struct nnb_rel {
+  double ratio, lo, hi; /* NaN when either case lacks a time */
+} nnb_rel;
+
+/* How many times faster case a is than case b: b's time / a's time. */
+nnb_rel nnb_rel_speed(const cJSON *a, const cJSON *b);
+
+/* "2.13 [1.98, 2.29]"; "" when NaN. */
+void nnb_rel_format(nnb_rel r, char *buf, size_t len);
+
+/* The name of the peer the results compare against: the first ok case
+ * whose record says "backend_kind": "peer" ("pytorch" preferred); NULL
+ * when no peer ran. */
+const char *nnb_rel_peer(const cJSON *doc);
+
+/* The ok case of (spec, mode, batch) on `backend` with the smallest median
+ * over thread counts (its best), or NULL. */
+const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, int batch,
+                          const char *backend);
+
+/* True for a case that ran and has a median time. */
+int nnb_rel_timed(const cJSON *rec);
+
+#endif
