@@ -135,7 +135,7 @@ int cmd_compare(int argc, char **argv) {
   if (!json)
     printf("%-*s %11s %11s %8s %19s %9s %7s  %s\n", width, "case", "A median", "B median", "B/A",
            "95% CI", "p (Holm)", "rounds", "verdict");
-  int by_iterations = 0;
+  int by_iterations = 0, overlaps = 0;
   for (int i = 0; i < n; i++) {
     cJSON *sa = cJSON_GetObjectItem(ca[i], "summary"), *sb = cJSON_GetObjectItem(cb[i], "summary");
     const nnb_compare *k = &cmp[i].c;
@@ -143,6 +143,11 @@ int cmd_compare(int argc, char **argv) {
     const char *verdict = v == NNB_SLOWER ? "slower" : v == NNB_FASTER ? "faster" : "same";
     regressions += v == NNB_SLOWER;
     by_iterations += !cmp[i].by_rounds;
+    /* Whether the two runs' own 95% intervals overlap: what repeating a run
+     * should give nearly always when the intervals are honest. */
+    int overlap = !(num(sa, "median_ci95_hi_s") < num(sb, "median_ci95_lo_s") ||
+                    num(sb, "median_ci95_hi_s") < num(sa, "median_ci95_lo_s"));
+    overlaps += overlap;
     key_of(ca[i], key, sizeof key);
     if (json || plot_dir) {
       cJSON *r = cJSON_CreateObject();
@@ -160,6 +165,7 @@ int cmd_compare(int argc, char **argv) {
       cJSON_AddNumberToObject(r, "rounds_b", cmp[i].rounds_b);
       cJSON_AddNumberToObject(r, "noise", cmp[i].noise);
       cJSON_AddNumberToObject(r, "threshold", nnb_case_threshold(&cmp[i], threshold));
+      cJSON_AddBoolToObject(r, "intervals_overlap", overlap);
       cJSON_AddStringToObject(r, "verdict", verdict);
       cJSON_AddItemToArray(rows, r);
     }
@@ -187,6 +193,7 @@ int cmd_compare(int argc, char **argv) {
   if (json) {
     cJSON_AddNumberToObject(out, "geomean_ratio", gm);
     cJSON_AddNumberToObject(out, "regressions", regressions);
+    cJSON_AddNumberToObject(out, "intervals_overlap", overlaps);
     if (cli_print_json(out)) status = 1;
   } else {
     printf("%-*s %11s %11s %8.4f\n", width, "geometric mean", "", "", gm);
@@ -197,7 +204,8 @@ int cmd_compare(int argc, char **argv) {
     cJSON *x;
     cJSON_ArrayForEach(x, only_a) printf("only in A (or failed on one side): %s\n", x->valuestring);
     cJSON_ArrayForEach(x, only_b) printf("only in B (or failed on one side): %s\n", x->valuestring);
-    printf("%d case(s) compared, %d slower\n", n, regressions);
+    printf("%d case(s) compared, %d slower; the runs' 95%% intervals overlap on %d of %d\n", n,
+           regressions, overlaps, n);
     cJSON_Delete(out);
   }
   free(ca), free(cb), free(cmp), free(p), free(ratios);
