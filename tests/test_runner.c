@@ -405,3 +405,44 @@ Test(runner, compare_finds_a_planted_regression_and_not_noise) {
   cr_expect_eq(cJSON_GetObjectItem(doc, "regressions")->valueint, 1);
   cJSON_Delete(doc);
 }
+
+/* Sets provenance.machine.cpu of a results folder's results.json. */
+static void set_cpu(const char *dir_path, const char *vendor, int family, int model,
+                    const char *uarch) {
+  cJSON *doc;
+  nnb_error e;
+  cr_assert_eq(nnb_results_read(dir_path, &doc, &e), NNB_OK, "%s", e.msg);
+  cJSON_DeleteItemFromObject(doc, "provenance");
+  cJSON *cpu = cJSON_AddObjectToObject(
+      cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "provenance"), "machine"), "cpu");
+  cJSON_AddStringToObject(cpu, "model", "AMD EPYC");
+  cJSON_AddStringToObject(cpu, "vendor", vendor);
+  cJSON_AddNumberToObject(cpu, "family", family);
+  cJSON_AddNumberToObject(cpu, "model_number", model);
+  cJSON_AddStringToObject(cpu, "microarchitecture", uarch);
+  cJSON_AddStringToObject(cpu, "isa_flags", "sse4_2 avx avx2 fma");
+  cr_assert_eq(nnb_results_write(dir_path, doc, &e), NNB_OK, "%s", e.msg);
+  cJSON_Delete(doc);
+}
+
+Test(runner, compare_warns_when_the_cpus_differ) {
+  char a[128], b[128];
+  snprintf(a, sizeof a, "%s/a", dir);
+  snprintf(b, sizeof b, "%s/b", dir);
+  synthetic_results(a, (double[]){1, 1, 1}, 3, 1);
+  synthetic_results(b, (double[]){1, 1, 1}, 3, 2);
+  set_cpu(a, "AuthenticAMD", 25, 1, "Zen 3");
+  set_cpu(b, "AuthenticAMD", 25, 1, "Zen 3");
+  int st;
+  cJSON *doc = compare_json(a, b, &st);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "warnings")), 0, "same CPU, no warning");
+  cJSON_Delete(doc);
+  set_cpu(b, "AuthenticAMD", 26, 2, "Zen 5"); /* the same name, "AMD EPYC", on both */
+  doc = compare_json(a, b, &st);
+  cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "warnings"), 0);
+  cr_assert(cJSON_IsString(w), "a warning when the CPUs differ");
+  cr_expect(strstr(w->valuestring, "different CPUs") && strstr(w->valuestring, "Zen 3") &&
+                strstr(w->valuestring, "Zen 5") && strstr(w->valuestring, "family 26 model 2"),
+            "%s", w->valuestring);
+  cJSON_Delete(doc);
+}

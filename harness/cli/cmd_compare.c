@@ -8,6 +8,7 @@
 #include "case_rounds.h"
 #include "cli.h"
 #include "compare_cases.h"
+#include "machine_diff.h"
 #include "plot.h"
 #include "results.h"
 
@@ -97,6 +98,9 @@ int cmd_compare(int argc, char **argv) {
     cJSON_Delete(a);
     return 1;
   }
+  char machines[1400];
+  int other_cpu = nnb_machine_diff(a, b, machines, sizeof machines);
+  if (other_cpu) fprintf(stderr, "nnbench compare: warning: %s\n", machines);
   int cap = cJSON_GetArraySize(cJSON_GetObjectItem(a, "cases")) + 1;
   cJSON **ca = calloc((size_t)cap, sizeof *ca), **cb = calloc((size_t)cap, sizeof *cb);
   nnb_case_comparison *cmp = calloc((size_t)cap, sizeof *cmp);
@@ -194,6 +198,8 @@ int cmd_compare(int argc, char **argv) {
     cJSON_AddNumberToObject(out, "geomean_ratio", gm);
     cJSON_AddNumberToObject(out, "regressions", regressions);
     cJSON_AddNumberToObject(out, "intervals_overlap", overlaps);
+    cJSON *warnings = cJSON_AddArrayToObject(out, "warnings");
+    if (other_cpu) cJSON_AddItemToArray(warnings, cJSON_CreateString(machines));
     if (cli_print_json(out)) status = 1;
   } else {
     printf("%-*s %11s %11s %8.4f\n", width, "geometric mean", "", "", gm);
