@@ -62,6 +62,25 @@ static cJSON *find(cJSON *doc, const char *key) {
   return NULL;
 }
 
+/* A sentence when rounds of the compared cases ran under load: the test
+ * takes A's and B's rounds as draws of one machine state, which a load
+ * lasting through one run only breaks. */
+static void loaded_rounds_note(cJSON **ca, cJSON **cb, int n, char *buf, size_t len) {
+  int loaded[2] = {0, 0}, rounds[2] = {0, 0};
+  for (int i = 0; i < n; i++)
+    for (int side = 0; side < 2; side++) {
+      cJSON *s = cJSON_GetObjectItem(side ? cb[i] : ca[i], "summary");
+      double l = num(s, "loaded_rounds"), r = num(s, "rounds");
+      loaded[side] += l > 0 ? (int)l : 0;
+      rounds[side] += r > 0 ? (int)r : 0;
+    }
+  if (loaded[0] || loaded[1])
+    snprintf(buf, len,
+             "%d of %d rounds in A and %d of %d in B ran while other processes took more than 10%% "
+             "of the CPU: verdicts compare that load as well as the code",
+             loaded[0], rounds[0], loaded[1], rounds[1]);
+}
+
 int cmd_compare(int argc, char **argv) {
   const char *pa = NULL, *pb = NULL, *plot_dir = NULL;
   double threshold = 0.02;
@@ -130,6 +149,9 @@ int cmd_compare(int argc, char **argv) {
     if (!m || !ok_case(c) || !ok_case(m)) cJSON_AddItemToArray(only_b, cJSON_CreateString(key));
   }
   nnb_holm(p, n);
+  char load_note[400] = "";
+  loaded_rounds_note(ca, cb, n, load_note, sizeof load_note);
+  if (*load_note) fprintf(stderr, "nnbench compare: warning: %s\n", load_note);
   /* The whole case name, however long: batch and threads are part of it. */
   int width = 4;
   for (int i = 0; i < n; i++) {
@@ -200,6 +222,7 @@ int cmd_compare(int argc, char **argv) {
     cJSON_AddNumberToObject(out, "intervals_overlap", overlaps);
     cJSON *warnings = cJSON_AddArrayToObject(out, "warnings");
     if (other_cpu) cJSON_AddItemToArray(warnings, cJSON_CreateString(machines));
+    if (*load_note) cJSON_AddItemToArray(warnings, cJSON_CreateString(load_note));
     if (cli_print_json(out)) status = 1;
   } else {
     printf("%-*s %11s %11s %8.4f\n", width, "geometric mean", "", "", gm);
