@@ -12,6 +12,7 @@
 
 #include <nnbench/runtime.h>
 
+#include "case_rounds.h"
 #include "record.h"
 #include "results.h"
 #include "rng.h"
@@ -57,6 +58,8 @@ Test(runner, suite_expands_groups_and_inherits_defaults) {
   cr_assert_str_eq(s.cases[0].model, "mlp");
   cr_assert_str_eq(s.cases[4].model, "transformer:d=8,heads=2");
   cr_assert_eq(s.cases[0].threads, 2);
+  cr_assert_eq(s.cases[0].rounds, 3, "three rounds unless the suite says otherwise");
+  cr_assert_str_eq(s.cases[0].pin, "");
   cr_assert_float_eq(s.cases[0].min_time, 0.25, 1e-12);
   const nnb_case *last = &s.cases[s.n_cases - 1];
   cr_assert_str_eq(last->backend, "all", "unset backends default to all");
@@ -76,6 +79,8 @@ Test(runner, bad_suites_name_file_line_and_key) {
       {"[suite]\n[g]\nmodels = mlp\nbatch = 0\n", {"batch", "[g]", NULL}},
       {"[suite]\nname = nothing\n", {"no groups", NULL, NULL}},
       {"models = mlp\n", {"s.ini:1", "outside", NULL}},
+      {"[suite]\nrounds = 0\n[g]\nmodels = mlp\n", {"s.ini:2", "rounds", NULL}},
+      {"[suite]\n[g]\nmodels = mlp\npin = 1-0\n", {"s.ini:4", "pin", "CPU list"}},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     const char *p = write_file("s.ini", bad[i].text);
@@ -122,6 +127,20 @@ static void validate(cJSON *doc) {
       continue;
     }
     cr_expect(cJSON_IsArray(cJSON_GetObjectItem(c, "samples_s")));
+    int in_rounds = 0;
+    cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(c, "rounds")) {
+      const char *rkeys[] = {"round", "order", "first", "n", "median_s", "cv", "warmup_iters"};
+      for (size_t i = 0; i < sizeof rkeys / sizeof *rkeys; i++)
+        cr_expect(has_num(r, rkeys[i]), "rounds[].%s", rkeys[i]);
+      cr_expect_eq(cJSON_GetObjectItem(r, "first")->valueint, in_rounds, "rounds tile samples_s");
+      in_rounds += cJSON_GetObjectItem(r, "n")->valueint;
+      cJSON *cond = cJSON_GetObjectItem(r, "conditions");
+      cr_expect(has_num(cond, "other_cpu_share") && has_num(cond, "load_avg_1m_start") &&
+                    cJSON_IsBool(cJSON_GetObjectItem(cond, "loaded")),
+                "rounds[].conditions");
+    }
+    cr_expect_eq(in_rounds, cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")));
     cJSON *s = cJSON_GetObjectItem(c, "summary");
     const char *skeys[] = {
         "n",     "min_s",    "median_s", "mean_s",           "p90_s",           "p99_s",
@@ -198,6 +217,53 @@ Test(runner, crash_and_hang_fail_their_cases_and_the_suite_goes_on) {
   cJSON_Delete(doc);
 }
 
+Test(runner, rounds_are_fresh_processes_interleaved_in_a_seeded_order) {
+  const char *p = write_file(
+      "r.ini", "[suite]\nname = rounds\ndataset = synthetic:n=64\nmin_time = 0\nmin_iters = 3\n"
+               "warmup = 1\nrounds = 3\n"
+               "[g]\nmodels = mlp:hidden=8 mlp:hidden=4 cnn:c1=2,c2=2,c3=2,fc=4\n"
+               "backends = reference\nbatch = 2\n");
+  nnb_suite s;
+  nnb_error e;
+  cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
+  char out[256], resdir[300];
+  snprintf(resdir, sizeof resdir, "%s/results", dir);
+  nnb_run_options o = {.out_dir = resdir, .rounds = 4, .pin = "0"};
+  int failed = 0;
+  cr_assert_eq(nnb_suite_run(&s, &o, out, sizeof out, &failed, &e), NNB_OK, "%s", e.msg);
+  nnb_suite_free(&s);
+  cr_expect_eq(failed, 0);
+  cJSON *doc;
+  cr_assert_eq(nnb_results_read(out, &doc, &e), NNB_OK, "%s", e.msg);
+  validate(doc);
+  int used[12] = {0}, k = 0;
+  cJSON *c;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    cJSON *rounds = cJSON_GetObjectItem(c, "rounds"), *r;
+    cr_assert_eq(cJSON_GetArraySize(rounds), 4, "--rounds overrides the suite's 3");
+    int j = 0;
+    cJSON_ArrayForEach(r, rounds) {
+      int order = cJSON_GetObjectItem(r, "order")->valueint;
+      cr_assert(order >= 0 && order < 12);
+      used[order]++;
+      cr_expect_geq(order, 3 * j, "round %d runs after every case's round %d", j, j - 1);
+      cr_expect_lt(order, 3 * (j + 1));
+      cr_expect_str_eq(cJSON_GetObjectItem(r, "pin")->valuestring, "0");
+      j++;
+    }
+    cJSON *sum = cJSON_GetObjectItem(c, "summary");
+    cr_expect_str_eq(cJSON_GetObjectItem(sum, "ci_method")->valuestring, "rounds");
+    cr_expect_eq(cJSON_GetObjectItem(sum, "rounds")->valueint, 4);
+    cr_expect(strstr(cJSON_GetObjectItem(c, "reproduce")->valuestring, "--rounds 4 "), "%s",
+              cJSON_GetObjectItem(c, "reproduce")->valuestring);
+    cr_expect(strstr(cJSON_GetObjectItem(c, "reproduce")->valuestring, "--pin 0"));
+    k++;
+  }
+  cr_expect_eq(k, 3);
+  for (int i = 0; i < 12; i++) cr_expect_eq(used[i], 1, "slot %d used once", i);
+  cJSON_Delete(doc);
+}
+
 Test(runner, accuracy_uses_the_checkpoints_of_the_weights_folder) {
   /* A checkpoint of other weights than the suite's seed would make: the
    * accuracy section must evaluate the file, and say so. */
@@ -243,28 +309,32 @@ Test(runner, accuracy_uses_the_checkpoints_of_the_weights_folder) {
   cJSON_Delete(doc);
 }
 
-/* A results folder with one case per (name, factor): seeded times around
- * factor * 10 ms with 1% noise. */
-static void synthetic_results(const char *path, const double *factors, uint64_t seed) {
+/* A results folder with one case per (name, factor), each of `rounds`
+ * rounds gathered as the runner does: a round's level is factor * 10 ms
+ * with 1% spread between rounds, its 50 iterations 1% around it. */
+static void synthetic_results(const char *path, const double *factors, int rounds, uint64_t seed) {
   cJSON *doc = cJSON_CreateObject();
   cJSON_AddNumberToObject(doc, "schema_version", NNB_RESULTS_SCHEMA_VERSION);
   cJSON *cases = cJSON_AddArrayToObject(doc, "cases");
   nnb_rng r;
   nnb_rng_seed(&r, seed);
-  const char *models[] = {"mlp", "cnn", "lstm"};
+  const char *models[] = {"mlp", "cnn", "transformer:d=64,layers=2,heads=4,ffn=128"};
   for (int k = 0; k < 3; k++) {
-    cJSON *c = cJSON_CreateObject();
+    cJSON *c = NULL;
+    for (int j = 0; j < rounds; j++) {
+      double v[50], level = 0.010 * factors[k] * (1 + 0.01 * (2 * nnb_rng_unit(&r) - 1));
+      for (int i = 0; i < 50; i++) v[i] = level * (1 + 0.01 * (2 * nnb_rng_unit(&r) - 1));
+      cJSON *one = cJSON_CreateObject();
+      cJSON_AddStringToObject(one, "status", "ok");
+      cJSON_AddItemToObject(one, "samples_s", cJSON_CreateDoubleArray(v, 50));
+      nnb_case_add_round(&c, one, j, j, NULL, "");
+    }
     cJSON_AddStringToObject(c, "model", models[k]);
     cJSON_AddStringToObject(c, "spec", models[k]);
     cJSON_AddStringToObject(c, "backend", "reference");
     cJSON_AddStringToObject(c, "mode", "infer");
     cJSON_AddNumberToObject(c, "batch", 32);
     cJSON_AddNumberToObject(c, "threads", 1);
-    cJSON_AddStringToObject(c, "status", "ok");
-    double v[50];
-    for (int i = 0; i < 50; i++)
-      v[i] = 0.010 * factors[k] * (1 + 0.01 * (2 * nnb_rng_unit(&r) - 1));
-    cJSON_AddItemToObject(c, "samples_s", cJSON_CreateDoubleArray(v, 50));
     nnb_case_summarize(c, 32, 1);
     cJSON_AddItemToArray(cases, c);
   }
@@ -273,40 +343,106 @@ static void synthetic_results(const char *path, const double *factors, uint64_t 
   cJSON_Delete(doc);
 }
 
-Test(runner, compare_finds_a_planted_regression_and_not_noise) {
-  char a[128], b[128], cmd[512];
-  snprintf(a, sizeof a, "%s/a", dir);
-  snprintf(b, sizeof b, "%s/b", dir);
-  synthetic_results(a, (double[]){1, 1, 1}, 1);
-  synthetic_results(b, (double[]){1.20, 1.005, 1}, 2); /* cnn +0.5%, lstm unchanged */
+static cJSON *compare_json(const char *a, const char *b, int *exit_status) {
+  char cmd[512];
   snprintf(cmd, sizeof cmd, "%s/nnbench compare %s %s --json --fail-on-regression", NNB_BINARY_DIR,
            a, b);
   FILE *p = popen(cmd, "r");
   static char out[1 << 16];
   size_t n = fread(out, 1, sizeof out - 1, p);
   out[n] = 0;
-  int st = pclose(p);
-  cr_assert_eq(WEXITSTATUS(st), 1, "--fail-on-regression exits 1: %s", out);
+  *exit_status = WEXITSTATUS(pclose(p));
   cJSON *doc = cJSON_Parse(out);
   cr_assert(doc, "%s", out);
+  return doc;
+}
+
+Test(runner, compare_finds_a_planted_regression_and_not_noise) {
+  char a[128], b[128], a1[128], b1[128], cmd[512];
+  snprintf(a, sizeof a, "%s/a", dir);
+  snprintf(b, sizeof b, "%s/b", dir);
+  synthetic_results(a, (double[]){1, 1, 1}, 3, 1);
+  synthetic_results(b, (double[]){1.20, 1.005, 1}, 3, 2); /* cnn +0.5%, transformer unchanged */
+  int st;
+  cJSON *doc = compare_json(a, b, &st);
+  cr_assert_eq(st, 1, "--fail-on-regression exits 1");
   cJSON *c;
   int seen = 0;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
     const char *key = cJSON_GetObjectItem(c, "case")->valuestring;
     const char *verdict = cJSON_GetObjectItem(c, "verdict")->valuestring;
     double lo = cJSON_GetObjectItem(c, "ratio_ci95_lo")->valuedouble;
+    cr_expect_str_eq(cJSON_GetObjectItem(c, "method")->valuestring, "rounds");
+    cr_expect_eq(cJSON_GetObjectItem(c, "rounds_a")->valueint, 3);
     if (!strncmp(key, "mlp ", 4)) {
       cr_expect_str_eq(verdict, "slower");
-      cr_expect_gt(lo, 1.15, "the CI of a 20%% slowdown excludes 1 by far");
+      cr_expect_gt(lo, 1.1, "the CI of a 20%% slowdown excludes 1 by far");
     } else {
       cr_expect_str_eq(verdict, "same", "%s", key);
+      cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(c, "intervals_overlap")), "%s", key);
     }
     seen++;
   }
   cr_expect_eq(seen, 3);
   cr_expect_eq(cJSON_GetObjectItem(doc, "regressions")->valueint, 1);
   cJSON_Delete(doc);
-  snprintf(cmd, sizeof cmd, "%s/nnbench compare %s %s --fail-on-regression >/dev/null",
-           NNB_BINARY_DIR, a, a);
-  cr_expect_eq(WEXITSTATUS(system(cmd)), 0, "a result compared with itself has no regression");
+  snprintf(cmd, sizeof cmd, "%s/nnbench compare %s %s --fail-on-regression", NNB_BINARY_DIR, a, a);
+  FILE *p = popen(cmd, "r");
+  static char text[1 << 14];
+  text[fread(text, 1, sizeof text - 1, p)] = 0;
+  cr_expect_eq(WEXITSTATUS(pclose(p)), 0, "a result compared with itself has no regression");
+  cr_expect(strstr(text, "transformer:d=64,layers=2,heads=4,ffn=128 reference infer b32 t1 "),
+            "the table keeps the whole case name:\n%s", text);
+  /* one round a side: compared by iterations, and said so */
+  snprintf(a1, sizeof a1, "%s/a1", dir);
+  snprintf(b1, sizeof b1, "%s/b1", dir);
+  synthetic_results(a1, (double[]){1, 1, 1}, 1, 3);
+  synthetic_results(b1, (double[]){1.20, 1, 1}, 1, 4);
+  doc = compare_json(a1, b1, &st);
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    cr_expect_str_eq(cJSON_GetObjectItem(c, "method")->valuestring, "iterations");
+  }
+  cr_expect_eq(cJSON_GetObjectItem(doc, "regressions")->valueint, 1);
+  cJSON_Delete(doc);
+}
+
+/* Sets provenance.machine.cpu of a results folder's results.json. */
+static void set_cpu(const char *dir_path, const char *vendor, int family, int model,
+                    const char *uarch) {
+  cJSON *doc;
+  nnb_error e;
+  cr_assert_eq(nnb_results_read(dir_path, &doc, &e), NNB_OK, "%s", e.msg);
+  cJSON_DeleteItemFromObject(doc, "provenance");
+  cJSON *cpu = cJSON_AddObjectToObject(
+      cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "provenance"), "machine"), "cpu");
+  cJSON_AddStringToObject(cpu, "model", "AMD EPYC");
+  cJSON_AddStringToObject(cpu, "vendor", vendor);
+  cJSON_AddNumberToObject(cpu, "family", family);
+  cJSON_AddNumberToObject(cpu, "model_number", model);
+  cJSON_AddStringToObject(cpu, "microarchitecture", uarch);
+  cJSON_AddStringToObject(cpu, "isa_flags", "sse4_2 avx avx2 fma");
+  cr_assert_eq(nnb_results_write(dir_path, doc, &e), NNB_OK, "%s", e.msg);
+  cJSON_Delete(doc);
+}
+
+Test(runner, compare_warns_when_the_cpus_differ) {
+  char a[128], b[128];
+  snprintf(a, sizeof a, "%s/a", dir);
+  snprintf(b, sizeof b, "%s/b", dir);
+  synthetic_results(a, (double[]){1, 1, 1}, 3, 1);
+  synthetic_results(b, (double[]){1, 1, 1}, 3, 2);
+  set_cpu(a, "AuthenticAMD", 25, 1, "Zen 3");
+  set_cpu(b, "AuthenticAMD", 25, 1, "Zen 3");
+  int st;
+  cJSON *doc = compare_json(a, b, &st);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "warnings")), 0, "same CPU, no warning");
+  cJSON_Delete(doc);
+  set_cpu(b, "AuthenticAMD", 26, 2, "Zen 5"); /* the same name, "AMD EPYC", on both */
+  doc = compare_json(a, b, &st);
+  cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "warnings"), 0);
+  cr_assert(cJSON_IsString(w), "a warning when the CPUs differ");
+  cr_expect(strstr(w->valuestring, "different CPUs") && strstr(w->valuestring, "Zen 3") &&
+                strstr(w->valuestring, "Zen 5") && strstr(w->valuestring, "family 26 model 2"),
+            "%s", w->valuestring);
+  cJSON_Delete(doc);
 }

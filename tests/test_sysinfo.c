@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_uarch.h"
 #include "sysinfo.h"
 
 static nnb_sysinfo *collect(void) {
@@ -139,4 +140,43 @@ Test(sysinfo, json_has_documented_keys) {
                                    "all_thread_copy_gbs", "budget_s", "elapsed_s", NULL});
   cr_expect_str_eq(cJSON_GetObjectItem(pj, "isa")->valuestring, "avx2+fma");
   cJSON_Delete(pj);
+}
+
+Test(sysinfo, microarchitecture_from_family_and_model) {
+  struct {
+    const char *vendor;
+    int family, model;
+    const char *want;
+  } t[] = {
+      {"AuthenticAMD", 25, 1, "Zen 3"},
+      {"AuthenticAMD", 25, 0x11, "Zen 4"},
+      {"AuthenticAMD", 26, 2, "Zen 5"},
+      {"AuthenticAMD", 23, 0x31, "Zen 2"},
+      {"GenuineIntel", 6, 0x8f, "Sapphire Rapids"},
+      {"GenuineIntel", 6, 0x01, "unknown"},
+      {"AuthenticAMD", 99, 1, "unknown"},
+      {"unknown", -1, -1, "unknown"},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+    char buf[64];
+    nnb_cpu_uarch(t[i].vendor, t[i].family, t[i].model, buf, sizeof buf);
+    cr_expect_str_eq(buf, t[i].want, "%s family %d model %d", t[i].vendor, t[i].family, t[i].model);
+  }
+}
+
+Test(sysinfo, x86_hosts_record_family_model_and_stepping) {
+  nnb_sysinfo s;
+  nnb_error e;
+  cr_assert_eq(nnb_sysinfo_collect(&s, &e), NNB_OK, "%s", e.msg);
+  if (!strcmp(s.arch, "x86_64")) { /* /proc/cpuinfo has them on every x86 Linux */
+    cr_expect_geq(s.cpu_family, 0);
+    cr_expect_geq(s.cpu_model_number, 0);
+    cr_expect_geq(s.cpu_stepping, 0);
+  }
+  cr_expect(s.cpu_uarch[0], "the microarchitecture is a word, \"unknown\" at worst");
+  cJSON *j = nnb_sysinfo_to_json(&s), *cpu = cJSON_GetObjectItem(j, "cpu");
+  cr_expect(cJSON_IsString(cJSON_GetObjectItem(cpu, "microarchitecture")));
+  cr_expect(cJSON_GetObjectItem(cpu, "family") && cJSON_GetObjectItem(cpu, "model_number") &&
+            cJSON_GetObjectItem(cpu, "stepping"));
+  cJSON_Delete(j);
 }

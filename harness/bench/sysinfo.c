@@ -11,6 +11,7 @@
 
 #include <nnbench/nnbench.h>
 
+#include "cpu_uarch.h"
 #include "sysinfo_util.h"
 
 #if defined(__GLIBC__)
@@ -73,6 +74,12 @@ static void collect_cpuinfo(nnb_sysinfo *s) {
     else if ((!strcmp(key, "vendor_id") || !strcmp(key, "CPU implementer")) &&
              !strcmp(s->cpu_vendor, "unknown"))
       set_str(s->cpu_vendor, sizeof s->cpu_vendor, val);
+    else if (!strcmp(key, "cpu family") && s->cpu_family < 0)
+      s->cpu_family = (int)strtol(val, NULL, 10);
+    else if (!strcmp(key, "model") && s->cpu_model_number < 0)
+      s->cpu_model_number = (int)strtol(val, NULL, 10);
+    else if (!strcmp(key, "stepping") && s->cpu_stepping < 0)
+      s->cpu_stepping = (int)strtol(val, NULL, 10);
     else if ((!strcmp(key, "flags") || !strcmp(key, "Features")) && !flags)
       flags = strdup(val);
     else if (!strcmp(key, "physical id"))
@@ -230,6 +237,7 @@ nnb_status nnb_sysinfo_collect(nnb_sysinfo *out, nnb_error *e) {
   for (size_t i = 0; i < sizeof unknown_fields / sizeof *unknown_fields; i++)
     strcpy(unknown_fields[i], "unknown");
   s->physical_cores = s->sockets = -1;
+  s->cpu_family = s->cpu_model_number = s->cpu_stepping = -1;
   s->cache_l1d_bytes = s->cache_l1i_bytes = s->cache_l2_bytes = s->cache_l3_bytes = -1;
   s->mem_total_bytes = s->mem_available_bytes = -1;
   s->loadavg[0] = s->loadavg[1] = s->loadavg[2] = -1;
@@ -256,6 +264,8 @@ nnb_status nnb_sysinfo_collect(nnb_sysinfo *out, nnb_error *e) {
   collect_cpuinfo(s);
   if (!strcmp(s->cpu_model, "unknown") || !s->cpu_model[0])
     set_str(s->cpu_model, sizeof s->cpu_model, s->arch); /* e.g. Arm without "model name" */
+  nnb_cpu_uarch(s->cpu_vendor, s->cpu_family, s->cpu_model_number, s->cpu_uarch,
+                sizeof s->cpu_uarch);
   collect_caches(s);
   collect_memory(s);
   nnb_sysinfo_collect_conditions(s);
@@ -289,7 +299,11 @@ cJSON *nnb_sysinfo_to_json(const nnb_sysinfo *s) {
 
   cJSON *cpu = ok ? cJSON_AddObjectToObject(o, "cpu") : NULL;
   ok = ok && cpu && add_str(cpu, "model", s->cpu_model) && add_str(cpu, "vendor", s->cpu_vendor) &&
-       add_str(cpu, "isa_flags", s->isa_flags) && cJSON_AddBoolToObject(cpu, "avx2", s->has_avx2) &&
+       add_num(cpu, "family", s->cpu_family, s->cpu_family >= 0) &&
+       add_num(cpu, "model_number", s->cpu_model_number, s->cpu_model_number >= 0) &&
+       add_num(cpu, "stepping", s->cpu_stepping, s->cpu_stepping >= 0) &&
+       add_str(cpu, "microarchitecture", s->cpu_uarch) && add_str(cpu, "isa_flags", s->isa_flags) &&
+       cJSON_AddBoolToObject(cpu, "avx2", s->has_avx2) &&
        cJSON_AddBoolToObject(cpu, "fma", s->has_fma) &&
        cJSON_AddBoolToObject(cpu, "avx512f", s->has_avx512f) &&
        add_num(cpu, "logical_cores", s->logical_cores, true) &&

@@ -41,6 +41,10 @@ typedef struct nnb_sysinfo {
   /* CPU (/proc/cpuinfo). */
   char cpu_model[256]; /* "model name", e.g. "AMD EPYC 9R14 96-Core Processor" */
   char cpu_vendor[64]; /* "vendor_id", e.g. "AuthenticAMD" */
+  /* cpuid's "cpu family", "model" and "stepping" (-1 unknown), and the
+   * microarchitecture they imply (cpu_uarch.h), e.g. 25, 1, 1: "Zen 3". */
+  int cpu_family, cpu_model_number, cpu_stepping;
+  char cpu_uarch[64];
   /* The ISA extensions of interest this CPU has, space-separated, in a fixed
    * order: e.g. "sse4_2 avx avx2 fma avx512f avx512bw avx512vl avx512_bf16". */
   char isa_flags[512];

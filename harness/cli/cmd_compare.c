@@ -8,6 +8,7 @@
 #include "case_rounds.h"
 #include "cli.h"
 #include "compare_cases.h"
+#include "machine_diff.h"
 #include "plot.h"
 #include "results.h"
 
@@ -61,6 +62,25 @@ static cJSON *find(cJSON *doc, const char *key) {
   return NULL;
 }
 
+/* A sentence when rounds of the compared cases ran under load: the test
+ * takes A's and B's rounds as draws of one machine state, which a load
+ * lasting through one run only breaks. */
+static void loaded_rounds_note(cJSON **ca, cJSON **cb, int n, char *buf, size_t len) {
+  int loaded[2] = {0, 0}, rounds[2] = {0, 0};
+  for (int i = 0; i < n; i++)
+    for (int side = 0; side < 2; side++) {
+      cJSON *s = cJSON_GetObjectItem(side ? cb[i] : ca[i], "summary");
+      double l = num(s, "loaded_rounds"), r = num(s, "rounds");
+      loaded[side] += l > 0 ? (int)l : 0;
+      rounds[side] += r > 0 ? (int)r : 0;
+    }
+  if (loaded[0] || loaded[1])
+    snprintf(buf, len,
+             "%d of %d rounds in A and %d of %d in B ran while other processes took more than 10%% "
+             "of the CPU: verdicts compare that load as well as the code",
+             loaded[0], rounds[0], loaded[1], rounds[1]);
+}
+
 int cmd_compare(int argc, char **argv) {
   const char *pa = NULL, *pb = NULL, *plot_dir = NULL;
   double threshold = 0.02;
@@ -97,6 +117,9 @@ int cmd_compare(int argc, char **argv) {
     cJSON_Delete(a);
     return 1;
   }
+  char machines[1400];
+  int other_cpu = nnb_machine_diff(a, b, machines, sizeof machines);
+  if (other_cpu) fprintf(stderr, "nnbench compare: warning: %s\n", machines);
   int cap = cJSON_GetArraySize(cJSON_GetObjectItem(a, "cases")) + 1;
   cJSON **ca = calloc((size_t)cap, sizeof *ca), **cb = calloc((size_t)cap, sizeof *cb);
   nnb_case_comparison *cmp = calloc((size_t)cap, sizeof *cmp);
@@ -126,6 +149,9 @@ int cmd_compare(int argc, char **argv) {
     if (!m || !ok_case(c) || !ok_case(m)) cJSON_AddItemToArray(only_b, cJSON_CreateString(key));
   }
   nnb_holm(p, n);
+  char load_note[400] = "";
+  loaded_rounds_note(ca, cb, n, load_note, sizeof load_note);
+  if (*load_note) fprintf(stderr, "nnbench compare: warning: %s\n", load_note);
   /* The whole case name, however long: batch and threads are part of it. */
   int width = 4;
   for (int i = 0; i < n; i++) {
@@ -135,7 +161,7 @@ int cmd_compare(int argc, char **argv) {
   if (!json)
     printf("%-*s %11s %11s %8s %19s %9s %7s  %s\n", width, "case", "A median", "B median", "B/A",
            "95% CI", "p (Holm)", "rounds", "verdict");
-  int by_iterations = 0;
+  int by_iterations = 0, overlaps = 0;
   for (int i = 0; i < n; i++) {
     cJSON *sa = cJSON_GetObjectItem(ca[i], "summary"), *sb = cJSON_GetObjectItem(cb[i], "summary");
     const nnb_compare *k = &cmp[i].c;
@@ -143,6 +169,11 @@ int cmd_compare(int argc, char **argv) {
     const char *verdict = v == NNB_SLOWER ? "slower" : v == NNB_FASTER ? "faster" : "same";
     regressions += v == NNB_SLOWER;
     by_iterations += !cmp[i].by_rounds;
+    /* Whether the two runs' own 95% intervals overlap: what repeating a run
+     * should give nearly always when the intervals are honest. */
+    int overlap = !(num(sa, "median_ci95_hi_s") < num(sb, "median_ci95_lo_s") ||
+                    num(sb, "median_ci95_hi_s") < num(sa, "median_ci95_lo_s"));
+    overlaps += overlap;
     key_of(ca[i], key, sizeof key);
     if (json || plot_dir) {
       cJSON *r = cJSON_CreateObject();
@@ -160,6 +191,7 @@ int cmd_compare(int argc, char **argv) {
       cJSON_AddNumberToObject(r, "rounds_b", cmp[i].rounds_b);
       cJSON_AddNumberToObject(r, "noise", cmp[i].noise);
       cJSON_AddNumberToObject(r, "threshold", nnb_case_threshold(&cmp[i], threshold));
+      cJSON_AddBoolToObject(r, "intervals_overlap", overlap);
       cJSON_AddStringToObject(r, "verdict", verdict);
       cJSON_AddItemToArray(rows, r);
     }
@@ -187,6 +219,10 @@ int cmd_compare(int argc, char **argv) {
   if (json) {
     cJSON_AddNumberToObject(out, "geomean_ratio", gm);
     cJSON_AddNumberToObject(out, "regressions", regressions);
+    cJSON_AddNumberToObject(out, "intervals_overlap", overlaps);
+    cJSON *warnings = cJSON_AddArrayToObject(out, "warnings");
+    if (other_cpu) cJSON_AddItemToArray(warnings, cJSON_CreateString(machines));
+    if (*load_note) cJSON_AddItemToArray(warnings, cJSON_CreateString(load_note));
     if (cli_print_json(out)) status = 1;
   } else {
     printf("%-*s %11s %11s %8.4f\n", width, "geometric mean", "", "", gm);
@@ -197,7 +233,8 @@ int cmd_compare(int argc, char **argv) {
     cJSON *x;
     cJSON_ArrayForEach(x, only_a) printf("only in A (or failed on one side): %s\n", x->valuestring);
     cJSON_ArrayForEach(x, only_b) printf("only in B (or failed on one side): %s\n", x->valuestring);
-    printf("%d case(s) compared, %d slower\n", n, regressions);
+    printf("%d case(s) compared, %d slower; the runs' 95%% intervals overlap on %d of %d\n", n,
+           regressions, overlaps, n);
     cJSON_Delete(out);
   }
   free(ca), free(cb), free(cmp), free(p), free(ratios);

@@ -59,6 +59,15 @@ static void print_table(const nnb_sysinfo *s, const nnb_peak *p) {
   printf("cpu\n");
   row("model", "%s", s->cpu_model);
   row("vendor", "%s", s->cpu_vendor);
+  char num[3][16];
+  int v[3] = {s->cpu_family, s->cpu_model_number, s->cpu_stepping};
+  for (int i = 0; i < 3; i++) {
+    if (v[i] >= 0)
+      snprintf(num[i], sizeof num[i], "%d", v[i]);
+    else
+      snprintf(num[i], sizeof num[i], "?");
+  }
+  row("uarch", "%s (family %s, model %s, stepping %s)", s->cpu_uarch, num[0], num[1], num[2]);
   row("isa", "%s", s->isa_flags[0] ? s->isa_flags : "(none of interest)");
   char phys[16] = "?", sock[16] = "?";
   if (s->physical_cores > 0) snprintf(phys, sizeof phys, "%d", s->physical_cores);
