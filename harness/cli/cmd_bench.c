@@ -29,9 +29,11 @@ int cmd_bench(int argc, char **argv) {
   double min_time, timeout;
   unsigned long long threads, min_iters, warmup, seed, acc;
   int json = 0;
+  cli_kv backend_opts;
   cli_option opts[] = {
       {"--model", "M[,M...]", CLI_STR, &models, NULL, "the models to measure (required)"},
       {"--backend", "B[,B...]|all", CLI_STR, &backends, "all", "the backends"},
+      CLI_BACKEND_OPT(&backend_opts),
       {"--mode", "infer,train", CLI_STR, &modes, "infer", "inference, training or both"},
       {"--batch", "N[,N...]", CLI_STR, &batches, "1", "batch sizes"},
       {"--threads", "N", CLI_U64, &threads, "0", "threads per backend, 0 for its own default"},
@@ -64,6 +66,7 @@ int cmd_bench(int argc, char **argv) {
           "[suite]\nname = bench\ndataset = %s\nseed = %llu\nthreads = %llu\nmin_time = %g\n"
           "min_iters = %llu\nwarmup = %llu\ntimeout = %g\n[bench]\n",
           dataset, seed, threads, min_time, min_iters, warmup, timeout);
+  if (*backend_opts.text) fprintf(f, "options = %s\n", backend_opts.text);
   to_list(list, sizeof list, models, 1);
   fprintf(f, "models = %s\n", list);
   to_list(list, sizeof list, backends, 0);
