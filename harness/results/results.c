@@ -98,10 +98,11 @@ nnb_status nnb_results_read(const char *path, cJSON **doc, nnb_error *e) {
   free(text);
   if (!*doc) return nnb_fail(e, NNB_ERR_FORMAT, "%s: not valid JSON", file);
   cJSON *v = cJSON_GetObjectItem(*doc, "schema_version");
-  if (!cJSON_IsNumber(v) || v->valueint != NNB_RESULTS_SCHEMA_VERSION) {
+  /* Version 1 (one process per case) reads as results of one round each. */
+  if (!cJSON_IsNumber(v) || v->valueint < 1 || v->valueint > NNB_RESULTS_SCHEMA_VERSION) {
     cJSON_Delete(*doc);
     *doc = NULL;
-    return nnb_fail(e, NNB_ERR_FORMAT, "%s: schema_version %s, expected %d", file,
+    return nnb_fail(e, NNB_ERR_FORMAT, "%s: schema_version %s, expected 1 to %d", file,
                     cJSON_IsNumber(v) ? "differs" : "missing", NNB_RESULTS_SCHEMA_VERSION);
   }
   if (!cJSON_IsArray(cJSON_GetObjectItem(*doc, "cases"))) {
