@@ -446,3 +446,17 @@ Test(runner, compare_warns_when_the_cpus_differ) {
             "%s", w->valuestring);
   cJSON_Delete(doc);
 }
+
+Test(runner, results_of_schema_1_still_read_and_newer_refused) {
+  const char *v1 = write_file("v1.json", "{\"schema_version\": 1, \"cases\": []}");
+  cJSON *doc;
+  nnb_error e;
+  cr_expect_eq(nnb_results_read(v1, &doc, &e), NNB_OK, "%s", e.msg);
+  cJSON_Delete(doc);
+  char text[128];
+  snprintf(text, sizeof text, "{\"schema_version\": %d, \"cases\": []}",
+           NNB_RESULTS_SCHEMA_VERSION + 1);
+  const char *next = write_file("next.json", text);
+  cr_expect_eq(nnb_results_read(next, &doc, &e), NNB_ERR_FORMAT);
+  cr_expect(strstr(e.msg, "next.json") && strstr(e.msg, "schema_version"), "%s", e.msg);
+}

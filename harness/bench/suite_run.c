@@ -36,6 +36,11 @@ static void reproducer(const nnb_suite *s, const nnb_case *c, int rounds, char *
                c->min_iters, c->warmup, rounds, c->timeout, s->dataset, s->seed);
   if (*c->pin && at > 0 && (size_t)at < len)
     snprintf(buf + at, len - (size_t)at, " --pin %s", c->pin);
+  for (const char *p = c->options; *p;) {
+    size_t n = strcspn(p, ","), used = strlen(buf);
+    snprintf(buf + used, len - used, " --backend-opt %.*s", (int)n, p);
+    p += n + (p[n] == ',');
+  }
 }
 
 /* What names a case in the results, and the command that measures it again. */
@@ -44,6 +49,7 @@ static void add_identity(cJSON *rec, const nnb_suite *s, const nnb_case *c, int 
   cJSON_AddStringToObject(rec, "group", c->group);
   cJSON_AddStringToObject(rec, "model", c->model);
   cJSON_AddStringToObject(rec, "backend", c->backend);
+  if (*c->options) cJSON_AddStringToObject(rec, "options", c->options);
   cJSON_AddStringToObject(rec, "mode", nnb_mode_name(c->mode));
   cJSON_AddNumberToObject(rec, "batch", c->batch);
   cJSON_AddNumberToObject(rec, "threads", c->threads);

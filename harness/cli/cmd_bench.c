@@ -4,30 +4,21 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "results.h"
 #include "suite_run.h"
 
-static void help(void) {
-  printf(
-      "usage: nnbench bench --model M[,M...] [--backend B[,B...]|all] [--mode infer,train]\n"
-      "                     [--batch N[,N...]] [--threads N] [--min-time S] [--min-iters N]\n"
-      "                     [--warmup N] [--rounds N] [--pin CPUS] [--timeout S] [--dataset SPEC]\n"
-      "                     [--seed N] [--out DIR]\n"
-      "                     [--accuracy-samples N] [--weights DIR] [--json]\n\n"
-      "Measures each model x backend x mode x batch as its own isolated case (see\n"
-      "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
-      "separated by ';' instead ('transformer:d=256,layers=4;mlp').\n"
-      "Each case is measured in --rounds independent rounds (default 3), each a fresh\n"
-      "process, the rounds of all cases interleaved in a seeded order; the median's CI\n"
-      "and compare's test come from the variation between rounds. --pin CPUS pins each\n"
-      "process to a CPU list (0, 0-1, 1,3).\n"
-      "Defaults: --backend all --mode infer --batch 1 --min-time 1 --min-iters 10\n"
-      "--warmup 3 --rounds 3 --timeout 300 --accuracy-samples 0. Results go to DIR (default\n"
-      "results/bench-<UTC time>/); --json prints results.json on stdout.\n"
-      "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
-      "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
-      "1000); without it the accuracy section uses the seeded initialisation.\n");
-}
+static const char about[] =
+    "Measures each model x backend x mode x batch as its own isolated case (see\n"
+    "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
+    "separated by ';' instead ('transformer:d=256,layers=4;mlp'). Each case is\n"
+    "measured in --rounds independent rounds, each a fresh process, the rounds of\n"
+    "all cases interleaved in a seeded order; the median's CI and compare's test\n"
+    "come from the variation between rounds (docs/statistics.md). Results go to DIR\n"
+    "(default results/bench-<UTC time>/); --json prints results.json on stdout.\n"
+    "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
+    "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
+    "1000); without it the accuracy section uses the seeded initialisation.";
 
 /* "a,b,c" -> "a b c" (suite lists are space separated); ';' for model specs. */
 static void to_list(char *dst, size_t len, const char *src, int models) {
@@ -37,59 +28,37 @@ static void to_list(char *dst, size_t len, const char *src, int models) {
 }
 
 int cmd_bench(int argc, char **argv) {
-  const char *models = NULL, *backends = "all", *modes = "infer", *batches = "1", *out = NULL;
-  const char *dataset = "fashion-mnist", *weights = NULL;
-  double min_time = 1, timeout = 300;
-  const char *pin = "";
-  unsigned long long threads = 0, min_iters = 10, warmup = 3, seed = 1, acc = 0, rounds = 3;
-  int json = 0, acc_given = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    }
-    if (!v) return cli_usage_error("bench", "option '%s' needs a value", a);
-    i++;
-    unsigned long long *u = !strcmp(a, "--threads")            ? &threads
-                            : !strcmp(a, "--min-iters")        ? &min_iters
-                            : !strcmp(a, "--warmup")           ? &warmup
-                            : !strcmp(a, "--seed")             ? &seed
-                            : !strcmp(a, "--rounds")           ? &rounds
-                            : !strcmp(a, "--accuracy-samples") ? &acc
-                                                               : NULL;
-    acc_given |= u == &acc;
-    if (u) {
-      if (cli_parse_u64(v, u))
-        return cli_usage_error("bench", "%s needs a non-negative integer, got '%s'", a, v);
-    } else if (!strcmp(a, "--min-time") || !strcmp(a, "--timeout")) {
-      char *end;
-      double d = strtod(v, &end);
-      if (*end || !(d >= 0)) return cli_usage_error("bench", "%s needs seconds, got '%s'", a, v);
-      *(!strcmp(a, "--min-time") ? &min_time : &timeout) = d;
-    } else if (!strcmp(a, "--model"))
-      models = v;
-    else if (!strcmp(a, "--backend"))
-      backends = v;
-    else if (!strcmp(a, "--mode"))
-      modes = v;
-    else if (!strcmp(a, "--batch"))
-      batches = v;
-    else if (!strcmp(a, "--dataset"))
-      dataset = v;
-    else if (!strcmp(a, "--out"))
-      out = v;
-    else if (!strcmp(a, "--weights"))
-      weights = v;
-    else if (!strcmp(a, "--pin"))
-      pin = v;
-    else
-      return cli_usage_error("bench", "unknown option '%s'", a);
-  }
+  const char *models = NULL, *backends, *modes, *batches, *out = NULL, *dataset, *weights = NULL;
+  double min_time, timeout;
+  unsigned long long threads, min_iters, warmup, seed, acc;
+  int rounds;
+  const char *pin = NULL;
+  int json = 0;
+  cli_kv backend_opts;
+  cli_option opts[] = {
+      {"--model", "M[,M...]", CLI_STR, &models, NULL, "the models to measure (required)"},
+      {"--backend", "B[,B...]|all", CLI_STR, &backends, "all", "the backends"},
+      CLI_BACKEND_OPT(&backend_opts),
+      {"--mode", "infer,train", CLI_STR, &modes, "infer", "inference, training or both"},
+      {"--batch", "N[,N...]", CLI_STR, &batches, "1", "batch sizes"},
+      {"--threads", "N", CLI_U64, &threads, "0", "threads per backend, 0 for its own default"},
+      {"--min-time", "S", CLI_NUM, &min_time, "1", "seconds of repetitions at least"},
+      {"--min-iters", "N", CLI_U64, &min_iters, "10", "repetitions at least"},
+      {"--warmup", "N", CLI_U64, &warmup, "3", "untimed steps first, at least"},
+      {"--rounds", "N", CLI_POS_INT, &rounds, "3", "rounds per case, each a fresh process"},
+      {"--pin", "CPUS", CLI_STR, &pin, NULL, "pin each process to a CPU list: 0, 0-1, 1,3"},
+      {"--timeout", "S", CLI_NUM, &timeout, "300", "seconds before a case is stopped"},
+      {"--dataset", "SPEC", CLI_STR, &dataset, "fashion-mnist",
+       "the data (see 'nnbench list datasets')"},
+      {"--seed", "N", CLI_U64, &seed, "1", "seed of weights, data and bootstrap"},
+      {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
+      {"--accuracy-samples", "N", CLI_U64, &acc, "0", "test samples of the accuracy section"},
+      {"--weights", "DIR", CLI_STR, &weights, NULL, "checkpoints for the accuracy section"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print results.json on stdout"},
+  };
+  cli_spec spec = CLI_SPEC("bench", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   if (!models) return cli_usage_error("bench", "--model is required");
   /* Write the cases as a suite file, so bench and run share one parser. */
   char tmpl[] = "/tmp/nnbench-bench-XXXXXX.ini";
@@ -102,10 +71,11 @@ int cmd_bench(int argc, char **argv) {
   char list[2048];
   fprintf(f,
           "[suite]\nname = bench\ndataset = %s\nseed = %llu\nthreads = %llu\nmin_time = %g\n"
-          "min_iters = %llu\nwarmup = %llu\nrounds = %llu\ntimeout = %g\n",
+          "min_iters = %llu\nwarmup = %llu\nrounds = %d\ntimeout = %g\n",
           dataset, seed, threads, min_time, min_iters, warmup, rounds, timeout);
-  if (*pin) fprintf(f, "pin = %s\n", pin);
+  if (pin) fprintf(f, "pin = %s\n", pin);
   fprintf(f, "[bench]\n");
+  if (*backend_opts.text) fprintf(f, "options = %s\n", backend_opts.text);
   to_list(list, sizeof list, models, 1);
   fprintf(f, "models = %s\n", list);
   to_list(list, sizeof list, backends, 0);
@@ -125,7 +95,7 @@ int cmd_bench(int argc, char **argv) {
     return cli_usage_error("bench", "%s", colon ? colon + 2 : e.msg);
   }
   snprintf(s.path, sizeof s.path, "(command line)");
-  if (weights && !acc_given) acc = 1000;
+  if (weights && !cli_given(&spec, "--accuracy-samples")) acc = 1000;
   nnb_run_options o = {
       .out_dir = out, .argc = argc, .argv = argv, .accuracy_samples = (int)acc, .weights = weights};
   char dir[1024];

@@ -8,31 +8,28 @@
 #include "case_rounds.h"
 #include "cli.h"
 #include "compare_cases.h"
+#include "fields.h"
 #include "machine_diff.h"
+#include "options.h"
 #include "plot.h"
 #include "results.h"
 
 #define RESAMPLES 2000
 
-static void help(void) {
-  printf("usage: nnbench compare A B [--threshold P%%] [--fail-on-regression] [--json]\n"
-         "                         [--plot DIR]\n\n"
-         "A and B are results folders (or results.json files); A is the baseline. Cases are\n"
-         "matched by model spec, backend, mode, batch and threads. For each match: the\n"
-         "ratio B/A of the cases' centres (the geometric mean of their round medians) with\n"
-         "its 95%% CI and the p-value of Welch's t test on the log round medians,\n"
-         "Holm-corrected over all matches. A case is slower (faster) only when the\n"
-         "corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
-         "threshold: the larger of --threshold (default 2%%) and the spread between rounds\n"
-         "seen in either run. The gate is built for at most 5%% false alarms per\n"
-         "comparison of two runs of the same code (docs/statistics.md). A case with one\n"
-         "round on either side falls back to its iterations (method 'iterations': a\n"
-         "Mann-Whitney U test, which describes two processes, not the code).\n"
-         "Cases present on one side only are listed.\n"
-         "Exit status 1 with --fail-on-regression when any case is slower.\n"
-         "--plot DIR draws the ratios with their CIs, one row per case, into DIR/compare.png\n"
-         "and DIR/compare.svg with gnuplot (template scripts/plots/compare.gp).\n");
-}
+static const char about[] =
+    "A and B are results folders (or results.json files); A is the baseline. Cases are\n"
+    "matched by model spec, backend and its options, mode, batch and threads. For each\n"
+    "match: the ratio B/A of the cases' centres (the geometric mean of their round\n"
+    "medians) with its 95% CI and the p-value of Welch's t test on the log round\n"
+    "medians, Holm-corrected over all matches. A case is slower (faster) only when\n"
+    "the corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
+    "threshold: the larger of --threshold and the spread between rounds seen in\n"
+    "either run. The gate is built for at most 5% false alarms per comparison of two\n"
+    "runs of the same code (docs/statistics.md). A case with one round on either side\n"
+    "falls back to its iterations (method 'iterations': a Mann-Whitney U test, which\n"
+    "describes two processes, not the code). Cases present on one side only are\n"
+    "listed. A warning says when A and B ran on different CPUs, or rounds under load.\n"
+    "Exit status 1 with --fail-on-regression when any case is slower.";
 
 static const char *str(cJSON *o, const char *k) {
   cJSON *v = cJSON_GetObjectItem(o, k);
@@ -43,9 +40,13 @@ static double num(cJSON *o, const char *k) {
   return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* A case's identity: model spec, contender (backend and its options), mode,
+ * batch and threads. */
 static void key_of(cJSON *c, char *buf, size_t len) {
+  char contender[320];
+  nnb_case_contender(c, contender, sizeof contender);
   snprintf(buf, len, "%s %s %s b%.0f t%.0f", *str(c, "spec") ? str(c, "spec") : str(c, "model"),
-           str(c, "backend"), str(c, "mode"), num(c, "batch"), num(c, "threads"));
+           contender, str(c, "mode"), num(c, "batch"), num(c, "threads"));
 }
 
 static int ok_case(cJSON *c) {
@@ -83,32 +84,21 @@ static void loaded_rounds_note(cJSON **ca, cJSON **cb, int n, char *buf, size_t 
 
 int cmd_compare(int argc, char **argv) {
   const char *pa = NULL, *pb = NULL, *plot_dir = NULL;
-  double threshold = 0.02;
+  double threshold;
   int fail_on_reg = 0, json = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      json = 1;
-    else if (!strcmp(argv[i], "--fail-on-regression"))
-      fail_on_reg = 1;
-    else if (!strcmp(argv[i], "--plot") && i + 1 < argc)
-      plot_dir = argv[++i];
-    else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
-      char *end;
-      threshold = strtod(argv[++i], &end) / 100.0;
-      if ((*end && strcmp(end, "%")) || !(threshold >= 0 && threshold < 10))
-        return cli_usage_error("compare", "--threshold needs a percentage such as 5%%, got '%s'",
-                               argv[i]);
-    } else if (argv[i][0] != '-' && !pa)
-      pa = argv[i];
-    else if (argv[i][0] != '-' && !pb)
-      pb = argv[i];
-    else
-      return cli_usage_error("compare", "unexpected argument '%s'", argv[i]);
-  }
+  cli_option opts[] = {
+      {"A", NULL, CLI_STR, &pa, NULL, "the baseline"},
+      {"B", NULL, CLI_STR, &pb, NULL, "the results compared with it"},
+      {"--threshold", "P%", CLI_PERCENT, &threshold, "2%", "the smallest change called a verdict"},
+      {"--fail-on-regression", NULL, CLI_FLAG, &fail_on_reg, NULL, "exit 1 when a case is slower"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print the comparison as JSON"},
+      {"--plot", "DIR", CLI_STR, &plot_dir, NULL,
+       "draw the ratios with their CIs into DIR/compare.png and DIR/compare.svg\n"
+       "with gnuplot (template scripts/plots/compare.gp)"},
+  };
+  cli_spec spec = CLI_SPEC("compare", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   if (!pa || !pb) return cli_usage_error("compare", "needs two results: nnbench compare A B");
   nnb_error e = {{0}};
   cJSON *a = NULL, *b = NULL;

@@ -12,7 +12,8 @@
 
 #include "files.h"
 
-#define NNB_RESULTS_SCHEMA_VERSION 1
+/* 2: cases measured in rounds; summary.median_s is the rounds' centre. */
+#define NNB_RESULTS_SCHEMA_VERSION 2
 #define NNB_NOISY_CV 0.05
 
 /* Writes DIR/results.json and DIR/results.csv, each through a temporary
