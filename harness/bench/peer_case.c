@@ -249,6 +249,7 @@ cJSON *nnb_peer_run_case(const char *exe, const nnb_case *c, const nnb_dataset *
   cJSON_AddStringToObject(req, "mode", nnb_mode_name(c->mode));
   cJSON_AddNumberToObject(req, "batch", c->batch);
   cJSON_AddNumberToObject(req, "threads", c->threads);
+  cJSON_AddStringToObject(req, "options", c->options);
   cJSON *w = cJSON_AddObjectToObject(req, "warmup");
   cJSON_AddNumberToObject(w, "min_steps", c->warmup);
   cJSON_AddNumberToObject(w, "max_steps", NNB_WARM_MAX_STEPS);
