@@ -190,10 +190,11 @@ static cJSON *run_suite(const char *ini, int accuracy_samples) {
   return doc;
 }
 
+/* The first row of arr whose "backend" (or, in the backends list, "name") is `backend`. */
 static cJSON *row_of(cJSON *arr, const char *backend) {
   cJSON *r;
   cJSON_ArrayForEach(r, arr) {
-    if (!strcmp(str(r, "backend"), backend)) return r;
+    if (!strcmp(str(r, "backend"), backend) || !strcmp(str(r, "name"), backend)) return r;
   }
   return NULL;
 }
@@ -217,6 +218,10 @@ Test(peers, all_means_the_plugins_and_a_named_peer_joins_them) {
   cr_expect_str_eq(str(cJSON_GetArrayItem(rounds, 2), "pin"), "0");
   cJSON *props = cJSON_GetObjectItem(cJSON_GetObjectItem(fake, "backend_info"), "properties");
   cr_expect_str_eq(str(props, "cpus"), "0", "the peer's process was pinned");
+  cJSON *listed = row_of(cJSON_GetObjectItem(doc, "backends"), "fake");
+  cr_assert(listed, "the results list the peer with the backends");
+  cr_expect_str_eq(str(listed, "kind"), "peer");
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(listed, "available")));
   cr_expect(strstr(str(fake, "reproduce"), "--backend fake"), "%s", str(fake, "reproduce"));
   /* The fake's logits say class 0 for every sample: nnbench scores them. */
   nnb_dataset test;

@@ -39,6 +39,10 @@ bool nnb_peer_lookup(const char *name, char *path, size_t len, char *why, size_t
  * request that loads no framework): fills up to max, returns how many. */
 int nnb_peer_list(nnb_peer_info *out, int max);
 
+/* Appends to arr, for each peer some case names, what a results document
+ * lists of a backend: name, "kind": "peer", available, reason, path. */
+void nnb_peers_json(cJSON *arr, const nnb_case *cases, int n);
+
 /* The folders searched, in order; `buf` holds the copy of the variable. */
 int nnb_peer_search_dirs(const char **dirs, int max, char *buf, size_t len);
 

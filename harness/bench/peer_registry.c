@@ -112,3 +112,20 @@ int nnb_peer_list(nnb_peer_info *out, int max) {
   }
   return n;
 }
+
+void nnb_peers_json(cJSON *arr, const nnb_case *cases, int n) {
+  nnb_peer_info peers[16];
+  int np = nnb_peer_list(peers, 16);
+  for (int k = 0; k < np; k++) {
+    int named = 0;
+    for (int i = 0; i < n && !named; i++) named = !strcmp(cases[i].backend, peers[k].name);
+    if (!named) continue;
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", peers[k].name);
+    cJSON_AddStringToObject(b, "kind", "peer");
+    cJSON_AddBoolToObject(b, "available", peers[k].available);
+    cJSON_AddStringToObject(b, "reason", peers[k].available ? "" : peers[k].reason);
+    cJSON_AddStringToObject(b, "path", peers[k].path);
+    cJSON_AddItemToArray(arr, b);
+  }
+}

@@ -279,11 +279,13 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     const nnb_plugin *p = nnb_registry_get(k);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "name", p->name);
+    cJSON_AddStringToObject(b, "kind", "plugin");
     cJSON_AddBoolToObject(b, "available", p->available);
     cJSON_AddStringToObject(b, "reason", p->reason);
     cJSON_AddStringToObject(b, "path", p->path);
     cJSON_AddItemToArray(backends, b);
   }
+  nnb_peers_json(backends, cases, n);
   cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
   cJSON **recs = calloc((size_t)(n ? n : 1), sizeof *recs);
   int *rounds = malloc((size_t)(n ? n : 1) * sizeof *rounds), n_slots = 0;

@@ -16,7 +16,7 @@
 typedef struct grid {
   const cJSON *group[MAX_GROUPS]; /* a case of each group, for its identity */
   int ngroups;
-  const char *backend[MAX_BACKENDS];
+  char backend[MAX_BACKENDS][160]; /* contenders: backend[options] */
   int nbackends;
   const char *peer; /* NULL when none ran */
 } grid;
@@ -36,12 +36,14 @@ static void collect(const cJSON *doc, grid *g) {
     int seen = 0;
     for (int i = 0; i < g->ngroups && !seen; i++) seen = same_group(g->group[i], c);
     if (!seen && g->ngroups < MAX_GROUPS) g->group[g->ngroups++] = c;
-    const char *b = nnb_json_str(c, "backend");
+    char b[160];
+    nnb_rel_contender(c, b, sizeof b);
     seen = g->peer && !strcmp(b, g->peer);
     for (int i = 0; i < g->nbackends && !seen; i++) seen = !strcmp(g->backend[i], b);
-    if (!seen && g->nbackends < MAX_BACKENDS - 1) g->backend[g->nbackends++] = b;
+    if (!seen && g->nbackends < MAX_BACKENDS - 1)
+      snprintf(g->backend[g->nbackends++], sizeof g->backend[0], "%s", b);
   }
-  if (g->peer) g->backend[g->nbackends++] = g->peer;
+  if (g->peer) snprintf(g->backend[g->nbackends++], sizeof g->backend[0], "%s", g->peer);
 }
 
 static const cJSON *best(const cJSON *doc, const cJSON *group, const char *backend) {
@@ -86,7 +88,9 @@ static void relative_table(nnb_doc *d, const cJSON *doc, const grid *g, const ch
     snprintf(cells[0], sizeof cells[0], "%s", nnb_json_str(grp, "model"));
     snprintf(cells[1], sizeof cells[1], "%s", nnb_json_str(grp, "mode"));
     snprintf(cells[2], sizeof cells[2], "%.0f", nnb_json_num(grp, "batch"));
-    snprintf(cells[3], sizeof cells[3], "%s (%s)", nnb_json_str(fast, "backend"), th);
+    char who[160];
+    nnb_rel_contender(fast, who, sizeof who);
+    snprintf(cells[3], sizeof cells[3], "%.100s (%s)", who, th);
     snprintf(cells[4], sizeof cells[4], "%.4g", nnb_json_num(fast, "summary.median_s") * 1e3);
     for (int b = 0; b < g->nbackends; b++) {
       const cJSON *c = best(doc, grp, g->backend[b]);
@@ -149,7 +153,7 @@ void nnb_report_vs_peer(nnb_doc *d, const cJSON *doc) {
     snprintf(cells[0], sizeof cells[0], "%s", nnb_json_str(c, "model"));
     snprintf(cells[1], sizeof cells[1], "%s", nnb_json_str(c, "mode"));
     snprintf(cells[2], sizeof cells[2], "%.0f", nnb_json_num(c, "batch"));
-    snprintf(cells[3], sizeof cells[3], "%s", nnb_json_str(c, "backend"));
+    nnb_rel_contender(c, cells[3], sizeof cells[3]);
     threads_word(c, cells[4], sizeof cells[4]);
     snprintf(cells[5], sizeof cells[5], "%.4g", nnb_json_num(c, "summary.median_s") * 1e3);
     snprintf(cells[6], sizeof cells[6], "%.3g", r.ratio);

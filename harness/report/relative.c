@@ -48,13 +48,20 @@ const char *nnb_rel_peer(const cJSON *doc) {
   return first;
 }
 
+void nnb_rel_contender(const cJSON *rec, char *buf, size_t len) {
+  const char *o = nnb_json_str(rec, "options");
+  snprintf(buf, len, *o ? "%s[%s]" : "%s", nnb_json_str(rec, "backend"), o);
+}
+
 const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, int batch,
-                          const char *backend) {
+                          const char *contender) {
   const cJSON *best = NULL, *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    char who[160];
+    nnb_rel_contender(c, who, sizeof who);
     if (!nnb_rel_timed(c) || strcmp(nnb_json_str(c, "spec"), spec) ||
         strcmp(nnb_json_str(c, "mode"), mode) || nnb_json_num(c, "batch") != batch ||
-        strcmp(nnb_json_str(c, "backend"), backend))
+        strcmp(who, contender))
       continue;
     if (!best || nnb_json_num(c, "summary.median_s") < nnb_json_num(best, "summary.median_s"))
       best = c;

@@ -26,10 +26,14 @@ void nnb_rel_format(nnb_rel r, char *buf, size_t len);
  * when no peer ran. */
 const char *nnb_rel_peer(const cJSON *doc);
 
-/* The ok case of (spec, mode, batch) on `backend` with the smallest median
- * over thread counts (its best), or NULL. */
+/* A case's contender: its backend, with its options when it has any
+ * ("openblas[fuse=0]"): options make another contender. */
+void nnb_rel_contender(const cJSON *rec, char *buf, size_t len);
+
+/* The ok case of (spec, mode, batch) on `contender` with the smallest
+ * median over thread counts (its best), or NULL. */
 const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, int batch,
-                          const char *backend);
+                          const char *contender);
 
 /* True for a case that ran and has a median time. */
 int nnb_rel_timed(const cJSON *rec);
