@@ -21,8 +21,10 @@ static void help(void) {
          "p-value, Holm-corrected over all matches. A case is slower (faster) only when\n"
          "the corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
          "threshold: the larger of --threshold (default 2%%) and the noise seen in either\n"
-         "run (its coefficient of variation). Cases present on one side only are listed.\n"
-         "Exit status 1 with --fail-on-regression when any case is slower.\n"
+         "run (its coefficient of variation). A case that is missing, failed or holds\n"
+         "samples that are not finite numbers > 0 on either side is listed as not\n"
+         "compared, with why. With --fail-on-regression the exit status is 1 when any case\n"
+         "is slower, any case could not be compared, or nothing was compared.\n"
          "--plot DIR draws the ratios with their CIs, one row per case, into DIR/compare.png\n"
          "and DIR/compare.svg with gnuplot (template scripts/plots/compare.gp).\n");
 }
@@ -41,9 +43,36 @@ static void key_of(cJSON *c, char *buf, size_t len) {
            str(c, "backend"), str(c, "mode"), num(c, "batch"), num(c, "threads"));
 }
 
-static int ok_case(cJSON *c) {
-  return !strcmp(str(c, "status"), "ok") &&
-         cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")) > 0;
+/* Whether a case can be compared: it exists, it is ok, and every sample
+ * is a finite number > 0. Otherwise `why` says what is wrong, naming the
+ * side, so the gate can fail on it and the listing can say so. */
+static int usable(cJSON *c, const char *side, char *why, size_t len) {
+  if (!c) {
+    snprintf(why, len, "missing in %s", side);
+    return 0;
+  }
+  if (strcmp(str(c, "status"), "ok")) {
+    snprintf(why, len, "%s: status %s%s%.300s", side,
+             *str(c, "status") ? str(c, "status") : "missing", *str(c, "reason") ? ": " : "",
+             str(c, "reason"));
+    return 0;
+  }
+  cJSON *arr = cJSON_GetObjectItem(c, "samples_s"), *x;
+  if (!cJSON_IsArray(arr) || !cJSON_GetArraySize(arr)) {
+    snprintf(why, len, "%s: no samples", side);
+    return 0;
+  }
+  int i = 0;
+  cJSON_ArrayForEach(x, arr) {
+    if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || !(x->valuedouble > 0)) {
+      char v[32];
+      snprintf(v, sizeof v, cJSON_IsNumber(x) ? "%g" : "not a number", x->valuedouble);
+      snprintf(why, len, "%s: sample %d is %s; times must be finite numbers > 0", side, i, v);
+      return 0;
+    }
+    i++;
+  }
+  return 1;
 }
 
 static double *samples(cJSON *c, int *n) {
@@ -52,8 +81,15 @@ static double *samples(cJSON *c, int *n) {
   double *v = malloc((size_t)(*n ? *n : 1) * sizeof *v);
   int i = 0;
   cJSON *x;
-  cJSON_ArrayForEach(x, arr) v[i++] = x->valuedouble;
+  if (v) cJSON_ArrayForEach(x, arr) v[i++] = x->valuedouble;
   return v;
+}
+
+static void not_compared(cJSON *list, const char *key, const char *why) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "case", key);
+  cJSON_AddStringToObject(o, "why", why);
+  cJSON_AddItemToArray(list, o);
 }
 
 static cJSON *find(cJSON *doc, const char *key) {
@@ -108,28 +144,36 @@ int cmd_compare(int argc, char **argv) {
   double *p = calloc((size_t)cap, sizeof *p), *ratios = calloc((size_t)cap, sizeof *ratios);
   int n = 0, regressions = 0;
   cJSON *c, *out = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(out, "cases");
-  cJSON *only_a = cJSON_AddArrayToObject(out, "only_in_a"),
-        *only_b = cJSON_AddArrayToObject(out, "only_in_b");
-  char key[512];
+  cJSON *skipped = cJSON_AddArrayToObject(out, "not_compared");
+  char key[512], why[512];
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(a, "cases")) {
     key_of(c, key, sizeof key);
     cJSON *m = find(b, key);
-    if (!m || !ok_case(c) || !ok_case(m)) {
-      cJSON_AddItemToArray(only_a, cJSON_CreateString(key));
+    if (!usable(c, "A", why, sizeof why) || !usable(m, "B", why, sizeof why)) {
+      not_compared(skipped, key, why);
       continue;
     }
     int na, nb;
     double *sa = samples(c, &na), *sb = samples(m, &nb);
-    if (nnb_compare_samples(sa, na, sb, nb, RESAMPLES, 1, &cmp[n], &e) == NNB_OK) {
-      ca[n] = c, cb[n] = m, p[n] = cmp[n].p_value, ratios[n] = cmp[n].ratio;
+    nnb_compare r;
+    if (!sa || !sb)
+      not_compared(skipped, key, "out of memory");
+    else if (nnb_compare_samples(sa, na, sb, nb, RESAMPLES, 1, &r, &e) != NNB_OK)
+      not_compared(skipped, key, e.msg);
+    else if (!isfinite(r.ratio) || !isfinite(r.ratio_lo) || !isfinite(r.ratio_hi) ||
+             !(r.ratio > 0)) {
+      snprintf(why, sizeof why, "the ratio of medians is not a finite number > 0 (%g, CI %g..%g)",
+               r.ratio, r.ratio_lo, r.ratio_hi);
+      not_compared(skipped, key, why);
+    } else {
+      cmp[n] = r, ca[n] = c, cb[n] = m, p[n] = r.p_value, ratios[n] = r.ratio;
       n++;
     }
     free(sa), free(sb);
   }
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(b, "cases")) {
     key_of(c, key, sizeof key);
-    cJSON *m = find(a, key);
-    if (!m || !ok_case(c) || !ok_case(m)) cJSON_AddItemToArray(only_b, cJSON_CreateString(key));
+    if (!find(a, key)) not_compared(skipped, key, "missing in A");
   }
   nnb_holm(p, n);
   if (!json)
@@ -163,8 +207,15 @@ int cmd_compare(int argc, char **argv) {
              num(sb, "median_s"), cmp[i].ratio, cmp[i].ratio_lo, cmp[i].ratio_hi, p[i], verdict);
     }
   }
+  int n_skipped = cJSON_GetArraySize(skipped);
   double gm = nnb_geomean(ratios, n);
-  int status = fail_on_reg && regressions ? 1 : 0;
+  int status = 0;
+  if (fail_on_reg && (regressions || n_skipped || !n)) {
+    status = 1;
+    /* A broken or empty run must not pass as "no regression". */
+    fprintf(stderr, "nnbench compare: the gate fails: %d case(s) slower, %d not compared%s\n",
+            regressions, n_skipped, n ? "" : ", nothing compared");
+  }
   if (plot_dir) {
     char title[2200];
     snprintf(title, sizeof title, "B: %s against A: %s", pb, pa);
@@ -176,15 +227,21 @@ int cmd_compare(int argc, char **argv) {
     }
   }
   if (json) {
-    cJSON_AddNumberToObject(out, "geomean_ratio", gm);
+    if (n)
+      cJSON_AddNumberToObject(out, "geomean_ratio", gm);
+    else
+      cJSON_AddNullToObject(out, "geomean_ratio");
+    cJSON_AddNumberToObject(out, "compared", n);
     cJSON_AddNumberToObject(out, "regressions", regressions);
     if (cli_print_json(out)) status = 1;
   } else {
-    printf("%-44s %11s %11s %8.4f\n", "geometric mean", "", "", gm);
+    if (n)
+      printf("%-44s %11s %11s %8.4f\n", "geometric mean", "", "", gm);
+    else
+      printf("%-44s %11s %11s %8s\n", "geometric mean", "", "", "-");
     cJSON *x;
-    cJSON_ArrayForEach(x, only_a) printf("only in A (or failed on one side): %s\n", x->valuestring);
-    cJSON_ArrayForEach(x, only_b) printf("only in B (or failed on one side): %s\n", x->valuestring);
-    printf("%d case(s) compared, %d slower\n", n, regressions);
+    cJSON_ArrayForEach(x, skipped) printf("not compared: %s: %s\n", str(x, "case"), str(x, "why"));
+    printf("%d case(s) compared, %d slower, %d not compared\n", n, regressions, n_skipped);
     cJSON_Delete(out);
   }
   free(ca), free(cb), free(cmp), free(p), free(ratios);
