@@ -114,7 +114,8 @@ int cmd_bench(int argc, char **argv) {
   }
   snprintf(s.path, sizeof s.path, "(command line)");
   if (weights && !acc_given) acc = 1000;
-  nnb_run_options o = {out, argc, argv, (int)acc, weights};
+  nnb_run_options o = {
+      .out_dir = out, .argc = argc, .argv = argv, .accuracy_samples = (int)acc, .weights = weights};
   char dir[1024];
   int failed = 0;
   st = nnb_suite_run(&s, &o, dir, sizeof dir, &failed, &e);

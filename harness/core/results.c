@@ -243,6 +243,8 @@ nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *
   if (!f) return nnb_fail(e, NNB_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
   size_t n = strlen(text);
   int ok = fwrite(text, 1, n, f) == n;
+  /* On disk before the rename: after a crash the file is the old one or the new one. */
+  ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
   ok &= fclose(f) == 0;
   if (!ok || rename(tmp, path)) {
     int err = errno;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -265,16 +266,41 @@ static cJSON *fail_record(const char *fmt, ...) {
   return rec;
 }
 
+/* Seconds a case's child outlives its timeout on its own clock: the parent
+ * normally kills it first, with a better message. */
+#define CHILD_GRACE_S 5
+
+/* The child's side of its leash: its own process group (so the parent's
+ * kill reaches whatever it started), death with the parent (however the
+ * parent dies: SIGTERM, Ctrl-C, SIGKILL), and its timeout on its own clock,
+ * which holds even when the parent is stopped. */
+static void leash_child(pid_t parent, double timeout_s) {
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(4); /* the parent died before the line above */
+  signal(SIGALRM, SIG_DFL);
+  double t = timeout_s + CHILD_GRACE_S;
+  alarm(t < 1e6 ? (unsigned)t + 1 : 1000000u);
+}
+
+/* Ends the child and everything in its process group. */
+static void kill_child(pid_t pid) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL); /* should it not have reached setpgid yet */
+}
+
 cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
   int fd[2];
   if (pipe(fd)) return fail_record("cannot create a pipe: %s", strerror(errno));
   fflush(NULL);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(fd[0]), close(fd[1]);
     return fail_record("cannot fork: %s", strerror(errno));
   }
   if (pid == 0) {
+    leash_child(parent, timeout_s);
     close(fd[0]);
     dup2(STDERR_FILENO, STDOUT_FILENO); /* a plugin's chatter must never reach our stdout */
     cJSON *rec = fn(arg);
@@ -287,11 +313,12 @@ cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
     }
     _exit(0);
   }
+  setpgid(pid, pid); /* also here: no window in which kill_child misses its group */
   close(fd[1]);
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
   if (!buf) {
-    kill(pid, SIGKILL);
+    kill_child(pid);
     close(fd[0]);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
@@ -318,7 +345,7 @@ cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
     if (got <= 0) break; /* EOF: the child is done */
     len += (size_t)got;
   }
-  if (timed_out) kill(pid, SIGKILL);
+  if (timed_out) kill_child(pid);
   close(fd[0]);
   buf[len] = 0;
   int status = 0;

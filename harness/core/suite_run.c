@@ -8,9 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buildinfo.h"
 #include "evaluate.h"
 #include "results.h"
+#include "run_dir.h"
 #include "runner.h"
+#include "sysinfo.h"
 
 #define BENCH_SAMPLES 2048 /* real samples cycled through by the timed loops */
 
@@ -199,6 +202,104 @@ static cJSON *accuracy_section(const nnb_case *cases, int n, const nnb_dataset *
   return arr;
 }
 
+/* The document of a new run: suite, provenance, backends, no cases yet. */
+static cJSON *new_document(const nnb_suite *s, const nnb_run_options *o, const nnb_dataset *data,
+                           const char *fingerprint) {
+  cJSON *doc = cJSON_CreateObject();
+  cJSON_AddNumberToObject(doc, "schema_version", NNB_RESULTS_SCHEMA_VERSION);
+  cJSON *suite = cJSON_AddObjectToObject(doc, "suite");
+  cJSON_AddStringToObject(suite, "name", s->name);
+  cJSON_AddStringToObject(suite, "description", s->description);
+  cJSON_AddStringToObject(suite, "file", s->path);
+  cJSON_AddStringToObject(suite, "fingerprint", fingerprint);
+  cJSON_AddItemToObject(doc, "provenance",
+                        nnb_provenance(o->argc, o->argv, data->name, data->checksum, s->seed));
+  cJSON *backends = cJSON_AddArrayToObject(doc, "backends");
+  for (int k = 0; k < nnb_registry_count(); k++) {
+    const nnb_plugin *p = nnb_registry_get(k);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", p->name);
+    cJSON_AddBoolToObject(b, "available", p->available);
+    cJSON_AddStringToObject(b, "reason", p->reason);
+    cJSON_AddStringToObject(b, "path", p->path);
+    cJSON_AddItemToArray(backends, b);
+  }
+  cJSON_AddArrayToObject(doc, "cases");
+  return doc;
+}
+
+/* The document of the interrupted run in dir, when it may be continued;
+ * its "run" object records this continuation. */
+static nnb_status resumed_document(const char *dir, const nnb_run_options *o,
+                                   const char *fingerprint, cJSON **doc, nnb_error *e) {
+  nnb_status st = nnb_results_read(dir, doc, e);
+  if (st != NNB_OK) return st;
+  char machine[600] = "unknown machine";
+  nnb_sysinfo si;
+  nnb_error ignored;
+  if (nnb_sysinfo_collect(&si, &ignored) == NNB_OK) {
+    cJSON *m = nnb_sysinfo_to_json(&si);
+    nnb_run_machine_id(m, machine, sizeof machine);
+    cJSON_Delete(m);
+  }
+  st = nnb_run_check_resume(*doc, fingerprint, nnb_git_commit(), machine, o->force, e);
+  if (st != NNB_OK) {
+    cJSON_Delete(*doc);
+    *doc = NULL;
+    return st;
+  }
+  cJSON *run = cJSON_GetObjectItem(*doc, "run");
+  if (!cJSON_IsObject(run)) {
+    cJSON_DeleteItemFromObject(*doc, "run");
+    run = cJSON_AddObjectToObject(*doc, "run");
+  }
+  cJSON *resumes = cJSON_GetObjectItem(run, "resumes");
+  if (!cJSON_IsArray(resumes)) {
+    cJSON_DeleteItemFromObject(run, "resumes");
+    resumes = cJSON_AddArrayToObject(run, "resumes");
+  }
+  cJSON *r = cJSON_CreateObject();
+  time_t t = time(NULL);
+  struct tm tm;
+  char stamp[32];
+  gmtime_r(&t, &tm);
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  cJSON_AddStringToObject(r, "utc", stamp);
+  cJSON_AddStringToObject(r, "git_commit", nnb_git_commit());
+  cJSON_AddStringToObject(r, "machine", machine);
+  cJSON_AddBoolToObject(r, "forced", o->force);
+  cJSON_AddItemToArray(resumes, r);
+  return NNB_OK;
+}
+
+/* Sets the run's progress: complete only once every case and the accuracy
+ * section are recorded, so an interrupted run says it is partial. */
+static void set_progress(cJSON *doc, int planned, int complete) {
+  cJSON *run = cJSON_GetObjectItem(doc, "run");
+  if (!cJSON_IsObject(run)) {
+    cJSON_DeleteItemFromObject(doc, "run");
+    run = cJSON_AddObjectToObject(doc, "run");
+  }
+  cJSON_DeleteItemFromObject(run, "complete");
+  cJSON_DeleteItemFromObject(run, "cases_planned");
+  cJSON_DeleteItemFromObject(run, "cases_recorded");
+  cJSON_AddBoolToObject(run, "complete", complete);
+  cJSON_AddNumberToObject(run, "cases_planned", planned);
+  cJSON_AddNumberToObject(run, "cases_recorded",
+                          cJSON_GetArraySize(cJSON_GetObjectItem(doc, "cases")));
+}
+
+static int recorded(cJSON *cases, const nnb_case *c) {
+  char want[512], have[512];
+  nnb_case_key(c, want, sizeof want);
+  cJSON *rec;
+  cJSON_ArrayForEach(rec, cases) {
+    nnb_record_key(rec, have, sizeof have);
+    if (!strcmp(want, have)) return 1;
+  }
+  return 0;
+}
+
 nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out_dir, size_t len,
                          int *n_failed, nnb_error *e) {
   *n_failed = 0;
@@ -219,41 +320,38 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     snprintf(out_dir, len, "results/%s-%s", s->name, stamp);
   }
-  if ((st = nnb_mkdir_p(out_dir, e)) != NNB_OK) {
-    nnb_dataset_free(&data);
-    nnb_dataset_free(&test);
-    return st;
-  }
   nnb_case *cases;
   int n = expand_backends(s, &cases);
-  cJSON *doc = cJSON_CreateObject();
-  cJSON_AddNumberToObject(doc, "schema_version", NNB_RESULTS_SCHEMA_VERSION);
-  cJSON *suite = cJSON_AddObjectToObject(doc, "suite");
-  cJSON_AddStringToObject(suite, "name", s->name);
-  cJSON_AddStringToObject(suite, "description", s->description);
-  cJSON_AddStringToObject(suite, "file", s->path);
-  cJSON_AddItemToObject(doc, "provenance",
-                        nnb_provenance(o->argc, o->argv, data.name, data.checksum, s->seed));
-  cJSON *backends = cJSON_AddArrayToObject(doc, "backends");
-  for (int k = 0; k < nnb_registry_count(); k++) {
-    const nnb_plugin *p = nnb_registry_get(k);
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "name", p->name);
-    cJSON_AddBoolToObject(b, "available", p->available);
-    cJSON_AddStringToObject(b, "reason", p->reason);
-    cJSON_AddStringToObject(b, "path", p->path);
-    cJSON_AddItemToArray(backends, b);
+  char fingerprint[9];
+  nnb_run_fingerprint(s, cases, n, fingerprint);
+  nnb_run_lock lock = {-1};
+  cJSON *doc = NULL;
+  st = nnb_mkdir_p(out_dir, e);
+  if (st == NNB_OK) st = nnb_run_dir_lock(out_dir, &lock, e);
+  if (st == NNB_OK && o->resume)
+    st = resumed_document(out_dir, o, fingerprint, &doc, e);
+  else if (st == NNB_OK && (st = nnb_run_dir_check_new(out_dir, e)) == NNB_OK)
+    doc = new_document(s, o, &data, fingerprint);
+  cJSON *arr = cJSON_GetObjectItem(doc, "cases");
+  if (st == NNB_OK && o->resume)
+    fprintf(stderr, "continuing %s: %d case(s) recorded, %d planned\n", out_dir,
+            cJSON_GetArraySize(arr), n);
+  if (st == NNB_OK) {
+    set_progress(doc, n, 0);
+    st = nnb_results_write(out_dir, doc, e);
   }
-  cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
-  int tty = isatty(STDERR_FILENO);
+  int tty = isatty(STDERR_FILENO), todo = 0, done = 0;
+  for (int i = 0; st == NNB_OK && i < n; i++) todo += !recorded(arr, &cases[i]);
   double t0 = now_s();
   for (int i = 0; i < n && st == NNB_OK; i++) {
     const nnb_case *c = &cases[i];
+    if (recorded(arr, c)) continue; /* measured before the run was interrupted */
     char eta[32], repro[1024];
-    fmt_eta(i ? (now_s() - t0) / i * (n - i) : -1, eta, sizeof eta);
+    fmt_eta(done ? (now_s() - t0) / done * (todo - done) : -1, eta, sizeof eta);
     fprintf(stderr, "%s[%d/%d] %s %s %s batch %d (ETA %s)%s", tty ? "\r\033[K" : "", i + 1, n,
             c->model, c->backend, nnb_mode_name(c->mode), c->batch, eta, tty ? "" : "\n");
     cJSON *rec = nnb_run_case(c, &data, s->seed);
+    done++;
     cJSON_AddStringToObject(rec, "group", c->group);
     cJSON_AddStringToObject(rec, "model", c->model);
     cJSON_AddStringToObject(rec, "backend", c->backend);
@@ -272,16 +370,22 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
               cJSON_IsString(why) ? why->valuestring : "?");
     }
     cJSON_AddItemToArray(arr, rec);
-    st = nnb_results_write(out_dir, doc,
-                           e); /* after every case: an interrupted run keeps its results */
+    set_progress(doc, n, 0);
+    /* after every case, atomically: an interrupted run keeps what it measured */
+    st = nnb_results_write(out_dir, doc, e);
   }
   if (tty) fprintf(stderr, "\r\033[K");
   if (st == NNB_OK && o->accuracy_samples > 0) {
+    cJSON_DeleteItemFromObject(doc, "accuracy");
     cJSON_AddItemToObject(
         doc, "accuracy",
         accuracy_section(cases, n, &test, s->seed, o->weights ? o->weights : s->weights));
+  }
+  if (st == NNB_OK) {
+    set_progress(doc, n, 1);
     st = nnb_results_write(out_dir, doc, e);
   }
+  nnb_run_dir_unlock(&lock);
   cJSON_Delete(doc);
   free(cases);
   nnb_dataset_free(&data);

@@ -1,6 +1,7 @@
 /* Running a whole suite: expands "all" backends, runs every case isolated,
  * measures accuracy agreement per (model, backend), and writes the results
- * after every case, so an interrupted run keeps what it measured. */
+ * atomically after every case, so an interrupted run keeps what it measured
+ * and can be continued. */
 #ifndef NNB_SUITE_RUN_H
 #define NNB_SUITE_RUN_H
 
@@ -12,11 +13,15 @@ typedef struct nnb_run_options {
   char **argv;
   int accuracy_samples; /* test samples for the accuracy section (0: skip it) */
   const char *weights;  /* overrides the suite's weights folder when not NULL */
+  int resume;           /* continue the interrupted run in out_dir */
+  int force;            /* ... even when its cases, commit or machine differ */
 } nnb_run_options;
 
-/* Runs the suite; *out_dir receives the results folder. Returns NNB_OK when
- * the run completed, whatever individual cases did (their failures are in
- * the results); *n_failed counts them. */
+/* Runs the suite; *out_dir receives the results folder, which is locked
+ * while the run writes it and must not hold a run already (unless resuming
+ * it: then only the cases it has no record of run). Returns NNB_OK when the
+ * run completed, whatever individual cases did (their failures are in the
+ * results); *n_failed counts the failures of this invocation. */
 nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out_dir, size_t len,
                          int *n_failed, nnb_error *e);
 
