@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memory_limit.h"
 #include "results.h"
 #include "run_dir.h"
 #include "testutil.h"
@@ -309,4 +310,76 @@ Test(longrun, the_childs_timeout_holds_while_the_parent_is_stopped) {
   cr_expect(ended, "a case whose parent cannot kill it ends at its own timeout");
   cr_expect_lt(took, 10, "within the timeout and its grace: %g s", took);
   if (!ended) kill(child, SIGKILL);
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+static cJSON *bench_case(const char *args) {
+  static int runs;
+  char cmd[1024], *text = NULL, out[128];
+  snprintf(out, sizeof out, "%s/bench%d", dir, ++runs); /* a new folder each: none is replaced */
+  snprintf(cmd, sizeof cmd,
+           "%s/nnbench bench --dataset synthetic:n=64 --min-time 0 --min-iters 2 --warmup 0 "
+           "--out %s %s 2>&1",
+           NNB_BINARY_DIR, out, args);
+  int st = tu_run(cmd, &text);
+  cr_expect_eq(st, 1, "a failed case fails bench: %s", text);
+  free(text);
+  cJSON *doc = read_results(out);
+  cr_assert(doc, "results written");
+  cJSON *c = cJSON_DetachItemFromArray(cJSON_GetObjectItem(doc, "cases"), 0);
+  cJSON_Delete(doc);
+  cr_assert(c);
+  return c;
+}
+
+Test(longrun, a_model_too_large_for_the_memory_limit_is_refused_with_the_figures) {
+  /* Inside the documented ranges, about 2 TiB: refused before allocating. */
+  cJSON *c = bench_case("--model 'mlp:hidden=65536,layers=64;' --backend reference");
+  const char *why = cJSON_GetObjectItem(c, "reason")->valuestring;
+  cr_expect_str_eq(cJSON_GetObjectItem(c, "status")->valuestring, "failed");
+  cr_expect(strstr(why, "out of memory: refused before allocating") && strstr(why, "TiB") &&
+                strstr(why, "over the memory limit of") && strstr(why, "--memory-limit"),
+            "%s", why);
+  cJSON *est = cJSON_GetObjectItem(c, "memory_estimate");
+  cr_expect_gt(cJSON_GetObjectItem(est, "total_bytes")->valuedouble, 1e12);
+  cr_expect_gt(cJSON_GetObjectItem(est, "limit_bytes")->valuedouble, 0, "a default limit");
+  double rss = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "memory"), "peak_rss_bytes")->valuedouble;
+  cr_expect_lt(rss, 1e9, "nothing large was allocated: peak RSS %g", rss);
+  cJSON_Delete(c);
+  c = bench_case("--model mlp --backend reference --memory-limit 100K");
+  why = cJSON_GetObjectItem(c, "reason")->valuestring;
+  cr_expect(strstr(why, "over the memory limit of 100.00 KiB"), "%s", why);
+  cJSON_Delete(c);
+}
+
+Test(longrun, a_wrong_estimate_ends_as_the_cases_out_of_memory_failure) {
+  cJSON *c = bench_case("--model mlp:hidden=8 --backend greedy --memory-limit 256M");
+  const char *why = cJSON_GetObjectItem(c, "reason")->valuestring;
+  cr_expect_str_eq(cJSON_GetObjectItem(c, "status")->valuestring, "failed");
+  cr_expect(strstr(why, "out of memory"), "%s", why);
+  cr_expect_gt(
+      cJSON_GetObjectItem(cJSON_GetObjectItem(c, "memory_estimate"), "cap_bytes")->valuedouble, 0,
+      "the child ran under a cap");
+  double rss = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "memory"), "peak_rss_bytes")->valuedouble;
+  cr_expect_lt(rss, 1.0 * (1 << 30), "stopped near the cap, far from 2 GiB: %g", rss);
+  cJSON_Delete(c);
+}
+
+Test(longrun, memory_limits_parse_or_say_what_they_take) {
+  uint64_t v;
+  nnb_error e;
+  cr_expect_eq(nnb_mem_parse_limit("8G", &v, &e), NNB_OK);
+  cr_expect_eq(v, 8ULL << 30);
+  cr_expect_eq(nnb_mem_parse_limit("512m", &v, &e), NNB_OK);
+  cr_expect_eq(v, 512ULL << 20);
+  cr_expect_eq(nnb_mem_parse_limit("none", &v, &e), NNB_OK);
+  cr_expect_eq(v, 0);
+  cr_expect_eq(nnb_mem_parse_limit("50%", &v, &e), NNB_OK);
+  cr_expect_gt(v, 0);
+  const char *bad[] = {"", "x", "8Q", "-1G", "0", "nan", "1e400"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    cr_expect_neq(nnb_mem_parse_limit(bad[i], &v, &e), NNB_OK, "'%s'", bad[i]);
+    cr_expect(strstr(e.msg, "--memory-limit needs a size"), "%s", e.msg);
+  }
 }

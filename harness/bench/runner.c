@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memory_limit.h"
 #include "model.h"
 #include "weights.h"
 
@@ -153,6 +154,23 @@ static void add_profile(cJSON *rec, nnb_backend *b, nnb_session *s, const nnb_mo
   free(t);
 }
 
+/* The case's memory estimated from its plan, recorded, and refused over
+ * the case's limit before anything large is allocated. */
+static nnb_status check_memory(const nnb_case *c, const nnb_graph *g, nnb_backend *b,
+                               uint64_t batch_bytes, cJSON *rec, nnb_error *e) {
+  nnb_mem_estimate est;
+  nnb_status st = nnb_mem_estimate_graph(g, b, batch_bytes, &est, e);
+  if (st != NNB_OK) return st;
+  cJSON *o = cJSON_AddObjectToObject(rec, "memory_estimate");
+  cJSON_AddNumberToObject(o, "total_bytes", (double)est.total);
+  cJSON_AddNumberToObject(o, "persistent_bytes", (double)est.persistent);
+  cJSON_AddNumberToObject(o, "arena_bytes", (double)est.arena);
+  cJSON_AddNumberToObject(o, "host_bytes", (double)est.host);
+  cJSON_AddNumberToObject(o, "backend_bytes", (double)est.backend);
+  cJSON_AddNumberToObject(o, "limit_bytes", (double)c->memory_limit);
+  return nnb_mem_check(&est, c->memory_limit, e);
+}
+
 cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
   cJSON *rec = cJSON_CreateObject();
   cJSON_AddStringToObject(rec, "status", "ok");
@@ -176,6 +194,8 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
   nnb_opt_config opt = {NNB_OPT_ADAM, 1e-3f, 0, 0.9f, 0.999f, 1e-8f};
   if (train) st = nnb_autodiff(&m.g, m.loss, &opt, NULL, &e);
   cJSON_AddNumberToObject(rec, "parameters", (double)nnb_model_param_count(&m));
+  int64_t per = (int64_t)d->c * d->h * d->w, at = 0;
+  if (st == NNB_OK) st = check_memory(c, &m.g, &b, (uint64_t)(c->batch * per) * 4, rec, &e);
   nnb_session s = {0};
   double t0 = now_s();
   if (st == NNB_OK) st = nnb_session_create(&b, &m.g, &s, &e);
@@ -183,7 +203,6 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
   nnb_weights w = {0};
   if (st == NNB_OK) st = nnb_weights_init(&m, seed, &w, &e);
   if (st == NNB_OK) st = nnb_weights_to_session(&m, &s, &w, &e);
-  int64_t per = (int64_t)d->c * d->h * d->w, at = 0;
   float *x = malloc((size_t)(c->batch * per) * sizeof *x);
   int32_t *y = malloc((size_t)c->batch * sizeof *y);
   int64_t *idx = malloc((size_t)c->batch * sizeof *idx);
@@ -376,10 +395,28 @@ typedef struct case_arg {
 
 static cJSON *run_case_fn(void *p) {
   const case_arg *a = p;
-  return nnb_measure_case(a->c, a->d, a->seed);
+  uint64_t cap = nnb_mem_cap_self(a->c->memory_limit);
+  cJSON *rec = nnb_measure_case(a->c, a->d, a->seed);
+  cJSON *est = cJSON_GetObjectItem(rec, "memory_estimate");
+  if (est) cJSON_AddNumberToObject(est, "cap_bytes", (double)cap);
+  return rec;
 }
 
 cJSON *nnb_run_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
   case_arg a = {c, d, seed};
-  return nnb_run_isolated(run_case_fn, &a, c->timeout);
+  cJSON *rec = nnb_run_isolated(run_case_fn, &a, c->timeout);
+  cJSON *reason = cJSON_GetObjectItem(rec, "reason");
+  /* A child that died without a result may have met its memory cap (a
+   * sanitizer aborts where malloc would return NULL): say it was there. */
+  if (c->memory_limit && cJSON_IsString(reason) &&
+      (!strncmp(reason->valuestring, "crashed", 7) || !strncmp(reason->valuestring, "exited", 6))) {
+    char lim[32], msg[700];
+    nnb_mem_format(c->memory_limit, lim, sizeof lim);
+    snprintf(msg, sizeof msg,
+             "%s (it ran under a memory cap of %s beyond its start; an allocation "
+             "past it fails: out of memory?)",
+             reason->valuestring, lim);
+    cJSON_SetValuestring(reason, msg);
+  }
+  return rec;
 }

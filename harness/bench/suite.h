@@ -10,6 +10,8 @@
 #ifndef NNB_SUITE_H
 #define NNB_SUITE_H
 
+#include <stdint.h>
+
 #include <nnbench/status.h>
 
 #define NNB_SUITE_MAX_CASES 4096
@@ -24,6 +26,7 @@ typedef struct nnb_case {
   int batch, threads;
   double min_time, timeout;
   int min_iters, warmup;
+  uint64_t memory_limit; /* bytes the case may use, 0 for no limit (the runner sets it) */
 } nnb_case;
 
 typedef struct nnb_suite {

@@ -10,6 +10,7 @@
 
 #include "buildinfo.h"
 #include "evaluate.h"
+#include "memory_limit.h"
 #include "results.h"
 #include "run_dir.h"
 #include "runner.h"
@@ -70,10 +71,12 @@ typedef struct acc_arg {
   const char *weights; /* a checkpoint, or NULL for the seeded initialisation */
   const nnb_dataset *test;
   unsigned long long seed;
+  uint64_t memory_limit;
 } acc_arg;
 
 static cJSON *accuracy_child(void *p) {
   const acc_arg *a = p;
+  nnb_mem_cap_self(a->memory_limit);
   cJSON *rec = cJSON_CreateObject();
   nnb_error e = {{0}};
   nnb_model_spec spec;
@@ -165,7 +168,7 @@ static cJSON *accuracy_section(const nnb_case *cases, int n, const nnb_dataset *
         if (dup) continue;
         fprintf(stderr, "accuracy: %s on %s (%lld test samples)\n", cases[j].model,
                 cases[j].backend, (long long)test->n);
-        acc_arg a = {cases[j].model, cases[j].backend, weights, test, seed};
+        acc_arg a = {cases[j].model, cases[j].backend, weights, test, seed, cases[j].memory_limit};
         cJSON *rec = nnb_run_isolated(accuracy_child, &a, cases[j].timeout);
         cJSON *row = cJSON_CreateObject();
         cJSON_AddStringToObject(row, "model", cases[j].model);
@@ -322,6 +325,7 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
   }
   nnb_case *cases;
   int n = expand_backends(s, &cases);
+  for (int i = 0; i < n; i++) cases[i].memory_limit = o->memory_limit;
   char fingerprint[9];
   nnb_run_fingerprint(s, cases, n, fingerprint);
   nnb_run_lock lock = {-1};

@@ -11,10 +11,11 @@ typedef struct nnb_run_options {
   const char *out_dir; /* NULL: results/<suite>-<UTC time> */
   int argc;            /* the command line, for provenance */
   char **argv;
-  int accuracy_samples; /* test samples for the accuracy section (0: skip it) */
-  const char *weights;  /* overrides the suite's weights folder when not NULL */
-  int resume;           /* continue the interrupted run in out_dir */
-  int force;            /* ... even when its cases, commit or machine differ */
+  int accuracy_samples;  /* test samples for the accuracy section (0: skip it) */
+  const char *weights;   /* overrides the suite's weights folder when not NULL */
+  int resume;            /* continue the interrupted run in out_dir */
+  int force;             /* ... even when its cases, commit or machine differ */
+  uint64_t memory_limit; /* bytes each case may use (0: no limit), see memory_limit.h */
 } nnb_run_options;
 
 /* Runs the suite; *out_dir receives the results folder, which is locked

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "memory_limit.h"
 #include "results.h"
 #include "suite_run.h"
 
@@ -11,7 +12,8 @@ static void help(void) {
   printf("usage: nnbench bench --model M[,M...] [--backend B[,B...]|all] [--mode infer,train]\n"
          "                     [--batch N[,N...]] [--threads N] [--min-time S] [--min-iters N]\n"
          "                     [--warmup N] [--timeout S] [--dataset SPEC] [--seed N] [--out DIR]\n"
-         "                     [--accuracy-samples N] [--weights DIR] [--json]\n\n"
+         "                     [--accuracy-samples N] [--weights DIR] [--memory-limit SIZE]\n"
+         "                     [--json]\n\n"
          "Measures each model x backend x mode x batch as its own isolated case (see\n"
          "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
          "separated by ';' instead ('transformer:d=256,layers=4;mlp').\n"
@@ -20,7 +22,9 @@ static void help(void) {
          "results/bench-<UTC time>/); --json prints results.json on stdout.\n"
          "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
          "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
-         "1000); without it the accuracy section uses the seeded initialisation.\n");
+         "1000); without it the accuracy section uses the seeded initialisation.\n"
+         "--memory-limit SIZE (8G, 512M, 60%%, none; default 75%% of physical memory)\n"
+         "refuses a case whose estimated memory is larger, and caps each case's process.\n");
 }
 
 /* "a,b,c" -> "a b c" (suite lists are space separated); ';' for model specs. */
@@ -36,6 +40,7 @@ int cmd_bench(int argc, char **argv) {
   double min_time = 1, timeout = 300;
   unsigned long long threads = 0, min_iters = 10, warmup = 3, seed = 1, acc = 0;
   int json = 0, acc_given = 0;
+  uint64_t memory_limit = nnb_mem_default_limit();
   if (cli_wants_help(argc, argv)) {
     help();
     return 0;
@@ -77,7 +82,11 @@ int cmd_bench(int argc, char **argv) {
       out = v;
     else if (!strcmp(a, "--weights"))
       weights = v;
-    else
+    else if (!strcmp(a, "--memory-limit")) {
+      nnb_error e;
+      if (nnb_mem_parse_limit(v, &memory_limit, &e) != NNB_OK)
+        return cli_usage_error("bench", "%s", e.msg);
+    } else
       return cli_usage_error("bench", "unknown option '%s'", a);
   }
   if (!models) return cli_usage_error("bench", "--model is required");
@@ -114,8 +123,12 @@ int cmd_bench(int argc, char **argv) {
   }
   snprintf(s.path, sizeof s.path, "(command line)");
   if (weights && !acc_given) acc = 1000;
-  nnb_run_options o = {
-      .out_dir = out, .argc = argc, .argv = argv, .accuracy_samples = (int)acc, .weights = weights};
+  nnb_run_options o = {.out_dir = out,
+                       .argc = argc,
+                       .argv = argv,
+                       .accuracy_samples = (int)acc,
+                       .weights = weights,
+                       .memory_limit = memory_limit};
   char dir[1024];
   int failed = 0;
   st = nnb_suite_run(&s, &o, dir, sizeof dir, &failed, &e);
