@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "buildinfo.h"
 #include "stats.h"
 #include "sysinfo.h"
@@ -237,21 +238,17 @@ nnb_status nnb_mkdir_p(const char *dir, nnb_error *e) {
 }
 
 nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *e) {
-  char tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f) return nnb_fail(e, NNB_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+  nnb_atomic_file a;
+  nnb_status st = nnb_atomic_open(&a, path, e);
+  if (st != NNB_OK) return st;
   size_t n = strlen(text);
-  int ok = fwrite(text, 1, n, f) == n;
-  /* On disk before the rename: after a crash the file is the old one or the new one. */
-  ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok &= fclose(f) == 0;
-  if (!ok || rename(tmp, path)) {
+  if (fwrite(text, 1, n, a.f) != n) {
     int err = errno;
-    remove(tmp);
+    nnb_atomic_abort(&a);
     return nnb_fail(e, NNB_ERR_IO, "cannot write %s: %s", path, strerror(err));
   }
-  return NNB_OK;
+  /* On disk before the rename: after a crash the file is the old one or the new one. */
+  return nnb_atomic_commit(&a, e);
 }
 
 nnb_status nnb_results_write(const char *dir, cJSON *doc, nnb_error *e) {

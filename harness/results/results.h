@@ -34,7 +34,8 @@ void nnb_results_print_table(FILE *f, cJSON *doc);
 /* Creates dir and any missing parents (mkdir -p). */
 nnb_status nnb_mkdir_p(const char *dir, nnb_error *e);
 
-/* Writes text to path through path.tmp-<pid> and rename. */
+/* Replaces path with text atomically (atomic_file.h): a reader sees the old
+ * file or the new one, and no signal leaves a temporary file behind. */
 nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *e);
 
 #endif
