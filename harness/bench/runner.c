@@ -1,6 +1,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -238,6 +239,9 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
     if (train && st == NNB_OK) { /* outside the timed region: the loss curve of these steps */
       float loss = 0;
       st = nnb_session_download(&s, m.loss, &loss, &e);
+      if (st == NNB_OK && !isfinite(loss)) /* timings of garbage are no result */
+        st = nnb_fail(&e, NNB_ERR_BACKEND, "the training loss is %g at timed step %d",
+                      (double)loss, n);
       t_loss = now_s();
       cJSON_AddItemToArray(losses, cJSON_CreateNumber(loss));
     }

@@ -112,23 +112,25 @@ static cJSON *accuracy_child(void *p) {
   return rec;
 }
 
+/* A result's logits as the child sent them; a value that is not a number
+ * (JSON has no NaN: it arrives as null) stays NaN, never 0. */
+static nnb_eval_result logits_of(cJSON *rec, int classes) {
+  cJSON *arr = cJSON_GetObjectItem(rec, "logits"), *x;
+  int n = cJSON_GetArraySize(arr), i = 0;
+  nnb_eval_result r = {0};
+  r.classes = classes;
+  r.logits = malloc((size_t)(n ? n : 1) * sizeof *r.logits);
+  if (!r.logits || classes < 1) return r;
+  cJSON_ArrayForEach(x, arr) r.logits[i++] = cJSON_IsNumber(x) ? (float)x->valuedouble : NAN;
+  r.n = n / classes;
+  return r;
+}
+
 static void agreement(cJSON *a, cJSON *ref, int classes, double *agree, double *maxdiff) {
-  cJSON *la = cJSON_GetObjectItem(a, "logits"), *lr = cJSON_GetObjectItem(ref, "logits");
-  int n = cJSON_GetArraySize(la) / classes, same = 0;
-  double worst = 0;
-  cJSON *x = la ? la->child : NULL, *y = lr ? lr->child : NULL;
-  for (int i = 0; i < n && x && y; i++) {
-    int ba = 0, br = 0;
-    double va = -INFINITY, vr = -INFINITY;
-    for (int c = 0; c < classes && x && y; c++, x = x->next, y = y->next) {
-      if (x->valuedouble > va) va = x->valuedouble, ba = c;
-      if (y->valuedouble > vr) vr = y->valuedouble, br = c;
-      worst = fmax(worst, fabs(x->valuedouble - y->valuedouble));
-    }
-    same += ba == br;
-  }
-  *agree = n ? (double)same / n : 0;
-  *maxdiff = worst;
+  nnb_eval_result ra = logits_of(a, classes), rr = logits_of(ref, classes);
+  nnb_eval_compare(&ra, &rr, agree, maxdiff);
+  nnb_eval_result_free(&ra);
+  nnb_eval_result_free(&rr);
 }
 
 /* The weights every backend evaluates for `model`: DIR/<model>.safetensors
