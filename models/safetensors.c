@@ -2,8 +2,6 @@
  * cJSON. */
 #include "safetensors.h"
 
-#include "atomic_file.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +11,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+
+#include "files.h"
 
 #define ST_MAX_HEADER (100u * 1000u * 1000u) /* bytes; the reference limit */
 #define ST_MAX_EXACT 9007199254740992.0      /* 2^53: larger JSON numbers are inexact */

@@ -13,7 +13,8 @@
 /* One section's settings before expansion; unset fields inherit [suite]. */
 typedef struct group {
   char name[64];
-  char models[1024], backends[512], modes[64], batches[256];
+  char models[1024], backends[512], modes[64], batches[256], options[256];
+  int has_options; /* options set in this section (possibly to "") */
   int threads, min_iters, warmup;
   double min_time, timeout;
 } group;
@@ -55,6 +56,20 @@ static int copy(parse *p, const char *sec, const char *key, char *dst, size_t le
   return 1;
 }
 
+/* Options are "k=v,k=v": every pair has a key and an '='. */
+static const char *bad_pair(const char *opts, char *buf, size_t len) {
+  for (const char *p = opts; *p;) {
+    size_t n = strcspn(p, ",");
+    const char *eq = memchr(p, '=', n);
+    if (!eq || eq == p) {
+      snprintf(buf, len, "%.*s", (int)n, p);
+      return buf;
+    }
+    p += n + (p[n] == ',');
+  }
+  return NULL;
+}
+
 static int handler(void *user, const char *sec, const char *key, const char *v) {
   parse *p = user;
   int is_suite = !strcmp(sec, "suite");
@@ -87,6 +102,13 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   }
   if (!strcmp(key, "models")) return copy(p, sec, key, g->models, sizeof g->models, v);
   if (!strcmp(key, "backends")) return copy(p, sec, key, g->backends, sizeof g->backends, v);
+  if (!strcmp(key, "options")) {
+    char pair[256];
+    if (bad_pair(v, pair, sizeof pair))
+      return fail(p, "[%s] options: '%s' is not key=value (expected k=v,k=v)", sec, pair);
+    g->has_options = 1;
+    return copy(p, sec, key, g->options, sizeof g->options, v);
+  }
   if (!strcmp(key, "mode")) return copy(p, sec, key, g->modes, sizeof g->modes, v);
   if (!strcmp(key, "batch")) return copy(p, sec, key, g->batches, sizeof g->batches, v);
   if (!strcmp(key, "threads"))
@@ -99,9 +121,10 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   return fail(
       p, "[%s] unknown key '%s' (expected %s)", sec, key,
       is_suite
-          ? "name, description, dataset, seed, weights, backends, models, mode, batch, threads, "
-            "min_time, min_iters, warmup or timeout"
-          : "models, mode, batch, backends, threads, min_time, min_iters, warmup or timeout");
+          ? "name, description, dataset, seed, weights, backends, options, models, mode, batch, "
+            "threads, min_time, min_iters, warmup or timeout"
+          : "models, mode, batch, backends, options, threads, min_time, min_iters, warmup or "
+            "timeout");
 }
 
 /* Splits `list` on spaces (and commas when numeric) into a static-size array. */
@@ -127,6 +150,7 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
     INHERIT(min_time);
     INHERIT(timeout);
 #undef INHERIT
+    if (!g.has_options) snprintf(g.options, sizeof g.options, "%s", d->options);
     if (!*g.models) snprintf(g.models, sizeof g.models, "%s", d->models);
     if (!*g.backends)
       snprintf(g.backends, sizeof g.backends, "%s", *d->backends ? d->backends : "all");
@@ -172,6 +196,7 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
             snprintf(x->group, sizeof x->group, "%s", g.name);
             snprintf(x->model, sizeof x->model, "%s", models[a]);
             snprintf(x->backend, sizeof x->backend, "%s", backends[b]);
+            snprintf(x->options, sizeof x->options, "%s", g.options);
           }
   }
   return NNB_OK;
@@ -219,4 +244,39 @@ void nnb_suite_free(nnb_suite *s) {
   free(s->cases);
   s->cases = NULL;
   s->n_cases = 0;
+}
+
+/* True when the pairs "k=v,..." of opts hold the key of the pair at pair. */
+static int has_key(const char *opts, const char *pair) {
+  size_t klen = strcspn(pair, "=");
+  for (const char *p = opts; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n > klen && p[klen] == '=' && !strncmp(p, pair, klen)) return 1;
+    p += n + (p[n] == ',');
+  }
+  return 0;
+}
+
+nnb_status nnb_suite_set_options(nnb_suite *s, const char *opts, nnb_error *e) {
+  char pair[256];
+  if (bad_pair(opts, pair, sizeof pair))
+    return nnb_fail(e, NNB_ERR_INVALID, "backend option '%s' is not key=value", pair);
+  for (int i = 0; i < s->n_cases; i++) {
+    nnb_case *c = &s->cases[i];
+    char merged[sizeof c->options];
+    size_t used = (size_t)snprintf(merged, sizeof merged, "%s", opts);
+    for (const char *p = c->options; *p && used < sizeof merged;) {
+      size_t n = strcspn(p, ",");
+      snprintf(pair, sizeof pair, "%.*s", (int)n, p);
+      if (!has_key(opts, pair))
+        used +=
+            (size_t)snprintf(merged + used, sizeof merged - used, "%s%s", used ? "," : "", pair);
+      p += n + (p[n] == ',');
+    }
+    if (used >= sizeof merged)
+      return nnb_fail(e, NNB_ERR_INVALID, "backend options of [%s] longer than %zu characters",
+                      c->group, sizeof merged - 1);
+    memcpy(c->options, merged, used + 1);
+  }
+  return NNB_OK;
 }

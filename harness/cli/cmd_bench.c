@@ -5,27 +5,20 @@
 
 #include "cli.h"
 #include "memory_limit.h"
+#include "options.h"
 #include "results.h"
 #include "suite_run.h"
 
-static void help(void) {
-  printf("usage: nnbench bench --model M[,M...] [--backend B[,B...]|all] [--mode infer,train]\n"
-         "                     [--batch N[,N...]] [--threads N] [--min-time S] [--min-iters N]\n"
-         "                     [--warmup N] [--timeout S] [--dataset SPEC] [--seed N] [--out DIR]\n"
-         "                     [--accuracy-samples N] [--weights DIR] [--memory-limit SIZE]\n"
-         "                     [--json]\n\n"
-         "Measures each model x backend x mode x batch as its own isolated case (see\n"
-         "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
-         "separated by ';' instead ('transformer:d=256,layers=4;mlp').\n"
-         "Defaults: --backend all --mode infer --batch 1 --min-time 1 --min-iters 10\n"
-         "--warmup 3 --timeout 300 --accuracy-samples 0. Results go to DIR (default\n"
-         "results/bench-<UTC time>/); --json prints results.json on stdout.\n"
-         "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
-         "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
-         "1000); without it the accuracy section uses the seeded initialisation.\n"
-         "--memory-limit SIZE (8G, 512M, 60%%, none; default 75%% of physical memory)\n"
-         "refuses a case whose estimated memory is larger, and caps each case's process.\n");
-}
+static const char about[] =
+    "Measures each model x backend x mode x batch as its own isolated case (see\n"
+    "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
+    "separated by ';' instead ('transformer:d=256,layers=4;mlp'). Results go to DIR\n"
+    "(default results/bench-<UTC time>/); --json prints results.json on stdout.\n"
+    "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
+    "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
+    "1000); without it the accuracy section uses the seeded initialisation.\n"
+    "--memory-limit SIZE (8G, 512M, 60%, none; default 75% of physical memory)\n"
+    "refuses a case whose estimated memory is larger, and caps each case's process.";
 
 /* "a,b,c" -> "a b c" (suite lists are space separated); ';' for model specs. */
 static void to_list(char *dst, size_t len, const char *src, int models) {
@@ -35,60 +28,40 @@ static void to_list(char *dst, size_t len, const char *src, int models) {
 }
 
 int cmd_bench(int argc, char **argv) {
-  const char *models = NULL, *backends = "all", *modes = "infer", *batches = "1", *out = NULL;
-  const char *dataset = "fashion-mnist", *weights = NULL;
-  double min_time = 1, timeout = 300;
-  unsigned long long threads = 0, min_iters = 10, warmup = 3, seed = 1, acc = 0;
-  int json = 0, acc_given = 0;
+  const char *models = NULL, *backends, *modes, *batches, *out = NULL, *dataset, *weights = NULL,
+             *limit = NULL;
+  double min_time, timeout;
+  unsigned long long threads, min_iters, warmup, seed, acc;
+  int json = 0;
+  cli_kv backend_opts;
+  cli_option opts[] = {
+      {"--model", "M[,M...]", CLI_STR, &models, NULL, "the models to measure (required)"},
+      {"--backend", "B[,B...]|all", CLI_STR, &backends, "all", "the backends"},
+      CLI_BACKEND_OPT(&backend_opts),
+      {"--mode", "infer,train", CLI_STR, &modes, "infer", "inference, training or both"},
+      {"--batch", "N[,N...]", CLI_STR, &batches, "1", "batch sizes"},
+      {"--threads", "N", CLI_U64, &threads, "0", "threads per backend, 0 for its own default"},
+      {"--min-time", "S", CLI_NUM, &min_time, "1", "seconds of repetitions at least"},
+      {"--min-iters", "N", CLI_U64, &min_iters, "10", "repetitions at least"},
+      {"--warmup", "N", CLI_U64, &warmup, "3", "untimed steps first"},
+      {"--timeout", "S", CLI_NUM, &timeout, "300", "seconds before a case is stopped"},
+      {"--dataset", "SPEC", CLI_STR, &dataset, "fashion-mnist",
+       "the data (see 'nnbench list datasets')"},
+      {"--seed", "N", CLI_U64, &seed, "1", "seed of weights, data and bootstrap"},
+      {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
+      {"--accuracy-samples", "N", CLI_U64, &acc, "0", "test samples of the accuracy section"},
+      {"--weights", "DIR", CLI_STR, &weights, NULL, "checkpoints for the accuracy section"},
+      {"--memory-limit", "SIZE", CLI_STR, &limit, NULL,
+       "refuse a case estimated larger (8G, 512M, 60%, none;\ndefault 75% of physical memory)"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print results.json on stdout"},
+  };
+  cli_spec spec = CLI_SPEC("bench", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   uint64_t memory_limit = nnb_mem_default_limit();
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    }
-    if (!v) return cli_usage_error("bench", "option '%s' needs a value", a);
-    i++;
-    unsigned long long *u = !strcmp(a, "--threads")            ? &threads
-                            : !strcmp(a, "--min-iters")        ? &min_iters
-                            : !strcmp(a, "--warmup")           ? &warmup
-                            : !strcmp(a, "--seed")             ? &seed
-                            : !strcmp(a, "--accuracy-samples") ? &acc
-                                                               : NULL;
-    acc_given |= u == &acc;
-    if (u) {
-      if (cli_parse_u64(v, u))
-        return cli_usage_error("bench", "%s needs a non-negative integer, got '%s'", a, v);
-    } else if (!strcmp(a, "--min-time") || !strcmp(a, "--timeout")) {
-      char *end;
-      double d = strtod(v, &end);
-      if (*end || !(d >= 0)) return cli_usage_error("bench", "%s needs seconds, got '%s'", a, v);
-      *(!strcmp(a, "--min-time") ? &min_time : &timeout) = d;
-    } else if (!strcmp(a, "--model"))
-      models = v;
-    else if (!strcmp(a, "--backend"))
-      backends = v;
-    else if (!strcmp(a, "--mode"))
-      modes = v;
-    else if (!strcmp(a, "--batch"))
-      batches = v;
-    else if (!strcmp(a, "--dataset"))
-      dataset = v;
-    else if (!strcmp(a, "--out"))
-      out = v;
-    else if (!strcmp(a, "--weights"))
-      weights = v;
-    else if (!strcmp(a, "--memory-limit")) {
-      nnb_error e;
-      if (nnb_mem_parse_limit(v, &memory_limit, &e) != NNB_OK)
-        return cli_usage_error("bench", "%s", e.msg);
-    } else
-      return cli_usage_error("bench", "unknown option '%s'", a);
-  }
+  nnb_error le;
+  if (limit && nnb_mem_parse_limit(limit, &memory_limit, &le) != NNB_OK)
+    return cli_usage_error("bench", "%s", le.msg);
   if (!models) return cli_usage_error("bench", "--model is required");
   /* Write the cases as a suite file, so bench and run share one parser. */
   char tmpl[] = "/tmp/nnbench-bench-XXXXXX.ini";
@@ -103,6 +76,7 @@ int cmd_bench(int argc, char **argv) {
           "[suite]\nname = bench\ndataset = %s\nseed = %llu\nthreads = %llu\nmin_time = %g\n"
           "min_iters = %llu\nwarmup = %llu\ntimeout = %g\n[bench]\n",
           dataset, seed, threads, min_time, min_iters, warmup, timeout);
+  if (*backend_opts.text) fprintf(f, "options = %s\n", backend_opts.text);
   to_list(list, sizeof list, models, 1);
   fprintf(f, "models = %s\n", list);
   to_list(list, sizeof list, backends, 0);
@@ -122,7 +96,7 @@ int cmd_bench(int argc, char **argv) {
     return cli_usage_error("bench", "%s", colon ? colon + 2 : e.msg);
   }
   snprintf(s.path, sizeof s.path, "(command line)");
-  if (weights && !acc_given) acc = 1000;
+  if (weights && !cli_given(&spec, "--accuracy-samples")) acc = 1000;
   nnb_run_options o = {.out_dir = out,
                        .argc = argc,
                        .argv = argv,

@@ -4,89 +4,82 @@
 
 #include "cli.h"
 #include "memory_limit.h"
+#include "options.h"
 #include "results.h"
 #include "suite_run.h"
 
-static void help(void) {
-  printf("usage: nnbench run SUITE.ini [--out DIR] [--accuracy-samples N] [--weights DIR]\n"
-         "                   [--memory-limit SIZE] [--json]\n"
-         "       nnbench run --resume DIR [SUITE.ini] [--force] [...]\n\n"
-         "Runs every case of the suite (suites/quick.ini is the default job, suites/full.ini\n"
-         "the long one), each in its own process with a time limit, and writes\n"
-         "results.json and results.csv into DIR (default results/<suite>-<UTC time>/),\n"
-         "rewritten atomically after every case. A crashing or hanging case is recorded as\n"
-         "failed and the suite goes on. DIR is locked while the run writes it, and a\n"
-         "folder that already holds a run is refused. --resume DIR continues an\n"
-         "interrupted run there (the suite named in its results unless SUITE.ini is given):\n"
-         "only the cases it has no record of run; a different suite, nnbench commit or\n"
-         "machine is refused unless --force. --memory-limit SIZE (8G, 512M, 60%%, none;\n"
-         "default 75%% of physical memory) refuses, before allocating, a case whose\n"
-         "estimated memory is larger, and caps each case's process at it. --accuracy-samples N "
-         "(default 1000, 0 to skip) sets how\n"
-         "many test samples the accuracy section evaluates on every backend, with the\n"
-         "weights in DIR/<model>.safetensors when --weights DIR (or the suite's 'weights'\n"
-         "key) names a folder, else the seeded initialisation.\n"
-         "Prints the results folder on stdout at the end (with --json, results.json\n"
-         "instead); progress and the summary table go to stderr.\n"
-         "Suite file format: docs/suites.md. Results schema: docs/results-schema.md.\n");
+static const char about[] =
+    "Runs every case of the suite (suites/quick.ini is the default job, suites/full.ini\n"
+    "the long one), each in its own process with a time limit, and writes\n"
+    "results.json and results.csv into DIR (default results/<suite>-<UTC time>/),\n"
+    "rewritten atomically after every case. A crashing or hanging case is recorded as\n"
+    "failed and the suite goes on. DIR is locked while the run writes it, and a\n"
+    "folder that already holds a run is refused. --resume DIR continues an\n"
+    "interrupted run there (the suite named in its results unless SUITE.ini is\n"
+    "given): only the cases it has no record of run; a different suite, nnbench\n"
+    "commit or machine is refused unless --force. --memory-limit SIZE (8G, 512M,\n"
+    "60%, none; default 75% of physical memory) refuses, before allocating, a case\n"
+    "whose estimated memory is larger, and caps each case's process at it.\n"
+    "--accuracy-samples N (0 to skip) sets how many test samples the accuracy\n"
+    "section evaluates on every backend, with the weights in DIR/<model>.safetensors\n"
+    "when --weights DIR (or the suite's 'weights' key) names a folder, else the\n"
+    "seeded initialisation.\n"
+    "Prints the results folder on stdout at the end (with --json, results.json\n"
+    "instead); progress and the summary table go to stderr.\n"
+    "Suite file format: docs/suites.md. Results schema: docs/results-schema.md.";
+
+/* The suite file an interrupted run in dir was measuring, into buf. */
+static int suite_of(const char *dir, char *buf, size_t len, nnb_error *e) {
+  cJSON *old;
+  if (nnb_results_read(dir, &old, e) != NNB_OK) return 0;
+  cJSON *file = cJSON_GetObjectItem(cJSON_GetObjectItem(old, "suite"), "file");
+  snprintf(buf, len, "%s", cJSON_IsString(file) ? file->valuestring : "");
+  cJSON_Delete(old);
+  if (*buf && strcmp(buf, "(command line)")) return 1;
+  nnb_fail(e, NNB_ERR_INVALID,
+           "its results name no suite file; give it: nnbench run --resume %s SUITE.ini", dir);
+  return 0;
 }
 
 int cmd_run(int argc, char **argv) {
-  const char *path = NULL, *out = NULL, *weights = NULL, *resume = NULL;
-  unsigned long long acc = 1000;
+  const char *path = NULL, *out = NULL, *weights = NULL, *resume = NULL, *limit = NULL;
+  unsigned long long acc;
   int json = 0, force = 0;
-  uint64_t memory_limit = nnb_mem_default_limit();
+  cli_kv backend_opts;
+  cli_option opts[] = {
+      {"SUITE.ini", NULL, CLI_STR, &path, NULL, "the suite"},
+      {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
+      {"--resume", "DIR", CLI_STR, &resume, NULL, "continue the interrupted run in DIR"},
+      {"--force", NULL, CLI_FLAG, &force, NULL,
+       "with --resume: even another suite, commit or machine"},
+      {"--memory-limit", "SIZE", CLI_STR, &limit, NULL,
+       "refuse a case estimated larger (8G, 512M, 60%, none;\ndefault 75% of physical memory)"},
+      CLI_BACKEND_OPT(&backend_opts),
+      {"--accuracy-samples", "N", CLI_U64, &acc, "1000", "test samples of the accuracy section"},
+      {"--weights", "DIR", CLI_STR, &weights, NULL, "checkpoints for the accuracy section"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print results.json on stdout"},
+  };
+  cli_spec spec = CLI_SPEC("run", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   nnb_error e = {{0}};
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      json = 1;
-    else if (!strcmp(argv[i], "--force"))
-      force = 1;
-    else if (!strcmp(argv[i], "--resume") && i + 1 < argc)
-      resume = argv[++i];
-    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
-      out = argv[++i];
-    else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
-      weights = argv[++i];
-    else if (!strcmp(argv[i], "--memory-limit") && i + 1 < argc) {
-      if (nnb_mem_parse_limit(argv[++i], &memory_limit, &e) != NNB_OK)
-        return cli_usage_error("run", "%s", e.msg);
-    } else if (!strcmp(argv[i], "--accuracy-samples") && i + 1 < argc) {
-      if (cli_parse_u64(argv[++i], &acc))
-        return cli_usage_error("run", "--accuracy-samples needs an integer");
-    } else if (argv[i][0] != '-' && !path)
-      path = argv[i];
-    else
-      return cli_usage_error("run", "unexpected argument '%s'", argv[i]);
-  }
+  uint64_t memory_limit = nnb_mem_default_limit();
+  if (limit && nnb_mem_parse_limit(limit, &memory_limit, &e) != NNB_OK)
+    return cli_usage_error("run", "%s", e.msg);
   if (resume && out) return cli_usage_error("run", "--resume DIR writes into DIR; drop --out");
   if (force && !resume) return cli_usage_error("run", "--force goes with --resume DIR");
   char suite_file[1024];
   if (resume && !path) { /* the suite the interrupted run was measuring */
-    cJSON *old;
-    if (nnb_results_read(resume, &old, &e) != NNB_OK) {
+    if (!suite_of(resume, suite_file, sizeof suite_file, &e)) {
       fprintf(stderr, "nnbench run: --resume %s: %s\n", resume, e.msg);
-      return 1;
-    }
-    cJSON *file = cJSON_GetObjectItem(cJSON_GetObjectItem(old, "suite"), "file");
-    snprintf(suite_file, sizeof suite_file, "%s", cJSON_IsString(file) ? file->valuestring : "");
-    cJSON_Delete(old);
-    if (!*suite_file || !strcmp(suite_file, "(command line)")) {
-      fprintf(stderr,
-              "nnbench run: --resume %s: its results name no suite file; give it: "
-              "nnbench run --resume %s SUITE.ini\n",
-              resume, resume);
       return 1;
     }
     path = suite_file;
   }
   if (!path) return cli_usage_error("run", "which suite? e.g. nnbench run suites/quick.ini");
   nnb_suite s;
-  if (nnb_suite_load(path, &s, &e) != NNB_OK) {
+  if (nnb_suite_load(path, &s, &e) != NNB_OK ||
+      nnb_suite_set_options(&s, backend_opts.text, &e) != NNB_OK) {
     fprintf(stderr, "nnbench run: %s\n", e.msg);
     return 1;
   }

@@ -13,15 +13,20 @@ static void clean_copy(char *dst, size_t len, const char *src) {
     if (*c == '"' || *c == '\'' || *c == '\n' || *c == '\\') *c = '`';
 }
 
-int nnb_pl_series_index(nnb_pl_series *s, int *n, const char *backend, int threads) {
-  for (int i = 0; i < *n; i++)
-    if (!strcmp(s[i].backend, backend) && s[i].threads == threads) return i;
-  nnb_pl_series *x = &s[(*n)++];
-  clean_copy(x->backend, sizeof x->backend, backend);
-  for (char *c = x->backend; *c; c++)
+int nnb_pl_series_index(nnb_pl_series *s, int *n, const char *backend, const char *options,
+                        int threads) {
+  char key[64];
+  clean_copy(key, sizeof key, backend);
+  for (char *c = key; *c; c++)
     if (*c == ' ' || *c == '`') *c = '_';
+  for (int i = 0; i < *n; i++)
+    if (!strcmp(s[i].backend, key) && !strcmp(s[i].options, options) && s[i].threads == threads)
+      return i;
+  nnb_pl_series *x = &s[(*n)++];
+  snprintf(x->backend, sizeof x->backend, "%s", key);
+  clean_copy(x->options, sizeof x->options, options);
   x->threads = threads;
-  snprintf(x->label, sizeof x->label, "%s", x->backend);
+  snprintf(x->label, sizeof x->label, *x->options ? "%s[%s]" : "%s", x->backend, x->options);
   return *n - 1;
 }
 
@@ -39,6 +44,7 @@ static int by_rank(const void *pa, const void *pb) {
   const nnb_pl_series *a = pa, *b = pb;
   if (a->rank != b->rank) return a->rank - b->rank;
   int c = strcmp(a->backend, b->backend);
+  if (!c) c = strcmp(a->options, b->options);
   return c ? c : a->threads - b->threads;
 }
 
@@ -48,13 +54,15 @@ static void label_series(nnb_pl *p) {
     nnb_pl_series *s = &p->series[i];
     int several = 0;
     for (int j = 0; j < p->nseries; j++)
-      several |= j != i && !strcmp(p->series[j].backend, s->backend);
+      several |= j != i && !strcmp(p->series[j].backend, s->backend) &&
+                 !strcmp(p->series[j].options, s->options);
     if (!several) continue;
+    size_t at = strlen(s->label);
     if (s->threads > 0)
-      snprintf(s->label, sizeof s->label, "%s, %d thread%s", s->backend, s->threads,
+      snprintf(s->label + at, sizeof s->label - at, ", %d thread%s", s->threads,
                s->threads == 1 ? "" : "s");
     else
-      snprintf(s->label, sizeof s->label, "%s, default threads", s->backend);
+      snprintf(s->label + at, sizeof s->label - at, ", default threads");
   }
 }
 
@@ -99,15 +107,15 @@ nnb_status nnb_pl_collect(const cJSON *doc, nnb_pl *p, nnb_error *e) {
     c->train = !strcmp(nnb_json_str(rec, "mode"), "train");
     c->batch = batch > 0 ? (int)batch : 0;
     int s = nnb_pl_series_index(p->series, &p->nseries, nnb_json_str(rec, "backend"),
-                                threads > 0 ? (int)threads : 0);
+                                nnb_json_str(rec, "options"), threads > 0 ? (int)threads : 0);
     p->series[s].rank = backend_rank(doc, p->series[s].backend);
   }
   qsort(p->series, (size_t)p->nseries, sizeof *p->series, by_rank);
   for (int i = 0; i < p->ncases; i++) {
     double threads = nnb_json_num(p->cases[i].rec, "threads");
-    p->cases[i].series =
-        nnb_pl_series_index(p->series, &p->nseries, nnb_json_str(p->cases[i].rec, "backend"),
-                            threads > 0 ? (int)threads : 0);
+    p->cases[i].series = nnb_pl_series_index(
+        p->series, &p->nseries, nnb_json_str(p->cases[i].rec, "backend"),
+        nnb_json_str(p->cases[i].rec, "options"), threads > 0 ? (int)threads : 0);
   }
   label_series(p);
   label_specs(p, model);

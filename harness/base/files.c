@@ -1,10 +1,42 @@
-#include "atomic_file.h"
+/* Writing files so that nothing already written is lost or half-written. */
+#include "files.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+nnb_status nnb_mkdir_p(const char *dir, nnb_error *e) {
+  char buf[1024];
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return nnb_fail(e, NNB_ERR_INVALID, "path too long: %s", dir);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) && errno != EEXIST)
+      return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) && errno != EEXIST)
+    return nnb_fail(e, NNB_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+  return NNB_OK;
+}
+
+nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *e) {
+  nnb_atomic_file a;
+  nnb_status st = nnb_atomic_open(&a, path, e);
+  if (st != NNB_OK) return st;
+  size_t n = strlen(text);
+  if (fwrite(text, 1, n, a.f) != n) {
+    int err = errno;
+    nnb_atomic_abort(&a);
+    return nnb_fail(e, NNB_ERR_IO, "cannot write %s: %s", path, strerror(err));
+  }
+  return nnb_atomic_commit(&a, e);
+}
 
 static void hold_signals(nnb_atomic_file *a) {
   if (a->held) return;

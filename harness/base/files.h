@@ -1,3 +1,18 @@
+/* Files written whole or not at all, and the folders they go in. */
+#ifndef NNB_FILES_H
+#define NNB_FILES_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include <nnbench/status.h>
+
+/* Creates dir and any missing parents (mkdir -p). */
+nnb_status nnb_mkdir_p(const char *dir, nnb_error *e);
+
+/* Replaces path with text atomically, as nnb_atomic_file does. */
+nnb_status nnb_write_file_atomic(const char *path, const char *text, nnb_error *e);
+
 /* Files replaced atomically, with no temporary file left behind by a
  * signal: the content goes to an unnamed file in the target's folder
  * (O_TMPFILE), which gets a name only once complete, and is renamed over
@@ -6,14 +21,6 @@
  * can strike only between the two system calls that name and rename it.
  * Where the file system has no O_TMPFILE, a named temporary file is used
  * and the signals are held back for the whole write instead. */
-#ifndef NNB_ATOMIC_FILE_H
-#define NNB_ATOMIC_FILE_H
-
-#include <signal.h>
-#include <stdio.h>
-
-#include <nnbench/status.h>
-
 typedef struct nnb_atomic_file {
   FILE *f; /* write the content here */
   char *path, *tmp;
