@@ -55,8 +55,8 @@ nnb_status nnb_run_dir_check_new(const char *dir, nnb_error *e) {
 }
 
 void nnb_case_key(const nnb_case *c, char *buf, size_t len) {
-  snprintf(buf, len, "%s|%s|%s|%s|%d|%d", c->group, c->model, c->backend, nnb_mode_name(c->mode),
-           c->batch, c->threads);
+  snprintf(buf, len, "%s|%s|%s[%s]|%s|%d|%d", c->group, c->model, c->backend, c->options,
+           nnb_mode_name(c->mode), c->batch, c->threads);
 }
 
 static const char *str(const cJSON *o, const char *k) {
@@ -70,8 +70,9 @@ static double num(const cJSON *o, const char *k) {
 }
 
 void nnb_record_key(const cJSON *rec, char *buf, size_t len) {
-  snprintf(buf, len, "%s|%s|%s|%s|%.0f|%.0f", str(rec, "group"), str(rec, "model"),
-           str(rec, "backend"), str(rec, "mode"), num(rec, "batch"), num(rec, "threads"));
+  snprintf(buf, len, "%s|%s|%s[%s]|%s|%.0f|%.0f", str(rec, "group"), str(rec, "model"),
+           str(rec, "backend"), str(rec, "options"), str(rec, "mode"), num(rec, "batch"),
+           num(rec, "threads"));
 }
 
 void nnb_run_fingerprint(const nnb_suite *s, const nnb_case *cases, int n, char out[9]) {

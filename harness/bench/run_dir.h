@@ -24,7 +24,7 @@ void nnb_run_dir_unlock(nnb_run_lock *l);
 nnb_status nnb_run_dir_check_new(const char *dir, nnb_error *e);
 
 /* A fingerprint of what a run measures: every case's full description
- * (model, backend, mode, batch, threads, timing settings), the dataset and
+ * (model, backend and options, mode, batch, threads, timing settings), the dataset and
  * the seed, as the eight hex digits of their crc32. */
 void nnb_run_fingerprint(const nnb_suite *s, const nnb_case *cases, int n, char out[9]);
 
@@ -37,8 +37,8 @@ void nnb_run_machine_id(const cJSON *machine, char *buf, size_t len);
 nnb_status nnb_run_check_resume(const cJSON *old, const char *fingerprint, const char *commit,
                                 const char *machine, int force, nnb_error *e);
 
-/* The identity of a case within a run: group, model, backend, mode, batch
- * and threads, whether from a case or its record. */
+/* The identity of a case within a run: group, model, backend and its
+ * options, mode, batch and threads, whether from a case or its record. */
 void nnb_case_key(const nnb_case *c, char *buf, size_t len);
 void nnb_record_key(const cJSON *rec, char *buf, size_t len);
 
