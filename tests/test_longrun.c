@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,26 @@ static const char *suite_file(const char *name, const char *backend, double min_
           min_time, timeout, backend);
   fclose(f);
   return path;
+}
+
+/* Runs `nnbench ARGS` (printf-style); its exit status, its output in *text. */
+static int nnbench(char **text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int nnbench(char **text, const char *fmt, ...) {
+  char args[1024], cmd[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "%s/nnbench %s", NNB_BINARY_DIR, args);
+  return tu_run(cmd, text);
+}
+
+/* A finished run of `suite` in out. */
+static void finished_run(const char *suite, const char *out) {
+  char *text = NULL;
+  cr_assert_eq(nnbench(&text, "run %s --out %s --accuracy-samples 0 2>&1", suite, out), 0, "%s",
+               text);
+  free(text);
 }
 
 /* Starts `nnbench run ARGS` in the background (output to DIR/log); its pid. */
@@ -135,9 +156,8 @@ Test(longrun, a_run_continues_after_a_kill_and_records_each_case_once) {
   cr_assert(had >= 1 && had < 3, "killed mid-run: %d case(s)", had);
   char *first = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(before, "cases"), 0));
 
-  char cmd[512], *text = NULL;
-  snprintf(cmd, sizeof cmd, "%s/nnbench run --resume %s 2>%s/resume.log", NNB_BINARY_DIR, out, dir);
-  cr_assert_eq(tu_run(cmd, &text), 0, "%s", text);
+  char *text = NULL;
+  cr_assert_eq(nnbench(&text, "run --resume %s 2>&1", out), 0, "%s", text);
   free(text);
   cJSON *after = read_results(out);
   cr_assert(after);
@@ -161,21 +181,15 @@ Test(longrun, a_run_continues_after_a_kill_and_records_each_case_once) {
 }
 
 Test(longrun, resume_refuses_other_cases_unless_forced) {
-  const char *suite = suite_file("s.ini", "reference", 0, 60);
-  char out[128], cmd[1024], *text = NULL;
+  char out[128], *text = NULL;
   snprintf(out, sizeof out, "%s/res", dir);
-  snprintf(cmd, sizeof cmd, "%s/nnbench run %s --out %s --accuracy-samples 0 2>/dev/null",
-           NNB_BINARY_DIR, suite, out);
-  cr_assert_eq(tu_run(cmd, &text), 0);
-  free(text);
+  finished_run(suite_file("s.ini", "reference", 0, 60), out);
   const char *other = suite_file("other.ini", "reference", 0.01, 60);
-  snprintf(cmd, sizeof cmd, "%s/nnbench run --resume %s %s 2>&1", NNB_BINARY_DIR, out, other);
-  cr_expect_eq(tu_run(cmd, &text), 1);
+  cr_expect_eq(nnbench(&text, "run --resume %s %s 2>&1", out, other), 1);
   cr_expect(strstr(text, "cannot continue this run; the cases differ"), "%s", text);
   free(text);
-  snprintf(cmd, sizeof cmd, "%s/nnbench run --resume %s %s --force --accuracy-samples 0 2>&1",
-           NNB_BINARY_DIR, out, other);
-  cr_expect_eq(tu_run(cmd, &text), 0, "%s", text);
+  cr_expect_eq(nnbench(&text, "run --resume %s %s --force --accuracy-samples 0 2>&1", out, other),
+               0, "%s", text);
   free(text);
   cJSON *doc = read_results(out);
   cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "resumes"), 0);
@@ -212,17 +226,12 @@ Test(longrun, resume_refuses_another_commit_or_machine) {
 
 Test(longrun, a_folder_with_a_run_is_never_replaced) {
   const char *suite = suite_file("s.ini", "reference", 0, 60);
-  char out[128], cmd[1024], *text = NULL;
+  char out[128], path[256], *text = NULL;
   snprintf(out, sizeof out, "%s/res", dir);
-  snprintf(cmd, sizeof cmd, "%s/nnbench run %s --out %s --accuracy-samples 0 2>/dev/null",
-           NNB_BINARY_DIR, suite, out);
-  cr_assert_eq(tu_run(cmd, &text), 0);
-  free(text);
-  char path[256];
+  finished_run(suite, out);
   snprintf(path, sizeof path, "%s/results.json", out);
   char *was = tu_read_file(path, NULL);
-  snprintf(cmd, sizeof cmd, "%s/nnbench run %s --out %s 2>&1", NNB_BINARY_DIR, suite, out);
-  cr_expect_eq(tu_run(cmd, &text), 1);
+  cr_expect_eq(nnbench(&text, "run %s --out %s 2>&1", suite, out), 1);
   cr_expect(strstr(text, "already holds a run") && strstr(text, "--resume"), "%s", text);
   free(text);
   char *now = tu_read_file(path, NULL);
@@ -237,9 +246,8 @@ Test(longrun, two_runs_into_one_folder_the_second_is_refused) {
   snprintf(args, sizeof args, "%s --out %s --accuracy-samples 0", suite, out);
   pid_t first = start_run(args);
   wait_for_cases(out, 0, 30); /* the first run has its folder, locked */
-  char cmd[1024], *text = NULL;
-  snprintf(cmd, sizeof cmd, "%s/nnbench run %s --out %s 2>&1", NNB_BINARY_DIR, suite, out);
-  cr_expect_eq(tu_run(cmd, &text), 1);
+  char *text = NULL;
+  cr_expect_eq(nnbench(&text, "run %s --out %s 2>&1", suite, out), 1);
   char want[64];
   snprintf(want, sizeof want, "another nnbench run (process %d)", (int)first);
   cr_expect(strstr(text, want), "names the run holding the folder: %s", text);
@@ -267,19 +275,25 @@ Test(longrun, the_lock_goes_with_its_holder) {
   nnb_run_dir_unlock(&b);
 }
 
-/* Kills the parent with sig while the hang backend's case runs; the case's
- * child must not outlive it. */
-static void parent_killed_while_a_case_runs(int sig) {
-  const char *suite = suite_file("s.ini", "hang", 0, 60);
+/* Starts a run whose one case hangs (timeout in seconds); the run's pid,
+ * and in *child the case's process once it runs. */
+static pid_t start_hanging_case(double timeout, pid_t *child) {
+  const char *suite = suite_file("s.ini", "hang", 0, timeout);
   char out[128], args[512];
   snprintf(out, sizeof out, "%s/res", dir);
   snprintf(args, sizeof args, "%s --out %s --accuracy-samples 0", suite, out);
   pid_t parent = start_run(args);
-  pid_t child = -1;
-  for (double t0 = now_s(); child < 0 && now_s() - t0 < 30; usleep(20000)) {
-    if (recorded_cases(out) >= 0) child = child_of(parent); /* past the peak measurement */
-  }
-  cr_assert_gt(child, 0, "the case's child started");
+  *child = -1;
+  for (double t0 = now_s(); *child < 0 && now_s() - t0 < 30; usleep(20000))
+    if (recorded_cases(out) >= 0) *child = child_of(parent); /* past the peak measurement */
+  cr_assert_gt(*child, 0, "the case's child started");
+  return parent;
+}
+
+/* Kills the parent with sig while the hang backend's case runs; the case's
+ * child must not outlive it. */
+static void parent_killed_while_a_case_runs(int sig) {
+  pid_t child, parent = start_hanging_case(60, &child);
   cr_assert_eq(kill(parent, sig), 0);
   cr_assert_eq(waitpid(parent, NULL, 0), parent);
   cr_expect(wait_gone(child, 5), "the case's child %d ended with its parent (signal %d)",
@@ -291,15 +305,7 @@ Test(longrun, sigterm_to_the_parent_ends_the_case) { parent_killed_while_a_case_
 Test(longrun, sigkill_to_the_parent_ends_the_case) { parent_killed_while_a_case_runs(SIGKILL); }
 
 Test(longrun, the_childs_timeout_holds_while_the_parent_is_stopped) {
-  const char *suite = suite_file("s.ini", "hang", 0, 1);
-  char out[128], args[512];
-  snprintf(out, sizeof out, "%s/res", dir);
-  snprintf(args, sizeof args, "%s --out %s --accuracy-samples 0", suite, out);
-  pid_t parent = start_run(args);
-  pid_t child = -1;
-  for (double t0 = now_s(); child < 0 && now_s() - t0 < 30; usleep(20000))
-    if (recorded_cases(out) >= 0) child = child_of(parent);
-  cr_assert_gt(child, 0, "the case's child started");
+  pid_t child, parent = start_hanging_case(1, &child);
   cr_assert_eq(kill(parent, SIGSTOP), 0);
   double t0 = now_s();
   int ended = wait_gone(child, 15);
@@ -316,13 +322,12 @@ Test(longrun, the_childs_timeout_holds_while_the_parent_is_stopped) {
 
 static cJSON *bench_case(const char *args) {
   static int runs;
-  char cmd[1024], *text = NULL, out[128];
+  char *text = NULL, out[128];
   snprintf(out, sizeof out, "%s/bench%d", dir, ++runs); /* a new folder each: none is replaced */
-  snprintf(cmd, sizeof cmd,
-           "%s/nnbench bench --dataset synthetic:n=64 --min-time 0 --min-iters 2 --warmup 0 "
-           "--out %s %s 2>&1",
-           NNB_BINARY_DIR, out, args);
-  int st = tu_run(cmd, &text);
+  int st = nnbench(&text,
+                   "bench --dataset synthetic:n=64 --min-time 0 --min-iters 2 --warmup 0 --out %s "
+                   "%s 2>&1",
+                   out, args);
   cr_expect_eq(st, 1, "a failed case fails bench: %s", text);
   free(text);
   cJSON *doc = read_results(out);

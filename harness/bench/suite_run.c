@@ -239,6 +239,15 @@ static cJSON *new_document(const nnb_suite *s, const nnb_run_options *o, const n
   return doc;
 }
 
+/* o's member `key`, an object (or an array when `array`), made when missing
+ * or of another type. */
+static cJSON *member(cJSON *o, const char *key, int array) {
+  cJSON *m = cJSON_GetObjectItem(o, key);
+  if (array ? cJSON_IsArray(m) : cJSON_IsObject(m)) return m;
+  cJSON_DeleteItemFromObject(o, key);
+  return array ? cJSON_AddArrayToObject(o, key) : cJSON_AddObjectToObject(o, key);
+}
+
 /* The document of the interrupted run in dir, when it may be continued;
  * its "run" object records this continuation. */
 static nnb_status resumed_document(const char *dir, const nnb_run_options *o,
@@ -259,22 +268,10 @@ static nnb_status resumed_document(const char *dir, const nnb_run_options *o,
     *doc = NULL;
     return st;
   }
-  cJSON *run = cJSON_GetObjectItem(*doc, "run");
-  if (!cJSON_IsObject(run)) {
-    cJSON_DeleteItemFromObject(*doc, "run");
-    run = cJSON_AddObjectToObject(*doc, "run");
-  }
-  cJSON *resumes = cJSON_GetObjectItem(run, "resumes");
-  if (!cJSON_IsArray(resumes)) {
-    cJSON_DeleteItemFromObject(run, "resumes");
-    resumes = cJSON_AddArrayToObject(run, "resumes");
-  }
+  cJSON *resumes = member(member(*doc, "run", 0), "resumes", 1);
   cJSON *r = cJSON_CreateObject();
-  time_t t = time(NULL);
-  struct tm tm;
   char stamp[32];
-  gmtime_r(&t, &tm);
-  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  nnb_utc_now("%Y-%m-%dT%H:%M:%SZ", stamp, sizeof stamp);
   cJSON_AddStringToObject(r, "utc", stamp);
   cJSON_AddStringToObject(r, "git_commit", nnb_git_commit());
   cJSON_AddStringToObject(r, "machine", machine);
@@ -286,11 +283,7 @@ static nnb_status resumed_document(const char *dir, const nnb_run_options *o,
 /* Sets the run's progress: complete only once every case and the accuracy
  * section are recorded, so an interrupted run says it is partial. */
 static void set_progress(cJSON *doc, int planned, int complete) {
-  cJSON *run = cJSON_GetObjectItem(doc, "run");
-  if (!cJSON_IsObject(run)) {
-    cJSON_DeleteItemFromObject(doc, "run");
-    run = cJSON_AddObjectToObject(doc, "run");
-  }
+  cJSON *run = member(doc, "run", 0);
   cJSON_DeleteItemFromObject(run, "complete");
   cJSON_DeleteItemFromObject(run, "cases_planned");
   cJSON_DeleteItemFromObject(run, "cases_recorded");
@@ -324,11 +317,8 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
   if (o->out_dir) {
     snprintf(out_dir, len, "%s", o->out_dir);
   } else {
-    time_t t = time(NULL);
-    struct tm tm;
     char stamp[32];
-    gmtime_r(&t, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    nnb_utc_now("%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
     snprintf(out_dir, len, "results/%s-%s", s->name, stamp);
   }
   nnb_case *cases;

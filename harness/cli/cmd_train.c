@@ -12,6 +12,7 @@
 #include "buildinfo.h"
 #include "cli.h"
 #include "options.h"
+#include "record.h"
 #include "results.h"
 #include "train.h"
 
@@ -68,11 +69,8 @@ static void on_progress(const nnb_train_progress *p, void *user) {
 
 /* The folder is created below, with the one an explicit --out names. */
 static void default_out(const char *model, const char *backend, char *buf, size_t len) {
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
   char stamp[32];
-  strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  nnb_utc_now("%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
   char kind[32];
   snprintf(kind, sizeof kind, "%s", model);
   kind[strcspn(kind, ":")] = 0;
