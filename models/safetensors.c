@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "files.h"
+
 #define ST_MAX_HEADER (100u * 1000u * 1000u) /* bytes; the reference limit */
 #define ST_MAX_EXACT 9007199254740992.0      /* 2^53: larger JSON numbers are inexact */
 #define ST_METADATA "__metadata__"
@@ -493,40 +495,23 @@ nnb_status nnb_st_write(const char *path, const nnb_st_entry *entries, int n,
   cJSON_free(json);
   if (!header) return nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory building the header", path);
 
-  size_t tlen = strlen(path) + 32;
-  char *tmp = malloc(tlen);
-  if (!tmp) {
+  nnb_atomic_file a;
+  s = nnb_atomic_open(&a, path, e);
+  if (s != NNB_OK) {
     free(header);
-    return nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", path);
-  }
-  snprintf(tmp, tlen, "%s.tmp-%ld", path, (long)getpid());
-
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    s = nnb_fail(e, NNB_ERR_IO, "%s: cannot create temporary file '%s': %s", path, tmp,
-                 strerror(errno));
-    goto out;
+    return s;
   }
   unsigned char lenbuf[8];
   for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-  int ok = write_all(f, lenbuf, 8) && write_all(f, header, hlen);
-  for (int i = 0; ok && i < n; i++) ok = write_floats(f, entries[i].data, entry_numel(&entries[i]));
-  if (ok) ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-  int err = errno;
-  if (fclose(f) != 0 && ok) ok = 0, err = errno;
-  if (!ok) {
-    s = nnb_fail(e, NNB_ERR_IO, "%s: writing temporary file '%s' failed: %s", path, tmp,
-                 strerror(err));
-    remove(tmp);
-    goto out;
+  int ok = write_all(a.f, lenbuf, 8) && write_all(a.f, header, hlen);
+  for (int i = 0; ok && i < n; i++)
+    ok = write_floats(a.f, entries[i].data, entry_numel(&entries[i]));
+  if (ok) {
+    s = nnb_atomic_commit(&a, e);
+  } else {
+    s = nnb_fail(e, NNB_ERR_IO, "%s: writing failed: %s", path, strerror(errno));
+    nnb_atomic_abort(&a);
   }
-  if (rename(tmp, path) != 0) {
-    s = nnb_fail(e, NNB_ERR_IO, "%s: cannot rename '%s' over it: %s", path, tmp, strerror(errno));
-    remove(tmp);
-    goto out;
-  }
-out:
-  free(tmp);
   free(header);
   return s;
 }

@@ -1,6 +1,7 @@
 /* Model parameters in host memory, and their safetensors checkpoints. */
 #include "weights.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,20 @@ static int same_dims(const nnb_st_tensor *t, const nnb_tensor_desc *d) {
   return 1;
 }
 
+/* Weights enter here: a NaN or infinity would only come out later as a
+ * meaningless accuracy, so it is refused with where it sits. */
+static nnb_status check_finite(const char *path, const nnb_tensor_desc *d, const float *v,
+                               nnb_error *e) {
+  int64_t n = nnb_numel(d);
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(v[i]))
+      return nnb_fail(e, NNB_ERR_FORMAT,
+                      "%s: tensor '%s' holds a non-finite value (%g) at element %lld; a "
+                      "checkpoint of NaN or infinite weights cannot be evaluated",
+                      path, d->name, (double)v[i], (long long)i);
+  return NNB_OK;
+}
+
 nnb_status nnb_weights_load(const nnb_model *m, const char *path, int strict, nnb_weights *w,
                             nnb_error *e) {
   nnb_safetensors st;
@@ -77,6 +92,7 @@ nnb_status nnb_weights_load(const nnb_model *m, const char *path, int strict, nn
                    nnb_dims_str(d->rank, d->dims, want, sizeof want));
     else
       nnb_st_copy(&st, t, w->data[k]);
+    if (s == NNB_OK) s = check_finite(path, d, w->data[k], e);
   }
   for (int i = 0; s == NNB_OK && strict && i < st.n; i++) {
     int known = 0;

@@ -34,6 +34,19 @@ void nnb_eval_result_free(nnb_eval_result *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* A NaN logit would count as a wrong (or, by argmax, a right) answer and
+ * its loss as anything at all: it is the backend's error, named. */
+static nnb_status check_logits(const nnb_backend *b, const float *row, int k, int64_t sample,
+                               nnb_error *e) {
+  for (int c = 0; c < k; c++)
+    if (!isfinite(row[c]))
+      return nnb_fail(e, NNB_ERR_BACKEND,
+                      "backend %s gave a non-finite logit (%g) for test sample %lld, class %d",
+                      b->plugin ? b->plugin->name : b->vt->name, (double)row[c], (long long)sample,
+                      c);
+  return NNB_OK;
+}
+
 nnb_status nnb_evaluate(const nnb_model_spec *spec, nnb_backend *b, const nnb_weights *w,
                         const nnb_dataset *d, int batch, nnb_eval_result *out, nnb_error *e) {
   memset(out, 0, sizeof *out);
@@ -65,7 +78,11 @@ nnb_status nnb_evaluate(const nnb_model_spec *spec, nnb_backend *b, const nnb_we
     st = nnb_session_upload(&s, m.x, x, e);
     if (st == NNB_OK) st = nnb_session_run(&s, e);
     if (st == NNB_OK) st = nnb_session_download(&s, m.logits, lg, e);
-    if (st == NNB_OK) memcpy(out->logits + at * k, lg, (size_t)(cnt * k) * sizeof *lg);
+    for (int64_t i = 0; st == NNB_OK && i < cnt; i++) {
+      const float *row = lg + i * k;
+      st = check_logits(b, row, k, at + i, e);
+      if (st == NNB_OK) memcpy(out->logits + (at + i) * k, row, (size_t)k * sizeof *row);
+    }
   }
   if (st == NNB_OK) {
     out->n = d->n;
@@ -86,11 +103,13 @@ void nnb_eval_compare(const nnb_eval_result *a, const nnb_eval_result *ref, doub
   double worst = 0;
   for (int64_t i = 0; i < n; i++) {
     const float *p = a->logits + i * a->classes, *q = ref->logits + i * ref->classes;
-    same += argmax(p, a->classes) == argmax(q, ref->classes);
+    int finite = 1;
     for (int c = 0; c < a->classes; c++) {
       double dd = fabs((double)p[c] - (double)q[c]);
-      if (!(dd <= worst)) worst = dd;
+      if (!isnan(worst) && !(dd <= worst)) worst = dd; /* a NaN wins and stays */
+      finite &= isfinite(dd);
     }
+    same += finite && argmax(p, a->classes) == argmax(q, ref->classes); /* NaN never agrees */
   }
   *agreement = n ? (double)same / (double)n : 0;
   *max_abs_diff = worst;

@@ -15,13 +15,16 @@ typedef struct nnb_eval_result {
 } nnb_eval_result;
 
 /* Runs the inference graph in batches of `batch` (the last one padded, its
- * padding ignored). */
+ * padding ignored). A non-finite logit is an error naming the backend and
+ * the sample. */
 nnb_status nnb_evaluate(const nnb_model_spec *spec, nnb_backend *b, const nnb_weights *w,
                         const nnb_dataset *d, int batch, nnb_eval_result *out, nnb_error *e);
 /* Fills r's accuracy and mean_loss from its logits and the labels. */
 void nnb_eval_score(nnb_eval_result *r, const int32_t *labels);
 void nnb_eval_result_free(nnb_eval_result *r);
-/* Top-1 agreement of two results' logits, and the largest |difference|. */
+/* Top-1 agreement of two results' logits, and the largest |difference|. A
+ * sample with a non-finite logit on either side never agrees, and makes
+ * the largest difference NaN. */
 void nnb_eval_compare(const nnb_eval_result *a, const nnb_eval_result *ref, double *agreement,
                       double *max_abs_diff);
 

@@ -17,6 +17,13 @@
 
 #define BOOTSTRAP_RESAMPLES 2000
 
+void nnb_utc_now(const char *fmt, char *buf, size_t len) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  if (!strftime(buf, len, fmt, &tm) && len) buf[0] = 0;
+}
+
 cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned int dataset_crc,
                       unsigned long long seed) {
   cJSON *p = cJSON_CreateObject();
@@ -31,11 +38,8 @@ cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned 
     strncat(cmd, argv[i], sizeof cmd - strlen(cmd) - 1);
   }
   cJSON_AddStringToObject(p, "command", cmd);
-  time_t t = time(NULL);
-  struct tm tm;
   char stamp[32];
-  gmtime_r(&t, &tm);
-  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  nnb_utc_now("%Y-%m-%dT%H:%M:%SZ", stamp, sizeof stamp);
   cJSON_AddStringToObject(p, "created_utc", stamp);
   cJSON_AddStringToObject(p, "dataset", dataset_name);
   char crc[16];

@@ -3,6 +3,7 @@
 #define NNB_RECORD_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 
 #include <nnbench/graph.h>
 
@@ -10,6 +11,10 @@
  * command line, dataset and seed. */
 cJSON *nnb_provenance(int argc, char **argv, const char *dataset_name, unsigned int dataset_crc,
                       unsigned long long seed);
+
+/* The time now in UTC, as strftime's fmt writes it. */
+void nnb_utc_now(const char *fmt, char *buf, size_t len);
+
 
 /* Sets "summary", "throughput_samples_per_s", "gflops", "arithmetic_intensity"
  * and "noisy" of an ok case record from its "samples_s" and, with two ok

@@ -7,12 +7,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "affinity.h"
+#include "memory_limit.h"
 #include "model.h"
 #include "peer.h"
 #include "record.h"
@@ -193,6 +195,23 @@ static nnb_status warm_up(const nnb_case *c, const nnb_model *m, nnb_session *s,
   return st;
 }
 
+/* The case's memory estimated from its plan, recorded, and refused over
+ * the case's limit before anything large is allocated. */
+static nnb_status check_memory(const nnb_case *c, const nnb_graph *g, nnb_backend *b,
+                               uint64_t batch_bytes, cJSON *rec, nnb_error *e) {
+  nnb_mem_estimate est;
+  nnb_status st = nnb_mem_estimate_graph(g, b, batch_bytes, &est, e);
+  if (st != NNB_OK) return st;
+  cJSON *o = cJSON_AddObjectToObject(rec, "memory_estimate");
+  cJSON_AddNumberToObject(o, "total_bytes", (double)est.total);
+  cJSON_AddNumberToObject(o, "persistent_bytes", (double)est.persistent);
+  cJSON_AddNumberToObject(o, "arena_bytes", (double)est.arena);
+  cJSON_AddNumberToObject(o, "host_bytes", (double)est.host);
+  cJSON_AddNumberToObject(o, "backend_bytes", (double)est.backend);
+  cJSON_AddNumberToObject(o, "limit_bytes", (double)c->memory_limit);
+  return nnb_mem_check(&est, c->memory_limit, e);
+}
+
 cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
   cJSON *rec = cJSON_CreateObject();
   cJSON_AddStringToObject(rec, "status", "ok");
@@ -216,6 +235,8 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
   nnb_opt_config opt = NNB_BENCH_OPTIMIZER;
   if (train) st = nnb_autodiff(&m.g, m.loss, &opt, NULL, &e);
   cJSON_AddNumberToObject(rec, "parameters", (double)nnb_model_param_count(&m));
+  int64_t per = (int64_t)d->c * d->h * d->w, at = 0;
+  if (st == NNB_OK) st = check_memory(c, &m.g, &b, (uint64_t)(c->batch * per) * 4, rec, &e);
   nnb_session s = {0};
   double t0 = now_s();
   if (st == NNB_OK) st = nnb_session_create(&b, &m.g, &s, &e);
@@ -223,7 +244,6 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
   nnb_weights w = {0};
   if (st == NNB_OK) st = nnb_weights_init(&m, seed, &w, &e);
   if (st == NNB_OK) st = nnb_weights_to_session(&m, &s, &w, &e);
-  int64_t per = (int64_t)d->c * d->h * d->w, at = 0;
   float *x = malloc((size_t)(c->batch * per) * sizeof *x);
   int32_t *y = malloc((size_t)c->batch * sizeof *y);
   int64_t *idx = malloc((size_t)c->batch * sizeof *idx);
@@ -260,6 +280,9 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
     if (train && st == NNB_OK) { /* outside the timed region: the loss curve of these steps */
       float loss = 0;
       st = nnb_session_download(&s, m.loss, &loss, &e);
+      if (st == NNB_OK && !isfinite(loss)) /* timings of garbage are no result */
+        st = nnb_fail(&e, NNB_ERR_BACKEND, "the training loss is %g at timed step %d", (double)loss,
+                      n);
       t_loss = now_s();
       cJSON_AddItemToArray(losses, cJSON_CreateNumber(loss));
     }
@@ -307,16 +330,41 @@ static cJSON *fail_record(const char *fmt, ...) {
   return rec;
 }
 
+/* Seconds a case's child outlives its timeout on its own clock: the parent
+ * normally kills it first, with a better message. */
+#define CHILD_GRACE_S 5
+
+/* The child's side of its leash: its own process group (so the parent's
+ * kill reaches whatever it started), death with the parent (however the
+ * parent dies: SIGTERM, Ctrl-C, SIGKILL), and its timeout on its own clock,
+ * which holds even when the parent is stopped. */
+static void leash_child(pid_t parent, double timeout_s) {
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(4); /* the parent died before the line above */
+  signal(SIGALRM, SIG_DFL);
+  double t = timeout_s + CHILD_GRACE_S;
+  alarm(t < 1e6 ? (unsigned)t + 1 : 1000000u);
+}
+
+/* Ends the child and everything in its process group. */
+static void kill_child(pid_t pid) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL); /* should it not have reached setpgid yet */
+}
+
 cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
   int fd[2];
   if (pipe(fd)) return fail_record("cannot create a pipe: %s", strerror(errno));
   fflush(NULL);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(fd[0]), close(fd[1]);
     return fail_record("cannot fork: %s", strerror(errno));
   }
   if (pid == 0) {
+    leash_child(parent, timeout_s);
     close(fd[0]);
     dup2(STDERR_FILENO, STDOUT_FILENO); /* a plugin's chatter must never reach our stdout */
     cJSON *rec = fn(arg);
@@ -329,11 +377,12 @@ cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
     }
     _exit(0);
   }
+  setpgid(pid, pid); /* also here: no window in which kill_child misses its group */
   close(fd[1]);
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
   if (!buf) {
-    kill(pid, SIGKILL);
+    kill_child(pid);
     close(fd[0]);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
@@ -360,7 +409,7 @@ cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
     if (got <= 0) break; /* EOF: the child is done */
     len += (size_t)got;
   }
-  if (timed_out) kill(pid, SIGKILL);
+  if (timed_out) kill_child(pid);
   close(fd[0]);
   buf[len] = 0;
   int status = 0;
@@ -396,7 +445,11 @@ static cJSON *run_case_fn(void *p) {
   const case_arg *a = p;
   char err[256];
   if (*a->c->pin && nnb_pin_self(a->c->pin, err, sizeof err)) return fail_record("%s", err);
-  return nnb_measure_case(a->c, a->d, a->seed);
+  uint64_t cap = nnb_mem_cap_self(a->c->memory_limit);
+  cJSON *rec = nnb_measure_case(a->c, a->d, a->seed);
+  cJSON *est = cJSON_GetObjectItem(rec, "memory_estimate");
+  if (est) cJSON_AddNumberToObject(est, "cap_bytes", (double)cap);
+  return rec;
 }
 
 cJSON *nnb_run_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
@@ -404,5 +457,19 @@ cJSON *nnb_run_case(const nnb_case *c, const nnb_dataset *d, unsigned long long 
   if (nnb_peer_lookup(c->backend, exe, sizeof exe, why, sizeof why))
     return *exe ? nnb_peer_run_case(exe, c, d, seed) : fail_record("%s", why);
   case_arg a = {c, d, seed};
-  return nnb_run_isolated(run_case_fn, &a, c->timeout);
+  cJSON *rec = nnb_run_isolated(run_case_fn, &a, c->timeout);
+  cJSON *reason = cJSON_GetObjectItem(rec, "reason");
+  /* A child that died without a result may have met its memory cap (a
+   * sanitizer aborts where malloc would return NULL): say it was there. */
+  if (c->memory_limit && cJSON_IsString(reason) &&
+      (!strncmp(reason->valuestring, "crashed", 7) || !strncmp(reason->valuestring, "exited", 6))) {
+    char lim[32], msg[700];
+    nnb_mem_format(c->memory_limit, lim, sizeof lim);
+    snprintf(msg, sizeof msg,
+             "%s (it ran under a memory cap of %s beyond its start; an allocation "
+             "past it fails: out of memory?)",
+             reason->valuestring, lim);
+    cJSON_SetValuestring(reason, msg);
+  }
+  return rec;
 }

@@ -11,6 +11,8 @@
 #ifndef NNB_SUITE_H
 #define NNB_SUITE_H
 
+#include <stdint.h>
+
 #include <nnbench/status.h>
 
 #define NNB_SUITE_MAX_CASES 4096
@@ -29,6 +31,7 @@ typedef struct nnb_case {
   int min_iters, warmup;
   int rounds;   /* independent measurements, each a fresh process, interleaved */
   char pin[64]; /* CPU list each child is pinned to ("0", "0-1", "1,3"); "" none */
+  uint64_t memory_limit; /* bytes the case may use, 0 for no limit (the runner sets it) */
 } nnb_case;
 
 typedef struct nnb_suite {

@@ -8,14 +8,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buildinfo.h"
 #include "case_rounds.h"
 #include "evaluate.h"
+#include "memory_limit.h"
 #include "peer.h"
 #include "record.h"
 #include "results.h"
 #include "round_conditions.h"
+#include "run_dir.h"
 #include "runner.h"
 #include "schedule.h"
+#include "sysinfo.h"
 
 #define BENCH_SAMPLES 2048 /* real samples cycled through by the timed loops */
 
@@ -95,10 +99,12 @@ typedef struct acc_arg {
   const char *weights; /* a checkpoint, or NULL for the seeded initialisation */
   const nnb_dataset *test;
   unsigned long long seed;
+  uint64_t memory_limit;
 } acc_arg;
 
 static cJSON *accuracy_child(void *p) {
   const acc_arg *a = p;
+  nnb_mem_cap_self(a->memory_limit);
   cJSON *rec = cJSON_CreateObject();
   nnb_error e = {{0}};
   nnb_model_spec spec;
@@ -141,23 +147,25 @@ static cJSON *peer_missing(const char *why) {
   return rec;
 }
 
+/* A result's logits as the child sent them; a value that is not a number
+ * (JSON has no NaN: it arrives as null) stays NaN, never 0. */
+static nnb_eval_result logits_of(cJSON *rec, int classes) {
+  cJSON *arr = cJSON_GetObjectItem(rec, "logits"), *x;
+  int n = cJSON_GetArraySize(arr), i = 0;
+  nnb_eval_result r = {0};
+  r.classes = classes;
+  r.logits = malloc((size_t)(n ? n : 1) * sizeof *r.logits);
+  if (!r.logits || classes < 1) return r;
+  cJSON_ArrayForEach(x, arr) r.logits[i++] = cJSON_IsNumber(x) ? (float)x->valuedouble : NAN;
+  r.n = n / classes;
+  return r;
+}
+
 static void agreement(cJSON *a, cJSON *ref, int classes, double *agree, double *maxdiff) {
-  cJSON *la = cJSON_GetObjectItem(a, "logits"), *lr = cJSON_GetObjectItem(ref, "logits");
-  int n = cJSON_GetArraySize(la) / classes, same = 0;
-  double worst = 0;
-  cJSON *x = la ? la->child : NULL, *y = lr ? lr->child : NULL;
-  for (int i = 0; i < n && x && y; i++) {
-    int ba = 0, br = 0;
-    double va = -INFINITY, vr = -INFINITY;
-    for (int c = 0; c < classes && x && y; c++, x = x->next, y = y->next) {
-      if (x->valuedouble > va) va = x->valuedouble, ba = c;
-      if (y->valuedouble > vr) vr = y->valuedouble, br = c;
-      worst = fmax(worst, fabs(x->valuedouble - y->valuedouble));
-    }
-    same += ba == br;
-  }
-  *agree = n ? (double)same / n : 0;
-  *maxdiff = worst;
+  nnb_eval_result ra = logits_of(a, classes), rr = logits_of(ref, classes);
+  nnb_eval_compare(&ra, &rr, agree, maxdiff);
+  nnb_eval_result_free(&ra);
+  nnb_eval_result_free(&rr);
 }
 
 /* The weights every backend evaluates for `model`: DIR/<model>.safetensors
@@ -197,7 +205,7 @@ static cJSON *accuracy_section(const nnb_case *cases, int n, const nnb_dataset *
         if (dup) continue;
         fprintf(stderr, "accuracy: %s on %s (%lld test samples)\n", cases[j].model,
                 cases[j].backend, (long long)test->n);
-        acc_arg a = {cases[j].model, cases[j].backend, weights, test, seed};
+        acc_arg a = {cases[j].model, cases[j].backend, weights, test, seed, cases[j].memory_limit};
         char exe[512], why[768];
         cJSON *rec =
             !nnb_peer_lookup(cases[j].backend, exe, sizeof exe, why, sizeof why)
@@ -239,6 +247,151 @@ static cJSON *accuracy_section(const nnb_case *cases, int n, const nnb_dataset *
   return arr;
 }
 
+/* The document of a new run: suite, provenance, backends, no cases yet. */
+static cJSON *new_document(const nnb_suite *s, const nnb_run_options *o, const nnb_dataset *data,
+                           const char *fingerprint, const nnb_case *cases, int n) {
+  cJSON *doc = cJSON_CreateObject();
+  cJSON_AddNumberToObject(doc, "schema_version", NNB_RESULTS_SCHEMA_VERSION);
+  cJSON *suite = cJSON_AddObjectToObject(doc, "suite");
+  cJSON_AddStringToObject(suite, "name", s->name);
+  cJSON_AddStringToObject(suite, "description", s->description);
+  cJSON_AddStringToObject(suite, "file", s->path);
+  cJSON_AddStringToObject(suite, "fingerprint", fingerprint);
+  cJSON_AddItemToObject(doc, "provenance",
+                        nnb_provenance(o->argc, o->argv, data->name, data->checksum, s->seed));
+  cJSON *backends = cJSON_AddArrayToObject(doc, "backends");
+  for (int k = 0; k < nnb_registry_count(); k++) {
+    const nnb_plugin *p = nnb_registry_get(k);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", p->name);
+    cJSON_AddStringToObject(b, "kind", "plugin");
+    cJSON_AddBoolToObject(b, "available", p->available);
+    cJSON_AddStringToObject(b, "reason", p->reason);
+    cJSON_AddStringToObject(b, "path", p->path);
+    cJSON_AddItemToArray(backends, b);
+  }
+  nnb_peers_json(backends, cases, n);
+  cJSON_AddArrayToObject(doc, "cases");
+  return doc;
+}
+
+/* o's member `key`, an object (or an array when `array`), made when missing
+ * or of another type. */
+static cJSON *member(cJSON *o, const char *key, int array) {
+  cJSON *m = cJSON_GetObjectItem(o, key);
+  if (array ? cJSON_IsArray(m) : cJSON_IsObject(m)) return m;
+  cJSON_DeleteItemFromObject(o, key);
+  return array ? cJSON_AddArrayToObject(o, key) : cJSON_AddObjectToObject(o, key);
+}
+
+/* The document of the interrupted run in dir, when it may be continued;
+ * its "run" object records this continuation. */
+static nnb_status resumed_document(const char *dir, const nnb_run_options *o,
+                                   const char *fingerprint, cJSON **doc, nnb_error *e) {
+  nnb_status st = nnb_results_read(dir, doc, e);
+  if (st != NNB_OK) return st;
+  char machine[600] = "unknown machine";
+  nnb_sysinfo si;
+  nnb_error ignored;
+  if (nnb_sysinfo_collect(&si, &ignored) == NNB_OK) {
+    cJSON *m = nnb_sysinfo_to_json(&si);
+    nnb_run_machine_id(m, machine, sizeof machine);
+    cJSON_Delete(m);
+  }
+  st = nnb_run_check_resume(*doc, fingerprint, nnb_git_commit(), machine, o->force, e);
+  if (st != NNB_OK) {
+    cJSON_Delete(*doc);
+    *doc = NULL;
+    return st;
+  }
+  cJSON *resumes = member(member(*doc, "run", 0), "resumes", 1);
+  cJSON *r = cJSON_CreateObject();
+  char stamp[32];
+  nnb_utc_now("%Y-%m-%dT%H:%M:%SZ", stamp, sizeof stamp);
+  cJSON_AddStringToObject(r, "utc", stamp);
+  cJSON_AddStringToObject(r, "git_commit", nnb_git_commit());
+  cJSON_AddStringToObject(r, "machine", machine);
+  cJSON_AddBoolToObject(r, "forced", o->force);
+  cJSON_AddItemToArray(resumes, r);
+  return NNB_OK;
+}
+
+/* Sets the run's progress: complete only once every case and the accuracy
+ * section are recorded, so an interrupted run says it is partial. */
+static void set_progress(cJSON *doc, int planned, int recorded, int complete) {
+  cJSON *run = member(doc, "run", 0);
+  cJSON_DeleteItemFromObject(run, "complete");
+  cJSON_DeleteItemFromObject(run, "cases_planned");
+  cJSON_DeleteItemFromObject(run, "cases_recorded");
+  cJSON_AddBoolToObject(run, "complete", complete);
+  cJSON_AddNumberToObject(run, "cases_planned", planned);
+  cJSON_AddNumberToObject(run, "cases_recorded", recorded);
+}
+
+/* Whether round `round` of a case needs no measuring: its record (NULL when
+ * none yet) failed, which ends the case, or already holds that round. */
+static int measured(const cJSON *rec, int round) {
+  if (!rec) return 0;
+  if (!nnb_case_ok(rec)) return 1;
+  const cJSON *x;
+  cJSON_ArrayForEach(x, cJSON_GetObjectItem(rec, "rounds")) {
+    const cJSON *r = cJSON_GetObjectItem(x, "round");
+    if (cJSON_IsNumber(r) && r->valueint == round) return 1;
+  }
+  return 0;
+}
+
+/* Cases whose every round is recorded (or that failed). */
+static int cases_recorded(cJSON *const *recs, const int *rounds, int n) {
+  int count = 0;
+  for (int i = 0; i < n; i++) {
+    int all = recs[i] != NULL;
+    for (int r = 0; all && r < rounds[i]; r++) all = measured(recs[i], r);
+    count += all;
+  }
+  return count;
+}
+
+/* The document's cases in suite order: for each case, the record an
+ * interrupted run left (its rounds are kept and the missing ones measured)
+ * or a placeholder. Records of no case of this run (a forced continuation
+ * of another suite) stay after them, never dropped. */
+static void place_cases(cJSON *doc, const nnb_suite *s, const nnb_case *cases, const int *rounds,
+                        int n, cJSON **recs) {
+  cJSON *old = cJSON_DetachItemFromObject(doc, "cases");
+  cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
+  for (int i = 0; i < n; i++) {
+    char want[512], have[512];
+    nnb_case_key(&cases[i], want, sizeof want);
+    cJSON *rec = old ? old->child : NULL;
+    for (; rec; rec = rec->next) {
+      cJSON *status = cJSON_GetObjectItem(rec, "status");
+      nnb_record_key(rec, have, sizeof have);
+      if (!strcmp(want, have) && cJSON_IsString(status) && strcmp(status->valuestring, "pending"))
+        break;
+    }
+    if (rec) {
+      recs[i] = cJSON_DetachItemViaPointer(old, rec);
+      cJSON_AddItemToArray(arr, recs[i]);
+      continue;
+    }
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "status", "pending");
+    cJSON_AddStringToObject(p, "reason", "not measured yet");
+    add_identity(p, s, &cases[i], rounds[i]);
+    cJSON_AddItemToArray(arr, p);
+  }
+  while (old && old->child) {
+    cJSON *rec = cJSON_DetachItemViaPointer(old, old->child);
+    cJSON *status = cJSON_GetObjectItem(rec, "status");
+    if (cJSON_IsString(status) && !strcmp(status->valuestring, "pending"))
+      cJSON_Delete(rec);
+    else
+      cJSON_AddItemToArray(arr, rec);
+  }
+  cJSON_Delete(old);
+}
+
 nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out_dir, size_t len,
                          int *n_failed, nnb_error *e) {
   *n_failed = 0;
@@ -252,68 +405,53 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
   if (o->out_dir) {
     snprintf(out_dir, len, "%s", o->out_dir);
   } else {
-    time_t t = time(NULL);
-    struct tm tm;
     char stamp[32];
-    gmtime_r(&t, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    nnb_utc_now("%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
     snprintf(out_dir, len, "results/%s-%s", s->name, stamp);
-  }
-  if ((st = nnb_mkdir_p(out_dir, e)) != NNB_OK) {
-    nnb_dataset_free(&data);
-    nnb_dataset_free(&test);
-    return st;
   }
   nnb_case *cases;
   int n = expand_backends(s, &cases);
-  cJSON *doc = cJSON_CreateObject();
-  cJSON_AddNumberToObject(doc, "schema_version", NNB_RESULTS_SCHEMA_VERSION);
-  cJSON *suite = cJSON_AddObjectToObject(doc, "suite");
-  cJSON_AddStringToObject(suite, "name", s->name);
-  cJSON_AddStringToObject(suite, "description", s->description);
-  cJSON_AddStringToObject(suite, "file", s->path);
-  cJSON_AddItemToObject(doc, "provenance",
-                        nnb_provenance(o->argc, o->argv, data.name, data.checksum, s->seed));
-  cJSON *backends = cJSON_AddArrayToObject(doc, "backends");
-  for (int k = 0; k < nnb_registry_count(); k++) {
-    const nnb_plugin *p = nnb_registry_get(k);
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "name", p->name);
-    cJSON_AddStringToObject(b, "kind", "plugin");
-    cJSON_AddBoolToObject(b, "available", p->available);
-    cJSON_AddStringToObject(b, "reason", p->reason);
-    cJSON_AddStringToObject(b, "path", p->path);
-    cJSON_AddItemToArray(backends, b);
-  }
-  nnb_peers_json(backends, cases, n);
-  cJSON *arr = cJSON_AddArrayToObject(doc, "cases");
+  for (int i = 0; i < n; i++) cases[i].memory_limit = o->memory_limit;
+  char fingerprint[9];
+  nnb_run_fingerprint(s, cases, n, fingerprint);
+  nnb_run_lock lock = {-1};
+  cJSON *doc = NULL;
+  st = nnb_mkdir_p(out_dir, e);
+  if (st == NNB_OK) st = nnb_run_dir_lock(out_dir, &lock, e);
+  if (st == NNB_OK && o->resume)
+    st = resumed_document(out_dir, o, fingerprint, &doc, e);
+  else if (st == NNB_OK && (st = nnb_run_dir_check_new(out_dir, e)) == NNB_OK)
+    doc = new_document(s, o, &data, fingerprint, cases, n);
   cJSON **recs = calloc((size_t)(n ? n : 1), sizeof *recs);
   int *rounds = malloc((size_t)(n ? n : 1) * sizeof *rounds), n_slots = 0;
   nnb_slot *slots = NULL;
   for (int i = 0; rounds && i < n; i++)
     rounds[i] = o->rounds > 0 ? o->rounds : cases[i].rounds > 0 ? cases[i].rounds : 1;
-  if (!recs || !rounds)
+  if (st == NNB_OK && (!recs || !rounds))
     st = nnb_fail(e, NNB_ERR_NOMEM, "out of memory for %d cases", n);
-  else
+  else if (st == NNB_OK)
     st = nnb_schedule(rounds, n, s->seed, &slots, &n_slots, e);
-  /* Placeholders keep the cases in suite order in the results while their
-   * rounds run in the schedule's order. */
-  for (int i = 0; st == NNB_OK && i < n; i++) {
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "status", "pending");
-    cJSON_AddStringToObject(p, "reason", "not measured yet");
-    add_identity(p, s, &cases[i], rounds[i]);
-    cJSON_AddItemToArray(arr, p);
+  if (st == NNB_OK) place_cases(doc, s, cases, rounds, n, recs);
+  cJSON *arr = cJSON_GetObjectItem(doc, "cases");
+  int tty = isatty(STDERR_FILENO), todo = 0, done = 0;
+  for (int k = 0; st == NNB_OK && k < n_slots; k++)
+    todo += !measured(recs[slots[k].case_index], slots[k].round);
+  if (st == NNB_OK && o->resume)
+    fprintf(stderr, "continuing %s: %d of %d case(s) recorded, %d round(s) to measure\n", out_dir,
+            cases_recorded(recs, rounds, n), n, todo);
+  if (st == NNB_OK) {
+    set_progress(doc, n, cases_recorded(recs, rounds, n), 0);
+    st = nnb_results_write(out_dir, doc, e);
   }
-  int tty = isatty(STDERR_FILENO);
   double t0 = now_s();
   for (int k = 0; k < n_slots && st == NNB_OK; k++) {
     int i = slots[k].case_index, round = slots[k].round;
     nnb_case c = cases[i];
     if (o->pin) snprintf(c.pin, sizeof c.pin, "%s", o->pin);
-    if (recs[i] && !nnb_case_ok(recs[i])) continue; /* a failed round ends its case */
+    /* a failed round ends its case; a round recorded before an interruption stays */
+    if (measured(recs[i], round)) continue;
     char eta[32];
-    fmt_eta(k ? (now_s() - t0) / k * (n_slots - k) : -1, eta, sizeof eta);
+    fmt_eta(done ? (now_s() - t0) / done * (todo - done) : -1, eta, sizeof eta);
     fprintf(stderr, "%s[%d/%d] %s %s %s batch %d round %d/%d (ETA %s)%s", tty ? "\r\033[K" : "",
             k + 1, n_slots, c.model, c.backend, nnb_mode_name(c.mode), c.batch, round + 1,
             rounds[i], eta, tty ? "" : "\n");
@@ -321,6 +459,7 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     nnb_conditions_snapshot(&before);
     cJSON *r = nnb_run_case(&c, &data, s->seed);
     nnb_conditions_snapshot(&after);
+    done++;
     cJSON *cpu = cJSON_GetObjectItem(r, "child_cpu_s");
     cJSON *cond = nnb_conditions_json(&before, &after, cJSON_IsNumber(cpu) ? cpu->valuedouble : 0);
     int first = !recs[i];
@@ -339,19 +478,25 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
               cJSON_IsString(status) ? status->valuestring : "failed",
               cJSON_IsString(why) ? why->valuestring : "?");
     }
-    /* after every round: an interrupted run keeps its results */
+    set_progress(doc, n, cases_recorded(recs, rounds, n), 0);
+    /* after every round, atomically: an interrupted run keeps what it measured */
     st = nnb_results_write(out_dir, doc, e);
   }
   free(slots);
-  free(rounds);
-  free(recs);
   if (tty) fprintf(stderr, "\r\033[K");
   if (st == NNB_OK && o->accuracy_samples > 0) {
+    cJSON_DeleteItemFromObject(doc, "accuracy");
     cJSON_AddItemToObject(
         doc, "accuracy",
         accuracy_section(cases, n, &test, s->seed, o->weights ? o->weights : s->weights));
+  }
+  if (st == NNB_OK) {
+    set_progress(doc, n, cases_recorded(recs, rounds, n), 1);
     st = nnb_results_write(out_dir, doc, e);
   }
+  nnb_run_dir_unlock(&lock);
+  free(rounds);
+  free(recs);
   cJSON_Delete(doc);
   free(cases);
   nnb_dataset_free(&data);

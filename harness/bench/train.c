@@ -1,5 +1,6 @@
 #include "train.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +48,11 @@ nnb_status nnb_train(const nnb_train_config *c, nnb_backend *b, const nnb_datase
       if (st == NNB_OK) st = nnb_session_upload(&s, m.labels, y, e);
       if (st == NNB_OK) st = nnb_session_run(&s, e);
       if (st == NNB_OK) st = nnb_session_download(&s, m.loss, &loss, e);
+      if (st == NNB_OK && !isfinite(loss))
+        st = nnb_fail(e, NNB_ERR_INVALID,
+                      "training diverged: the loss is %g at epoch %d, step %lld of %lld; stopped "
+                      "without writing a checkpoint (a smaller --lr may help)",
+                      (double)loss, ep, (long long)step, (long long)steps);
       if (st != NNB_OK) break;
       if (loss_csv)
         fprintf(loss_csv, "%d,%lld,%lld,%.7g\n", ep, (long long)step,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "memory_limit.h"
 #include "options.h"
 #include "results.h"
 #include "suite_run.h"
@@ -18,7 +19,9 @@ static const char about[] =
     "(default results/bench-<UTC time>/); --json prints results.json on stdout.\n"
     "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
     "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
-    "1000); without it the accuracy section uses the seeded initialisation.";
+    "1000); without it the accuracy section uses the seeded initialisation.\n"
+    "--memory-limit SIZE (8G, 512M, 60%, none; default 75% of physical memory)\n"
+    "refuses a case whose estimated memory is larger, and caps each case's process.";
 
 /* "a,b,c" -> "a b c" (suite lists are space separated); ';' for model specs. */
 static void to_list(char *dst, size_t len, const char *src, int models) {
@@ -28,7 +31,8 @@ static void to_list(char *dst, size_t len, const char *src, int models) {
 }
 
 int cmd_bench(int argc, char **argv) {
-  const char *models = NULL, *backends, *modes, *batches, *out = NULL, *dataset, *weights = NULL;
+  const char *models = NULL, *backends, *modes, *batches, *out = NULL, *dataset, *weights = NULL,
+             *limit = NULL;
   double min_time, timeout;
   unsigned long long threads, min_iters, warmup, seed, acc;
   int rounds;
@@ -54,11 +58,17 @@ int cmd_bench(int argc, char **argv) {
       {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
       {"--accuracy-samples", "N", CLI_U64, &acc, "0", "test samples of the accuracy section"},
       {"--weights", "DIR", CLI_STR, &weights, NULL, "checkpoints for the accuracy section"},
+      {"--memory-limit", "SIZE", CLI_STR, &limit, NULL,
+       "refuse a case estimated larger (8G, 512M, 60%, none;\ndefault 75% of physical memory)"},
       {"--json", NULL, CLI_FLAG, &json, NULL, "print results.json on stdout"},
   };
   cli_spec spec = CLI_SPEC("bench", about, opts);
   int rc = cli_parse(&spec, argc, argv);
   if (rc >= 0) return rc;
+  uint64_t memory_limit = nnb_mem_default_limit();
+  nnb_error le;
+  if (limit && nnb_mem_parse_limit(limit, &memory_limit, &le) != NNB_OK)
+    return cli_usage_error("bench", "%s", le.msg);
   if (!models) return cli_usage_error("bench", "--model is required");
   /* Write the cases as a suite file, so bench and run share one parser. */
   char tmpl[] = "/tmp/nnbench-bench-XXXXXX.ini";
@@ -96,8 +106,12 @@ int cmd_bench(int argc, char **argv) {
   }
   snprintf(s.path, sizeof s.path, "(command line)");
   if (weights && !cli_given(&spec, "--accuracy-samples")) acc = 1000;
-  nnb_run_options o = {
-      .out_dir = out, .argc = argc, .argv = argv, .accuracy_samples = (int)acc, .weights = weights};
+  nnb_run_options o = {.out_dir = out,
+                       .argc = argc,
+                       .argv = argv,
+                       .accuracy_samples = (int)acc,
+                       .weights = weights,
+                       .memory_limit = memory_limit};
   char dir[1024];
   int failed = 0;
   st = nnb_suite_run(&s, &o, dir, sizeof dir, &failed, &e);

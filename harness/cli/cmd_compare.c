@@ -29,7 +29,10 @@ static const char about[] =
     "falls back to its iterations (method 'iterations': a Mann-Whitney U test, which\n"
     "describes two processes, not the code). Cases present on one side only are\n"
     "listed. A warning says when A and B ran on different CPUs, or rounds under load.\n"
-    "Exit status 1 with --fail-on-regression when any case is slower.";
+    "A case that is missing, failed or holds samples that are not finite numbers > 0\n"
+    "on either side is listed as not compared, with why. With --fail-on-regression\n"
+    "the exit status is 1 when any case is slower, any case could not be compared,\n"
+    "or nothing was compared.";
 
 static const char *str(cJSON *o, const char *k) {
   cJSON *v = cJSON_GetObjectItem(o, k);
@@ -49,8 +52,43 @@ static void key_of(cJSON *c, char *buf, size_t len) {
            contender, str(c, "mode"), num(c, "batch"), num(c, "threads"));
 }
 
-static int ok_case(cJSON *c) {
-  return nnb_case_ok(c) && cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")) > 0;
+/* Whether a case can be compared: it exists, it is ok, and every sample
+ * is a finite number > 0. Otherwise `why` says what is wrong, naming the
+ * side, so the gate can fail on it and the listing can say so. */
+static int usable(cJSON *c, const char *side, char *why, size_t len) {
+  if (!c) {
+    snprintf(why, len, "missing in %s", side);
+    return 0;
+  }
+  if (strcmp(str(c, "status"), "ok")) {
+    snprintf(why, len, "%s: status %s%s%.300s", side,
+             *str(c, "status") ? str(c, "status") : "missing", *str(c, "reason") ? ": " : "",
+             str(c, "reason"));
+    return 0;
+  }
+  cJSON *arr = cJSON_GetObjectItem(c, "samples_s"), *x;
+  if (!cJSON_IsArray(arr) || !cJSON_GetArraySize(arr)) {
+    snprintf(why, len, "%s: no samples", side);
+    return 0;
+  }
+  int i = 0;
+  cJSON_ArrayForEach(x, arr) {
+    if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || !(x->valuedouble > 0)) {
+      char v[32];
+      snprintf(v, sizeof v, cJSON_IsNumber(x) ? "%g" : "not a number", x->valuedouble);
+      snprintf(why, len, "%s: sample %d is %s; times must be finite numbers > 0", side, i, v);
+      return 0;
+    }
+    i++;
+  }
+  return 1;
+}
+
+static void not_compared(cJSON *list, const char *key, const char *why) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "case", key);
+  cJSON_AddStringToObject(o, "why", why);
+  cJSON_AddItemToArray(list, o);
 }
 
 static cJSON *find(cJSON *doc, const char *key) {
@@ -116,27 +154,30 @@ int cmd_compare(int argc, char **argv) {
   double *p = calloc((size_t)cap, sizeof *p), *ratios = calloc((size_t)cap, sizeof *ratios);
   int n = 0, regressions = 0;
   cJSON *c, *out = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(out, "cases");
-  cJSON *only_a = cJSON_AddArrayToObject(out, "only_in_a"),
-        *only_b = cJSON_AddArrayToObject(out, "only_in_b");
-  char key[512];
+  cJSON *skipped = cJSON_AddArrayToObject(out, "not_compared");
+  char key[512], why[512];
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(a, "cases")) {
     key_of(c, key, sizeof key);
     cJSON *m = find(b, key);
-    if (!m || !ok_case(c) || !ok_case(m)) {
-      cJSON_AddItemToArray(only_a, cJSON_CreateString(key));
+    if (!usable(c, "A", why, sizeof why) || !usable(m, "B", why, sizeof why)) {
+      not_compared(skipped, key, why);
       continue;
     }
-    if (nnb_compare_cases(c, m, RESAMPLES, 1, &cmp[n], &e) == NNB_OK) {
+    if (nnb_compare_cases(c, m, RESAMPLES, 1, &cmp[n], &e) != NNB_OK) {
+      not_compared(skipped, key, e.msg);
+    } else if (!isfinite(cmp[n].c.ratio) || !isfinite(cmp[n].c.ratio_lo) ||
+               !isfinite(cmp[n].c.ratio_hi) || !(cmp[n].c.ratio > 0)) {
+      snprintf(why, sizeof why, "the ratio of medians is not a finite number > 0 (%g, CI %g..%g)",
+               cmp[n].c.ratio, cmp[n].c.ratio_lo, cmp[n].c.ratio_hi);
+      not_compared(skipped, key, why);
+    } else {
       ca[n] = c, cb[n] = m, p[n] = cmp[n].c.p_value, ratios[n] = cmp[n].c.ratio;
       n++;
-    } else {
-      fprintf(stderr, "nnbench compare: %s: %s\n", key, e.msg);
     }
   }
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(b, "cases")) {
     key_of(c, key, sizeof key);
-    cJSON *m = find(a, key);
-    if (!m || !ok_case(c) || !ok_case(m)) cJSON_AddItemToArray(only_b, cJSON_CreateString(key));
+    if (!find(a, key)) not_compared(skipped, key, "missing in A");
   }
   nnb_holm(p, n);
   char load_note[400] = "";
@@ -194,8 +235,15 @@ int cmd_compare(int argc, char **argv) {
              rounds, verdict);
     }
   }
+  int n_skipped = cJSON_GetArraySize(skipped);
   double gm = nnb_geomean(ratios, n);
-  int status = fail_on_reg && regressions ? 1 : 0;
+  int status = 0;
+  if (fail_on_reg && (regressions || n_skipped || !n)) {
+    status = 1;
+    /* A broken or empty run must not pass as "no regression". */
+    fprintf(stderr, "nnbench compare: the gate fails: %d case(s) slower, %d not compared%s\n",
+            regressions, n_skipped, n ? "" : ", nothing compared");
+  }
   if (plot_dir) {
     char title[2200];
     snprintf(title, sizeof title, "B: %s against A: %s", pb, pa);
@@ -207,7 +255,11 @@ int cmd_compare(int argc, char **argv) {
     }
   }
   if (json) {
-    cJSON_AddNumberToObject(out, "geomean_ratio", gm);
+    if (n)
+      cJSON_AddNumberToObject(out, "geomean_ratio", gm);
+    else
+      cJSON_AddNullToObject(out, "geomean_ratio");
+    cJSON_AddNumberToObject(out, "compared", n);
     cJSON_AddNumberToObject(out, "regressions", regressions);
     cJSON_AddNumberToObject(out, "intervals_overlap", overlaps);
     cJSON *warnings = cJSON_AddArrayToObject(out, "warnings");
@@ -215,16 +267,19 @@ int cmd_compare(int argc, char **argv) {
     if (*load_note) cJSON_AddItemToArray(warnings, cJSON_CreateString(load_note));
     if (cli_print_json(out)) status = 1;
   } else {
-    printf("%-*s %11s %11s %8.4f\n", width, "geometric mean", "", "", gm);
+    if (n)
+      printf("%-*s %11s %11s %8.4f\n", width, "geometric mean", "", "", gm);
+    else
+      printf("%-*s %11s %11s %8s\n", width, "geometric mean", "", "", "-");
     if (by_iterations)
       printf("* %d case(s) with one round on a side: compared by iterations, which describe one "
              "process each and are not calibrated (measure with --rounds 3 or more)\n",
              by_iterations);
     cJSON *x;
-    cJSON_ArrayForEach(x, only_a) printf("only in A (or failed on one side): %s\n", x->valuestring);
-    cJSON_ArrayForEach(x, only_b) printf("only in B (or failed on one side): %s\n", x->valuestring);
-    printf("%d case(s) compared, %d slower; the runs' 95%% intervals overlap on %d of %d\n", n,
-           regressions, overlaps, n);
+    cJSON_ArrayForEach(x, skipped) printf("not compared: %s: %s\n", str(x, "case"), str(x, "why"));
+    printf("%d case(s) compared, %d slower, %d not compared; the runs' 95%% intervals overlap on "
+           "%d of %d\n",
+           n, regressions, n_skipped, overlaps, n);
     cJSON_Delete(out);
   }
   free(ca), free(cb), free(cmp), free(p), free(ratios);

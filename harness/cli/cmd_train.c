@@ -12,6 +12,7 @@
 #include "buildinfo.h"
 #include "cli.h"
 #include "options.h"
+#include "record.h"
 #include "results.h"
 #include "train.h"
 
@@ -68,11 +69,8 @@ static void on_progress(const nnb_train_progress *p, void *user) {
 
 /* The folder is created below, with the one an explicit --out names. */
 static void default_out(const char *model, const char *backend, char *buf, size_t len) {
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
   char stamp[32];
-  strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  nnb_utc_now("%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
   char kind[32];
   snprintf(kind, sizeof kind, "%s", model);
   kind[strcspn(kind, ":")] = 0;
@@ -119,7 +117,7 @@ int cmd_train(int argc, char **argv) {
 
   nnb_error e = {{0}};
   if (nnb_model_parse(model, &c.spec, &e) != NNB_OK) return cli_usage_error("train", "%s", e.msg);
-  char outbuf[512], csv[600], tmpcsv[640];
+  char outbuf[512], csv[600];
   if (!out) {
     default_out(model, backend, outbuf, sizeof outbuf);
     out = outbuf;
@@ -140,13 +138,14 @@ int cmd_train(int argc, char **argv) {
                      ? strlen(out) - 12
                      : strlen(out)),
            out);
-  snprintf(tmpcsv, sizeof tmpcsv, "%s.tmp-%ld", csv, (long)getpid());
 
   nnb_dataset train = {0}, test = {0};
   nnb_backend b = {0};
   nnb_weights w = {0};
   nnb_backend_config cfg = {.threads = (int)threads, .options = backend_opts.text};
-  FILE *f = NULL;
+  FILE *f = NULL; /* the loss curve, in memory until the run succeeds: no file to leave behind */
+  char *curve = NULL;
+  size_t curve_len = 0;
   nnb_status st = nnb_dataset_open(dataset, 0, limit, &train, &e);
   if (st == NNB_OK) st = nnb_dataset_open(dataset, 1, 0, &test, &e);
   if (st == NNB_OK) st = nnb_backend_open(backend, &cfg, &b, &e);
@@ -163,14 +162,11 @@ int cmd_train(int argc, char **argv) {
             train.name, (unsigned)train.checksum, c.epochs, c.batch, optname, (double)c.opt.lr,
             (unsigned long long)c.seed);
   }
-  if (st == NNB_OK && !(f = fopen(tmpcsv, "w")))
-    st = nnb_fail(&e, NNB_ERR_IO, "cannot write %s: %s", tmpcsv, strerror(errno));
+  if (st == NNB_OK && !(f = open_memstream(&curve, &curve_len)))
+    st = nnb_fail(&e, NNB_ERR_NOMEM, "out of memory for the loss curve");
   progress_state ps = {isatty(STDERR_FILENO), 0, 0, cJSON_CreateArray()};
   if (st == NNB_OK) st = nnb_train(&c, &b, &train, &test, &w, f, on_progress, &ps, &e);
-  if (f && fclose(f) && st == NNB_OK) st = nnb_fail(&e, NNB_ERR_IO, "writing %s failed", tmpcsv);
-  if (st == NNB_OK && rename(tmpcsv, csv))
-    st = nnb_fail(&e, NNB_ERR_IO, "cannot rename %s to %s: %s", tmpcsv, csv, strerror(errno));
-  if (st != NNB_OK) remove(tmpcsv);
+  if (f && fclose(f) && st == NNB_OK) st = nnb_fail(&e, NNB_ERR_NOMEM, "out of memory");
   if (st == NNB_OK) {
     char epochs[16], seed[32], acc[32], batch[16], crc[16], samples[32];
     cJSON *last = cJSON_GetArrayItem(ps.epochs, cJSON_GetArraySize(ps.epochs) - 1);
@@ -195,6 +191,8 @@ int cmd_train(int argc, char **argv) {
                                    {"nnbench_commit", nnb_git_commit()}};
     st = nnb_weights_save(&probe, &w, out, meta, (int)(sizeof meta / sizeof meta[0]), &e);
   }
+  if (st == NNB_OK) st = nnb_write_file_atomic(csv, curve, &e);
+  free(curve);
   if (st == NNB_OK) {
     fprintf(stderr, "checkpoint: %s\nloss curve: %s\n", out, csv);
     if (json) {
