@@ -138,13 +138,28 @@ static int wait_gone(pid_t pid, double limit_s) {
   return gone(pid);
 }
 
-Test(longrun, a_run_continues_after_a_kill_and_records_each_case_once) {
-  const char *suite = suite_file("s.ini", "reference", 1.0, 60);
+/* Rounds recorded in the results of the run in `out`, over all its cases. */
+static int recorded_rounds(const char *out) {
+  cJSON *doc = read_results(out), *c;
+  int n = 0;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    n += cJSON_GetArraySize(cJSON_GetObjectItem(c, "rounds"));
+  }
+  cJSON_Delete(doc);
+  return n;
+}
+
+Test(longrun, a_run_continues_after_a_kill_and_records_each_round_once) {
+  const char *suite = suite_file("s.ini", "reference", 0.5, 60);
   char out[128], args[512];
   snprintf(out, sizeof out, "%s/res", dir);
-  snprintf(args, sizeof args, "%s --out %s --accuracy-samples 8", suite, out);
+  snprintf(args, sizeof args, "%s --out %s --rounds 3 --accuracy-samples 8", suite, out);
   pid_t pid = start_run(args);
-  wait_for_cases(out, 1, 60);
+  double t0 = now_s();
+  while (recorded_rounds(out) < 2) {
+    cr_assert_lt(now_s() - t0, 60.0, "no 2 rounds recorded in %s within 60 s", out);
+    usleep(20000);
+  }
   cr_assert_eq(kill(pid, SIGKILL), 0);
   cr_assert_eq(waitpid(pid, NULL, 0), pid);
   cJSON *before = read_results(out);
@@ -152,9 +167,8 @@ Test(longrun, a_run_continues_after_a_kill_and_records_each_case_once) {
   cJSON *run = cJSON_GetObjectItem(before, "run");
   cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(run, "complete")), "an interrupted run is partial");
   cr_expect_eq(cJSON_GetObjectItem(run, "cases_planned")->valueint, 3);
-  int had = cJSON_GetArraySize(cJSON_GetObjectItem(before, "cases"));
-  cr_assert(had >= 1 && had < 3, "killed mid-run: %d case(s)", had);
-  char *first = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(before, "cases"), 0));
+  int had = recorded_rounds(out);
+  cr_assert(had >= 2 && had < 9, "killed mid-run: %d round(s)", had);
 
   char *text = NULL;
   cr_assert_eq(nnbench(&text, "run --resume %s 2>&1", out), 0, "%s", text);
@@ -165,17 +179,40 @@ Test(longrun, a_run_continues_after_a_kill_and_records_each_case_once) {
   cr_expect_eq(cJSON_GetArraySize(cases), 3, "every case once");
   for (int b = 1; b <= 3; b++) {
     int seen = 0;
-    cJSON *c;
-    cJSON_ArrayForEach(c, cases) seen += cJSON_GetObjectItem(c, "batch")->valueint == b;
+    cJSON *c, *r;
+    cJSON_ArrayForEach(c, cases) {
+      if (cJSON_GetObjectItem(c, "batch")->valueint != b) continue;
+      seen++;
+      cr_expect_str_eq(cJSON_GetObjectItem(c, "status")->valuestring, "ok");
+      int rounds_seen[3] = {0};
+      cJSON_ArrayForEach(r, cJSON_GetObjectItem(c, "rounds")) {
+        int k = cJSON_GetObjectItem(r, "round")->valueint;
+        cr_assert(k >= 0 && k < 3);
+        rounds_seen[k]++;
+      }
+      for (int k = 0; k < 3; k++)
+        cr_expect_eq(rounds_seen[k], 1, "batch %d round %d recorded once", b, k);
+    }
     cr_expect_eq(seen, 1, "batch %d recorded once", b);
   }
-  char *kept = cJSON_PrintUnformatted(cJSON_GetArrayItem(cases, 0));
-  cr_expect_str_eq(kept, first, "what was measured before the kill is kept as it was");
+  /* What was measured before the kill is kept as it was: each case's rounds
+   * recorded then come first, unchanged. */
+  for (int i = 0; i < 3; i++) {
+    cJSON *old =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(before, "cases"), i), "rounds");
+    cJSON *now = cJSON_GetObjectItem(cJSON_GetArrayItem(cases, i), "rounds");
+    for (int k = 0; k < cJSON_GetArraySize(old); k++) {
+      char *a = cJSON_PrintUnformatted(cJSON_GetArrayItem(old, k));
+      char *b = cJSON_PrintUnformatted(cJSON_GetArrayItem(now, k));
+      cr_expect_str_eq(b, a, "case %d round entry %d kept", i, k);
+      free(a), free(b);
+    }
+  }
   run = cJSON_GetObjectItem(after, "run");
   cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(run, "complete")));
+  cr_expect_eq(cJSON_GetObjectItem(run, "cases_recorded")->valueint, 3);
   cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(run, "resumes")), 1);
   cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(after, "accuracy")), 1);
-  free(first), free(kept);
   cJSON_Delete(before);
   cJSON_Delete(after);
 }
