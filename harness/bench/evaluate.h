@@ -7,11 +7,11 @@
 #include "weights.h"
 
 typedef struct nnb_eval_result {
-  int64_t n;         /* samples evaluated */
+  int64_t n; /* samples evaluated */
   int classes;
-  double accuracy;   /* top-1 */
-  double mean_loss;  /* softmax cross-entropy, computed on the host in double */
-  float *logits;     /* n * classes */
+  double accuracy;  /* top-1 */
+  double mean_loss; /* softmax cross-entropy, computed on the host in double */
+  float *logits;    /* n * classes */
 } nnb_eval_result;
 
 /* Runs the inference graph in batches of `batch` (the last one padded, its

@@ -240,8 +240,8 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
       float loss = 0;
       st = nnb_session_download(&s, m.loss, &loss, &e);
       if (st == NNB_OK && !isfinite(loss)) /* timings of garbage are no result */
-        st = nnb_fail(&e, NNB_ERR_BACKEND, "the training loss is %g at timed step %d",
-                      (double)loss, n);
+        st = nnb_fail(&e, NNB_ERR_BACKEND, "the training loss is %g at timed step %d", (double)loss,
+                      n);
       t_loss = now_s();
       cJSON_AddItemToArray(losses, cJSON_CreateNumber(loss));
     }
