@@ -277,7 +277,7 @@ Test(longrun, a_folder_with_a_run_is_never_replaced) {
 }
 
 Test(longrun, two_runs_into_one_folder_the_second_is_refused) {
-  const char *suite = suite_file("s.ini", "reference", 0.5, 60);
+  const char *suite = suite_file("s.ini", "reference", 1.0, 60); /* 3 s: time for the second */
   char out[128], args[512];
   snprintf(out, sizeof out, "%s/res", dir);
   snprintf(args, sizeof args, "%s --out %s --accuracy-samples 0", suite, out);
