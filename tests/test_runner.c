@@ -139,6 +139,8 @@ static void validate(cJSON *doc) {
       cr_expect(has_num(cond, "other_cpu_share") && has_num(cond, "load_avg_1m_start") &&
                     cJSON_IsBool(cJSON_GetObjectItem(cond, "loaded")),
                 "rounds[].conditions");
+      double share = cJSON_GetObjectItem(cond, "other_cpu_share")->valuedouble;
+      cr_expect(share >= 0 && share <= 1, "other processes' share is a fraction: %g", share);
     }
     cr_expect_eq(in_rounds, cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")));
     cJSON *s = cJSON_GetObjectItem(c, "summary");
