@@ -23,11 +23,18 @@ static void help(void) {
          "1000); without it the accuracy section uses the seeded initialisation.\n");
 }
 
-/* "a,b,c" -> "a b c" (suite lists are space separated); ';' for model specs. */
-static void to_list(char *dst, size_t len, const char *src, int models) {
-  snprintf(dst, len, "%s", src);
-  for (char *p = dst; *p; p++)
-    if (*p == (models && strchr(src, ';') ? ';' : ',')) *p = ' ';
+/* "a,b,c" (';' between model specs when one has parameters) as the suite
+ * key `key` with one item per indented line, so no list meets the suite
+ * reader's line limit. */
+static void write_list(FILE *f, const char *key, const char *src, int models) {
+  char sep = models && strchr(src, ';') ? ';' : ',';
+  fprintf(f, "%s =", key);
+  while (*src) {
+    size_t n = strcspn(src, (char[]){sep, 0});
+    if (n) fprintf(f, "\n  %.*s", (int)n, src);
+    src += n + (src[n] == sep);
+  }
+  fputc('\n', f);
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -47,6 +54,8 @@ int cmd_bench(int argc, char **argv) {
       continue;
     }
     if (!v) return cli_usage_error("bench", "option '%s' needs a value", a);
+    if (strpbrk(v, "\n\r")) /* the options become lines of a suite file */
+      return cli_usage_error("bench", "%s: a value cannot hold a line break", a);
     i++;
     unsigned long long *u = !strcmp(a, "--threads")            ? &threads
                             : !strcmp(a, "--min-iters")        ? &min_iters
@@ -89,19 +98,14 @@ int cmd_bench(int argc, char **argv) {
     return 1;
   }
   FILE *f = fdopen(fd, "w");
-  char list[2048];
   fprintf(f,
           "[suite]\nname = bench\ndataset = %s\nseed = %llu\nthreads = %llu\nmin_time = %g\n"
           "min_iters = %llu\nwarmup = %llu\ntimeout = %g\n[bench]\n",
           dataset, seed, threads, min_time, min_iters, warmup, timeout);
-  to_list(list, sizeof list, models, 1);
-  fprintf(f, "models = %s\n", list);
-  to_list(list, sizeof list, backends, 0);
-  fprintf(f, "backends = %s\n", list);
-  to_list(list, sizeof list, modes, 0);
-  fprintf(f, "mode = %s\n", list);
-  to_list(list, sizeof list, batches, 0);
-  fprintf(f, "batch = %s\n", list);
+  write_list(f, "models", models, 1);
+  write_list(f, "backends", backends, 0);
+  write_list(f, "mode", modes, 0);
+  write_list(f, "batch", batches, 0);
   fclose(f);
   nnb_error e = {{0}};
   nnb_suite s;
