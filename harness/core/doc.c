@@ -197,6 +197,7 @@ static void html_text(FILE *f, const char *s) {
     case '<': fputs("&lt;", f); break;
     case '>': fputs("&gt;", f); break;
     case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
     default: fputc(*s, f);
     }
 }

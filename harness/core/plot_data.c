@@ -6,20 +6,25 @@
 #include "gnuplot.h"
 #include "jsonpath.h"
 
-/* A word safe inside '"..." "..."' lists and data files. */
+/* A word safe inside '"..." "..."' lists and data files: no quote, no
+ * backslash, no control character (a backquote is inert inside single
+ * quotes). A longer word is cut, and the cut marked, as it is only a label. */
 static void clean_copy(char *dst, size_t len, const char *src) {
-  snprintf(dst, len, "%s", src);
+  if (snprintf(dst, len, "%s", src) >= (int)len && len > 4) memcpy(dst + len - 4, "...", 4);
   for (char *c = dst; *c; c++)
-    if (*c == '"' || *c == '\'' || *c == '\n' || *c == '\\') *c = '`';
+    if (*c == '"' || *c == '\'' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f) *c = '`';
 }
 
 int nnb_pl_series_index(nnb_pl_series *s, int *n, const char *backend, int threads) {
-  for (int i = 0; i < *n; i++)
-    if (!strcmp(s[i].backend, backend) && s[i].threads == threads) return i;
-  nnb_pl_series *x = &s[(*n)++];
-  clean_copy(x->backend, sizeof x->backend, backend);
-  for (char *c = x->backend; *c; c++)
+  /* Compared by the cleaned name, which is what a series keeps. */
+  char key[sizeof s->backend];
+  clean_copy(key, sizeof key, backend);
+  for (char *c = key; *c; c++)
     if (*c == ' ' || *c == '`') *c = '_';
+  for (int i = 0; i < *n; i++)
+    if (!strcmp(s[i].backend, key) && s[i].threads == threads) return i;
+  nnb_pl_series *x = &s[(*n)++];
+  memcpy(x->backend, key, sizeof key);
   x->threads = threads;
   snprintf(x->label, sizeof x->label, "%s", x->backend);
   return *n - 1;
@@ -92,6 +97,14 @@ nnb_status nnb_pl_collect(const cJSON *doc, nnb_pl *p, nnb_error *e) {
       p->spec_key[p->nspecs] = key;
       model[p->nspecs++] = rec;
     }
+    if (strlen(nnb_json_str(rec, "backend")) >= sizeof p->series->backend) {
+      free(model);
+      nnb_pl_free(p);
+      return nnb_fail(e, NNB_ERR_FORMAT,
+                      "a case's backend name is longer than %zu characters (the limit of a plot "
+                      "series): '%.40s...'",
+                      sizeof p->series->backend - 1, nnb_json_str(rec, "backend"));
+    }
     double threads = nnb_json_num(rec, "threads"), batch = nnb_json_num(rec, "batch");
     nnb_pl_case *c = &p->cases[p->ncases++];
     c->rec = rec;
@@ -145,7 +158,7 @@ void nnb_pl_data_word(FILE *f, const char *s) {
     if (*s == '\n')
       fputs("\\n", f); /* gnuplot breaks the line there */
     else
-      fputc(strchr("\"'\\", *s) ? '`' : *s, f);
+      fputc(strchr("\"'\\", *s) || (unsigned char)*s < 0x20 || *s == 0x7f ? '`' : *s, f);
   }
   fputc('"', f);
 }
@@ -169,4 +182,13 @@ void nnb_pl_panel_vars(FILE *v, int n, const char *title, int first, const char 
   nnb_gnuplot_quote(v, title);
   if (first >= 0) fprintf(v, "\npanel_first_%d = %d\npanel_series_%d = '%s'", n, first, n, series);
   fputc('\n', v);
+}
+
+char *nnb_pl_series_list(const nnb_pl *p) {
+  return calloc((size_t)p->nseries * 12 + 1, 1); /* a space and at most 11 digits each */
+}
+
+void nnb_pl_series_list_add(char *list, int k) {
+  size_t at = strlen(list);
+  sprintf(list + at, "%s%d", at ? " " : "", k + 1);
 }
