@@ -217,7 +217,17 @@ static nnb_status too_many(const char *path, const char *grp, const char *key, i
                   grp, key, max);
 }
 
+static nnb_status grow(nnb_suite *s, int *cap) {
+  int n = *cap ? 2 * *cap : 64;
+  if (n > NNB_SUITE_MAX_CASES) n = NNB_SUITE_MAX_CASES;
+  nnb_case *c = realloc(s->cases, (size_t)n * sizeof *c);
+  if (!c) return NNB_ERR_NOMEM;
+  s->cases = c, *cap = n;
+  return NNB_OK;
+}
+
 static nnb_status expand(parse *p, const char *path, nnb_error *e) {
+  int cap = 0; /* cases grow as the groups expand */
   nnb_suite *s = p->s;
   group *d = &p->defaults;
   for (int gi = 0; gi < p->n_groups; gi++) {
@@ -281,6 +291,9 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
             if (s->n_cases == NNB_SUITE_MAX_CASES)
               return nnb_fail(e, NNB_ERR_FORMAT, "%s: more than %d cases (the limit per suite)",
                               path, NNB_SUITE_MAX_CASES);
+            if (s->n_cases == cap && grow(s, &cap) != NNB_OK)
+              return nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory for %d cases", path,
+                              2 * s->n_cases);
             nnb_case *x = &s->cases[s->n_cases++];
             *x = (nnb_case){.mode = strcmp(modes[c], "train") ? NNB_MODE_INFER : NNB_MODE_TRAIN,
                             .batch = atoi(batches[k]),
@@ -326,12 +339,7 @@ nnb_status nnb_suite_load(const char *path, nnb_suite *s, nnb_error *e) {
   snprintf(s->dataset, sizeof s->dataset, "fashion-mnist");
   s->seed = 1;
   parse *p = calloc(1, sizeof *p);
-  s->cases = calloc(NNB_SUITE_MAX_CASES, sizeof *s->cases);
-  if (!p || !s->cases) {
-    free(p);
-    nnb_suite_free(s);
-    return nnb_fail(e, NNB_ERR_NOMEM, "out of memory reading %s", path);
-  }
+  if (!p) return nnb_fail(e, NNB_ERR_NOMEM, "out of memory reading %s", path);
   p->s = s;
   p->defaults =
       (group){.threads = 0, .min_iters = 10, .warmup = 3, .min_time = 1.0, .timeout = 300};
