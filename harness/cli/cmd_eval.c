@@ -91,7 +91,12 @@ int cmd_eval(int argc, char **argv) {
     }
     nnb_backend b;
     nnb_backend_config cfg = {.threads = (int)threads};
-    if ((st = nnb_backend_open(p->name, &cfg, &b, &e)) != NNB_OK) break;
+    if ((st = nnb_backend_open(p->name, &cfg, &b, &e)) != NNB_OK) {
+      if (i < 0 || strcmp(backend, "all") || st != NNB_ERR_UNAVAILABLE) break;
+      fprintf(stderr, "skipping %s: %s\n", p->name, p->reason); /* crashed or hung in init */
+      st = NNB_OK;
+      continue;
+    }
     fprintf(stderr, "evaluating %s on %s (%lld samples)\n", spec.text, p->name, (long long)d.n);
     snprintf(rows[n].name, sizeof rows[n].name, "%s", p->name);
     st = nnb_evaluate(&spec, &b, &w, &d, (int)batch, &rows[n].r, &e);
