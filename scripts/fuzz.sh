@@ -51,4 +51,8 @@ for t in "${targets[@]}"; do
     grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::new_units_added" "$work/$t.log" || true
   fi
 done
-echo "fuzz: ${#targets[@]} targets replayed clean${secs:+ and fuzzed ${secs}s each}"
+if [ "$secs" -gt 0 ]; then
+  echo "fuzz: ${#targets[@]} targets replayed clean and fuzzed ${secs}s each"
+else
+  echo "fuzz: ${#targets[@]} targets replayed clean"
+fi

@@ -9,6 +9,7 @@
 #include "dataset.h"
 #include "fmt.h"
 #include "results.h"
+#include "testutil.h"
 
 /* "/tmp/aaaa...a" of n characters. */
 static char *long_path(size_t n) {
@@ -71,4 +72,16 @@ Test(limits, a_backend_path_that_does_not_fit_is_refused_whole) {
   cr_expect(strstr(e.msg, "more than 30 folders"), "%s", e.msg);
   nnb_registry_unload();
   free(env);
+}
+
+Test(limits, an_output_folder_that_does_not_fit_is_refused) {
+  char *dir = long_path(1100), cmd[1400], *out;
+  snprintf(cmd, sizeof cmd,
+           NNB_BINARY_DIR "/nnbench bench --model mlp:hidden=8 --backend reference "
+                          "--dataset synthetic:n=16 --min-time 0 --out %s 2>&1",
+           dir);
+  cr_expect_eq(tu_run(cmd, &out), 1, "%s", out);
+  cr_expect(strstr(out, "results folder's path is longer than 1023"), "%s", out);
+  free(out);
+  free(dir);
 }

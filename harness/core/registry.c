@@ -487,7 +487,7 @@ static nnb_status probe_init(nnb_plugin *p, const nnb_backend_config *cfg, nnb_e
       break;
     }
     struct pollfd pfd = {fd[0], POLLIN, 0};
-    int ready = poll(&pfd, 1, (int)(left * 1000) + 1);
+    int ready = poll(&pfd, 1, left > 1e6 ? 1000000000 : (int)(left * 1000) + 1);
     if (ready < 0 && errno != EINTR) break;
     if (ready <= 0) continue;
     ssize_t n = read(fd[0], msg + len, len < sizeof msg - 1 ? sizeof msg - 1 - len : 1);

@@ -16,12 +16,27 @@
 #define MAX_BATCHES 64
 
 /* The keys a section may set, in one table so each can be refused when
- * given twice; the first N_SUITE_ONLY are [suite]'s alone. */
-static const char *const keys[] = {"name",      "description", "dataset",  "weights", "seed",
-                                   "models",    "backends",    "mode",     "batch",   "threads",
-                                   "min_iters", "warmup",      "min_time", "timeout"};
-#define N_KEYS (int)(sizeof keys / sizeof *keys)
-#define N_SUITE_ONLY 5
+ * given twice; those before K_MODELS are [suite]'s alone. */
+enum {
+  K_NAME,
+  K_DESCRIPTION,
+  K_DATASET,
+  K_WEIGHTS,
+  K_SEED,
+  K_MODELS,
+  K_BACKENDS,
+  K_MODE,
+  K_BATCH,
+  K_THREADS,
+  K_MIN_ITERS,
+  K_WARMUP,
+  K_MIN_TIME,
+  K_TIMEOUT,
+  N_KEYS
+};
+static const char *const keys[N_KEYS] = {
+    "name", "description", "dataset", "weights",   "seed",   "models",   "backends",
+    "mode", "batch",       "threads", "min_iters", "warmup", "min_time", "timeout"};
 
 /* One section's settings before expansion; unset fields inherit [suite]. */
 typedef struct group {
@@ -50,9 +65,13 @@ typedef struct reader {
   char why[160];    /* why it was refused */
 } reader;
 
-static char *refuse_line(reader *r, const char *why, int limit) {
+static char *refuse_line(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *refuse_line(reader *r, const char *fmt, ...) {
   r->bad = r->line;
-  snprintf(r->why, sizeof r->why, why, limit);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->why, sizeof r->why, fmt, ap);
+  va_end(ap);
   return NULL; /* ends the parse: the caller reports the line */
 }
 
@@ -62,7 +81,7 @@ static char *read_line(char *str, int num, void *stream) {
   if (n < 0) return NULL;
   r->line++;
   size_t len = (size_t)n - (r->buf[n - 1] == '\n');
-  if (memchr(r->buf, 0, (size_t)n)) return refuse_line(r, "the line holds a NUL byte%.0d", 0);
+  if (memchr(r->buf, 0, (size_t)n)) return refuse_line(r, "the line holds a NUL byte");
   if (len + 2 > (size_t)num)
     return refuse_line(r,
                        "line longer than %d characters (the limit per line); continue a long "
@@ -152,7 +171,7 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   if (!g) return 0;
   int k = 0;
   while (k < N_KEYS && strcmp(keys[k], key)) k++;
-  if (k == N_KEYS || (k < N_SUITE_ONLY && !is_suite))
+  if (k == N_KEYS || (k < K_MODELS && !is_suite))
     return fail(
         p, "[%s] unknown key '%s' (expected %s)", sec, key,
         is_suite
@@ -173,28 +192,28 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   p->last_line = p->r->line;
   double d = 0;
   switch (k) {
-  case 0: return put(p, sec, key, p->s->name, sizeof p->s->name, v, cont);
-  case 1: return put(p, sec, key, p->s->description, sizeof p->s->description, v, cont);
-  case 2: return put(p, sec, key, p->s->dataset, sizeof p->s->dataset, v, cont);
-  case 3: return put(p, sec, key, p->s->weights, sizeof p->s->weights, v, cont);
-  case 5: return put(p, sec, key, g->models, sizeof g->models, v, cont);
-  case 6: return put(p, sec, key, g->backends, sizeof g->backends, v, cont);
-  case 7: return put(p, sec, key, g->modes, sizeof g->modes, v, cont);
-  case 8: return put(p, sec, key, g->batches, sizeof g->batches, v, cont);
+  case K_NAME: return put(p, sec, key, p->s->name, sizeof p->s->name, v, cont);
+  case K_DESCRIPTION: return put(p, sec, key, p->s->description, sizeof p->s->description, v, cont);
+  case K_DATASET: return put(p, sec, key, p->s->dataset, sizeof p->s->dataset, v, cont);
+  case K_WEIGHTS: return put(p, sec, key, p->s->weights, sizeof p->s->weights, v, cont);
+  case K_MODELS: return put(p, sec, key, g->models, sizeof g->models, v, cont);
+  case K_BACKENDS: return put(p, sec, key, g->backends, sizeof g->backends, v, cont);
+  case K_MODE: return put(p, sec, key, g->modes, sizeof g->modes, v, cont);
+  case K_BATCH: return put(p, sec, key, g->batches, sizeof g->batches, v, cont);
   }
   if (cont)
     return fail(p, "[%s] %s takes one number; the indented line continues it with '%s'", sec, key,
                 v);
   switch (k) {
-  case 4:
+  case K_SEED:
     if (!num(p, sec, key, v, 0, 1e15, &d)) return 0;
     p->s->seed = (unsigned long long)d;
     return 1;
-  case 9: return num(p, sec, key, v, 0, 1024, &d) ? (g->threads = (int)d, 1) : 0;
-  case 10: return num(p, sec, key, v, 1, 1e7, &d) ? (g->min_iters = (int)d, 1) : 0;
-  case 11: return num(p, sec, key, v, 0, 1e6, &d) ? (g->warmup = (int)d, 1) : 0;
-  case 12: return num(p, sec, key, v, 0, 86400, &g->min_time);
-  default: return num(p, sec, key, v, 1, 86400, &g->timeout);
+  case K_THREADS: return num(p, sec, key, v, 0, 1024, &d) ? (g->threads = (int)d, 1) : 0;
+  case K_MIN_ITERS: return num(p, sec, key, v, 1, 1e7, &d) ? (g->min_iters = (int)d, 1) : 0;
+  case K_WARMUP: return num(p, sec, key, v, 0, 1e6, &d) ? (g->warmup = (int)d, 1) : 0;
+  case K_MIN_TIME: return num(p, sec, key, v, 0, 86400, &g->min_time);
+  default: return num(p, sec, key, v, 1, 86400, &g->timeout); /* K_TIMEOUT */
   }
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "evaluate.h"
+#include "fmt.h"
 #include "results.h"
 #include "runner.h"
 
@@ -210,7 +211,7 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     st = nnb_dataset_open(s->dataset, 1, o->accuracy_samples, &test, e);
   if (st != NNB_OK) return st;
   if (o->out_dir) {
-    snprintf(out_dir, len, "%s", o->out_dir);
+    st = nnb_format(out_dir, len, e, "the results folder's path", "%s", o->out_dir);
   } else {
     time_t t = time(NULL);
     struct tm tm;
@@ -219,7 +220,7 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     snprintf(out_dir, len, "results/%s-%s", s->name, stamp);
   }
-  if ((st = nnb_mkdir_p(out_dir, e)) != NNB_OK) {
+  if (st != NNB_OK || (st = nnb_mkdir_p(out_dir, e)) != NNB_OK) {
     nnb_dataset_free(&data);
     nnb_dataset_free(&test);
     return st;
