@@ -12,6 +12,7 @@
 
 #include <nnbench/runtime.h>
 
+#include "record.h"
 #include "results.h"
 #include "rng.h"
 #include "suite.h"

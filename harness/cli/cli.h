@@ -26,8 +26,6 @@ int cmd_report(int argc, char **argv);
  * printing failed. */
 typedef struct cJSON cJSON;
 int cli_print_json(cJSON *doc);
-/* Parses a base-10 unsigned option value; 0 on success. */
-int cli_parse_u64(const char *s, unsigned long long *out);
 
 /* True when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

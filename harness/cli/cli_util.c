@@ -1,6 +1,5 @@
 /* Small helpers shared by the subcommands. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +32,4 @@ int cli_print_json(cJSON *doc) {
   int ok = puts(text) >= 0;
   free(text);
   return ok ? 0 : 1;
-}
-
-int cli_parse_u64(const char *s, unsigned long long *out) {
-  char *end;
-  errno = 0;
-  if (!s || !*s || *s == '-') return -1;
-  *out = strtoull(s, &end, 10);
-  return errno || *end ? -1 : 0;
 }

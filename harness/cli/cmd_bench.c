@@ -4,24 +4,18 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "results.h"
 #include "suite_run.h"
 
-static void help(void) {
-  printf("usage: nnbench bench --model M[,M...] [--backend B[,B...]|all] [--mode infer,train]\n"
-         "                     [--batch N[,N...]] [--threads N] [--min-time S] [--min-iters N]\n"
-         "                     [--warmup N] [--timeout S] [--dataset SPEC] [--seed N] [--out DIR]\n"
-         "                     [--accuracy-samples N] [--weights DIR] [--json]\n\n"
-         "Measures each model x backend x mode x batch as its own isolated case (see\n"
-         "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
-         "separated by ';' instead ('transformer:d=256,layers=4;mlp').\n"
-         "Defaults: --backend all --mode infer --batch 1 --min-time 1 --min-iters 10\n"
-         "--warmup 3 --timeout 300 --accuracy-samples 0. Results go to DIR (default\n"
-         "results/bench-<UTC time>/); --json prints results.json on stdout.\n"
-         "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
-         "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
-         "1000); without it the accuracy section uses the seeded initialisation.\n");
-}
+static const char about[] =
+    "Measures each model x backend x mode x batch as its own isolated case (see\n"
+    "'nnbench run'). Lists are comma separated; model specs with parameters are\n"
+    "separated by ';' instead ('transformer:d=256,layers=4;mlp'). Results go to DIR\n"
+    "(default results/bench-<UTC time>/); --json prints results.json on stdout.\n"
+    "--weights DIR evaluates DIR/<model>.safetensors (as 'nnbench train --out' writes)\n"
+    "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
+    "1000); without it the accuracy section uses the seeded initialisation.";
 
 /* "a,b,c" (';' between model specs when one has parameters) as the suite
  * key `key` with one item per indented line, so no list meets the suite
@@ -38,58 +32,36 @@ static void write_list(FILE *f, const char *key, const char *src, int models) {
 }
 
 int cmd_bench(int argc, char **argv) {
-  const char *models = NULL, *backends = "all", *modes = "infer", *batches = "1", *out = NULL;
-  const char *dataset = "fashion-mnist", *weights = NULL;
-  double min_time = 1, timeout = 300;
-  unsigned long long threads = 0, min_iters = 10, warmup = 3, seed = 1, acc = 0;
-  int json = 0, acc_given = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    }
-    if (!v) return cli_usage_error("bench", "option '%s' needs a value", a);
-    if (strpbrk(v, "\n\r")) /* the options become lines of a suite file */
-      return cli_usage_error("bench", "%s: a value cannot hold a line break", a);
-    i++;
-    unsigned long long *u = !strcmp(a, "--threads")            ? &threads
-                            : !strcmp(a, "--min-iters")        ? &min_iters
-                            : !strcmp(a, "--warmup")           ? &warmup
-                            : !strcmp(a, "--seed")             ? &seed
-                            : !strcmp(a, "--accuracy-samples") ? &acc
-                                                               : NULL;
-    acc_given |= u == &acc;
-    if (u) {
-      if (cli_parse_u64(v, u))
-        return cli_usage_error("bench", "%s needs a non-negative integer, got '%s'", a, v);
-    } else if (!strcmp(a, "--min-time") || !strcmp(a, "--timeout")) {
-      char *end;
-      double d = strtod(v, &end);
-      if (*end || !(d >= 0)) return cli_usage_error("bench", "%s needs seconds, got '%s'", a, v);
-      *(!strcmp(a, "--min-time") ? &min_time : &timeout) = d;
-    } else if (!strcmp(a, "--model"))
-      models = v;
-    else if (!strcmp(a, "--backend"))
-      backends = v;
-    else if (!strcmp(a, "--mode"))
-      modes = v;
-    else if (!strcmp(a, "--batch"))
-      batches = v;
-    else if (!strcmp(a, "--dataset"))
-      dataset = v;
-    else if (!strcmp(a, "--out"))
-      out = v;
-    else if (!strcmp(a, "--weights"))
-      weights = v;
-    else
-      return cli_usage_error("bench", "unknown option '%s'", a);
-  }
+  const char *models = NULL, *backends, *modes, *batches, *out = NULL, *dataset, *weights = NULL;
+  double min_time, timeout;
+  unsigned long long threads, min_iters, warmup, seed, acc;
+  int json = 0;
+  cli_option opts[] = {
+      {"--model", "M[,M...]", CLI_STR, &models, NULL, "the models to measure (required)"},
+      {"--backend", "B[,B...]|all", CLI_STR, &backends, "all", "the backends"},
+      {"--mode", "infer,train", CLI_STR, &modes, "infer", "inference, training or both"},
+      {"--batch", "N[,N...]", CLI_STR, &batches, "1", "batch sizes"},
+      {"--threads", "N", CLI_U64, &threads, "0", "threads per backend, 0 for its own default"},
+      {"--min-time", "S", CLI_NUM, &min_time, "1", "seconds of repetitions at least"},
+      {"--min-iters", "N", CLI_U64, &min_iters, "10", "repetitions at least"},
+      {"--warmup", "N", CLI_U64, &warmup, "3", "untimed steps first"},
+      {"--timeout", "S", CLI_NUM, &timeout, "300", "seconds before a case is stopped"},
+      {"--dataset", "SPEC", CLI_STR, &dataset, "fashion-mnist",
+       "the data (see 'nnbench list datasets')"},
+      {"--seed", "N", CLI_U64, &seed, "1", "seed of weights, data and bootstrap"},
+      {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
+      {"--accuracy-samples", "N", CLI_U64, &acc, "0", "test samples of the accuracy section"},
+      {"--weights", "DIR", CLI_STR, &weights, NULL, "checkpoints for the accuracy section"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print results.json on stdout"},
+  };
+  cli_spec spec = CLI_SPEC("bench", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   if (!models) return cli_usage_error("bench", "--model is required");
+  const char *const lines[] = {models, backends, modes, batches, dataset};
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
+    if (strpbrk(lines[i], "\n\r")) /* the options become lines of a suite file */
+      return cli_usage_error("bench", "'%s': a value cannot hold a line break", lines[i]);
   /* Write the cases as a suite file, so bench and run share one parser. */
   char tmpl[] = "/tmp/nnbench-bench-XXXXXX.ini";
   int fd = mkstemps(tmpl, 4);
@@ -117,7 +89,7 @@ int cmd_bench(int argc, char **argv) {
     return cli_usage_error("bench", "%s", colon ? colon + 2 : e.msg);
   }
   snprintf(s.path, sizeof s.path, "(command line)");
-  if (weights && !acc_given) acc = 1000;
+  if (weights && !cli_given(&spec, "--accuracy-samples")) acc = 1000;
   nnb_run_options o = {out, argc, argv, (int)acc, weights};
   char dir[1024];
   int failed = 0;

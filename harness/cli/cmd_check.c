@@ -10,26 +10,22 @@
 
 #include "check.h"
 #include "cli.h"
+#include "options.h"
 
-#define DEFAULT_SEED 20261124ULL
+/* The seed the published check results were made with. */
+#define DEFAULT_SEED "20261124"
 #define MAX_BACKENDS 16
 
-static void help(void) {
-  printf("usage: nnbench check [--backend NAME|all] [--op NAME[,NAME...]] [--seed N] [--json]\n\n"
-         "Runs each op on several seeded random shapes (odd sizes included) on each\n"
-         "backend and compares it with the reference: PASS when the normalised mean\n"
-         "squared error stays under the op's threshold, FAIL otherwise, UNSUPPORTED when\n"
-         "the backend reports it cannot run the op (never counted as a pass). Every\n"
-         "output tensor is followed by a guard zone that must stay untouched.\n"
-         "On the reference itself, each op's derived backward is compared with central\n"
-         "finite differences. The cell shows the worst relative error measured.\n\n"
-         "  --backend NAME|all  a backend, or every available one (default: all)\n"
-         "  --op NAMES          only these ops (see 'nnbench list ops')\n"
-         "  --seed N            base seed (default %llu); failures print their case seed\n"
-         "  --json              print the results as JSON (docs/cli.md)\n\n"
-         "Exit status: 0 all checked ops pass, 1 a FAIL or an error, 2 bad usage.\n",
-         DEFAULT_SEED);
-}
+static const char about[] =
+    "Runs each op on several seeded random shapes (odd sizes included) on each\n"
+    "backend and compares it with the reference: PASS when the normalised mean\n"
+    "squared error stays under the op's threshold, FAIL otherwise, UNSUPPORTED when\n"
+    "the backend reports it cannot run the op (never counted as a pass). Every\n"
+    "output tensor is followed by a guard zone that must stay untouched.\n"
+    "On the reference itself, each op's derived backward is compared with central\n"
+    "finite differences. The cell shows the worst relative error measured; failures\n"
+    "print their case seed.\n\n"
+    "Exit status: 0 all checked ops pass, 1 a FAIL or an error, 2 bad usage.";
 
 static int parse_ops(const char *list, char *want) {
   char *copy = strdup(list), *save = NULL;
@@ -116,27 +112,18 @@ static cJSON *to_json(column *cols, int n_cols, const char *want, uint64_t seed,
 }
 
 int cmd_check(int argc, char **argv) {
-  const char *backend = "all", *ops = NULL;
-  unsigned long long seed = DEFAULT_SEED;
+  const char *backend, *ops = NULL;
+  unsigned long long seed;
   int json = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) {
-      json = 1;
-    } else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
-      backend = argv[++i];
-    } else if (!strcmp(argv[i], "--op") && i + 1 < argc) {
-      ops = argv[++i];
-    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-      if (cli_parse_u64(argv[++i], &seed))
-        return cli_usage_error("check", "--seed needs a non-negative integer, got '%s'", argv[i]);
-    } else {
-      return cli_usage_error("check", "unknown or incomplete option '%s'", argv[i]);
-    }
-  }
+  cli_option opts[] = {
+      {"--backend", "NAME|all", CLI_STR, &backend, "all", "a backend, or every available one"},
+      {"--op", "NAME[,NAME...]", CLI_STR, &ops, NULL, "only these ops (see 'nnbench list ops')"},
+      {"--seed", "N", CLI_U64, &seed, DEFAULT_SEED, "base seed"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print the results as JSON (docs/cli.md)"},
+  };
+  cli_spec spec = CLI_SPEC("check", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   char want[NNB_OP_COUNT];
   memset(want, ops ? 0 : 1, sizeof want);
   if (ops && parse_ops(ops, want)) return 2;

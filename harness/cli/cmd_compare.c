@@ -7,25 +7,21 @@
 
 #include "cli.h"
 #include "compare_stats.h"
+#include "options.h"
 #include "plot.h"
 #include "results.h"
 
 #define RESAMPLES 2000
 
-static void help(void) {
-  printf("usage: nnbench compare A B [--threshold P%%] [--fail-on-regression] [--json]\n"
-         "                         [--plot DIR]\n\n"
-         "A and B are results folders (or results.json files); A is the baseline. Cases are\n"
-         "matched by model spec, backend, mode, batch and threads. For each match: the\n"
-         "ratio of median step times B/A with its bootstrap 95%% CI, and the Mann-Whitney U\n"
-         "p-value, Holm-corrected over all matches. A case is slower (faster) only when\n"
-         "the corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
-         "threshold: the larger of --threshold (default 2%%) and the noise seen in either\n"
-         "run (its coefficient of variation). Cases present on one side only are listed.\n"
-         "Exit status 1 with --fail-on-regression when any case is slower.\n"
-         "--plot DIR draws the ratios with their CIs, one row per case, into DIR/compare.png\n"
-         "and DIR/compare.svg with gnuplot (template scripts/plots/compare.gp).\n");
-}
+static const char about[] =
+    "A and B are results folders (or results.json files); A is the baseline. Cases are\n"
+    "matched by model spec, backend, mode, batch and threads. For each match: the\n"
+    "ratio of median step times B/A with its bootstrap 95% CI, and the Mann-Whitney U\n"
+    "p-value, Holm-corrected over all matches. A case is slower (faster) only when\n"
+    "the corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
+    "threshold: the larger of --threshold and the noise seen in either run (its\n"
+    "coefficient of variation). Cases present on one side only are listed.\n"
+    "Exit status 1 with --fail-on-regression when any case is slower.";
 
 static const char *str(cJSON *o, const char *k) {
   cJSON *v = cJSON_GetObjectItem(o, k);
@@ -68,32 +64,21 @@ static cJSON *find(cJSON *doc, const char *key) {
 
 int cmd_compare(int argc, char **argv) {
   const char *pa = NULL, *pb = NULL, *plot_dir = NULL;
-  double threshold = 0.02;
+  double threshold;
   int fail_on_reg = 0, json = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      json = 1;
-    else if (!strcmp(argv[i], "--fail-on-regression"))
-      fail_on_reg = 1;
-    else if (!strcmp(argv[i], "--plot") && i + 1 < argc)
-      plot_dir = argv[++i];
-    else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
-      char *end;
-      threshold = strtod(argv[++i], &end) / 100.0;
-      if ((*end && strcmp(end, "%")) || !(threshold >= 0 && threshold < 10))
-        return cli_usage_error("compare", "--threshold needs a percentage such as 5%%, got '%s'",
-                               argv[i]);
-    } else if (argv[i][0] != '-' && !pa)
-      pa = argv[i];
-    else if (argv[i][0] != '-' && !pb)
-      pb = argv[i];
-    else
-      return cli_usage_error("compare", "unexpected argument '%s'", argv[i]);
-  }
+  cli_option opts[] = {
+      {"A", NULL, CLI_STR, &pa, NULL, "the baseline"},
+      {"B", NULL, CLI_STR, &pb, NULL, "the results compared with it"},
+      {"--threshold", "P%", CLI_PERCENT, &threshold, "2%", "the smallest change called a verdict"},
+      {"--fail-on-regression", NULL, CLI_FLAG, &fail_on_reg, NULL, "exit 1 when a case is slower"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print the comparison as JSON"},
+      {"--plot", "DIR", CLI_STR, &plot_dir, NULL,
+       "draw the ratios with their CIs into DIR/compare.png and DIR/compare.svg\n"
+       "with gnuplot (template scripts/plots/compare.gp)"},
+  };
+  cli_spec spec = CLI_SPEC("compare", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   if (!pa || !pb) return cli_usage_error("compare", "needs two results: nnbench compare A B");
   nnb_error e = {{0}};
   cJSON *a = NULL, *b = NULL;

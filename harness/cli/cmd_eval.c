@@ -7,21 +7,15 @@
 
 #include "cli.h"
 #include "evaluate.h"
+#include "options.h"
 
 #define MAX_EVAL_BACKENDS 16
 
-static void help(void) {
-  printf("usage: nnbench eval --model M --weights FILE [--backend B|all] [--dataset SPEC]\n"
-         "                    [--batch N] [--limit N] [--threads N] [--json]\n\n"
-         "Evaluates the checkpoint FILE (safetensors with PyTorch's parameter names, as\n"
-         "written by 'nnbench train' or by PyTorch) on the test set, on each backend:\n"
-         "accuracy, mean cross-entropy loss, top-1 agreement with the reference and the\n"
-         "largest |logit difference| from it. The reference always runs as the oracle.\n\n"
-         "  --backend B|all   one backend or every available one (default all)\n"
-         "  --dataset SPEC    fashion-mnist (default), mnist:DIR, cifar10:DIR, synthetic:...\n"
-         "  --batch N         inference batch (default 256)\n"
-         "  --limit N         only the first N test samples\n");
-}
+static const char about[] =
+    "Evaluates the checkpoint FILE (safetensors with PyTorch's parameter names, as\n"
+    "written by 'nnbench train' or by PyTorch) on the test set, on each backend:\n"
+    "accuracy, mean cross-entropy loss, top-1 agreement with the reference and the\n"
+    "largest |logit difference| from it. The reference always runs as the oracle.";
 
 typedef struct row {
   char name[32];
@@ -29,37 +23,22 @@ typedef struct row {
 } row;
 
 int cmd_eval(int argc, char **argv) {
-  const char *model = NULL, *weights = NULL, *backend = "all", *dataset = "fashion-mnist";
-  unsigned long long batch = 256, limit = 0, threads = 0;
-  int json = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    }
-    if (!v) return cli_usage_error("eval", "option '%s' needs a value", a);
-    i++;
-    if (!strcmp(a, "--model"))
-      model = v;
-    else if (!strcmp(a, "--weights"))
-      weights = v;
-    else if (!strcmp(a, "--backend"))
-      backend = v;
-    else if (!strcmp(a, "--dataset"))
-      dataset = v;
-    else if (!strcmp(a, "--batch") || !strcmp(a, "--limit") || !strcmp(a, "--threads")) {
-      unsigned long long u;
-      if (cli_parse_u64(v, &u) || (u == 0 && !strcmp(a, "--batch")))
-        return cli_usage_error("eval", "%s needs a positive integer, got '%s'", a, v);
-      *(!strcmp(a, "--batch") ? &batch : !strcmp(a, "--limit") ? &limit : &threads) = u;
-    } else
-      return cli_usage_error("eval", "unknown option '%s'", a);
-  }
+  const char *model = NULL, *weights = NULL, *backend, *dataset;
+  int batch, limit, threads, json = 0;
+  cli_option opts[] = {
+      {"--model", "M", CLI_STR, &model, NULL, "the model (required)"},
+      {"--weights", "FILE", CLI_STR, &weights, NULL, "the checkpoint (required)"},
+      {"--backend", "B|all", CLI_STR, &backend, "all", "one backend or every available one"},
+      {"--dataset", "SPEC", CLI_STR, &dataset, "fashion-mnist",
+       "fashion-mnist, mnist:DIR, cifar10:DIR, synthetic:..."},
+      {"--batch", "N", CLI_POS_INT, &batch, "256", "inference batch"},
+      {"--limit", "N", CLI_INT, &limit, "0", "only the first N test samples, 0 for all"},
+      {"--threads", "N", CLI_INT, &threads, "0", "backend threads, 0 for its own default"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print the results as JSON"},
+  };
+  cli_spec cli = CLI_SPEC("eval", about, opts);
+  int rc = cli_parse(&cli, argc, argv);
+  if (rc >= 0) return rc;
   if (!model || !weights) return cli_usage_error("eval", "--model and --weights are required");
   nnb_error e = {{0}};
   nnb_model_spec spec;

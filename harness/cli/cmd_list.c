@@ -8,16 +8,15 @@
 #include "cli.h"
 #include "dataset.h"
 #include "model.h"
+#include "options.h"
 
-static void help(void) {
-  printf("usage: nnbench list [backends|models|datasets|ops] [--json]\n\n"
-         "  backends  every plugin found or expected, available or not, with the reason\n"
-         "            when not and the device it drives when it is\n"
-         "  models    the reference models and their presets\n"
-         "  datasets  the datasets nnbench reads\n"
-         "  ops       the ops of the graph IR (semantics: docs/ops.md)\n"
-         "Without a kind, lists backends. --json prints the same as JSON (docs/cli.md).\n");
-}
+static const char about[] =
+    "  backends  every plugin found or expected, available or not, with the reason\n"
+    "            when not and the device it drives when it is\n"
+    "  models    the reference models and their presets\n"
+    "  datasets  the datasets nnbench reads\n"
+    "  ops       the ops of the graph IR (semantics: docs/ops.md)\n"
+    "Without a kind, lists backends.";
 
 static const char *op_kind(nnb_op op) {
   if (nnb_op_is_update(op)) return "update";
@@ -162,20 +161,15 @@ static int list_datasets(int json) {
 }
 
 int cmd_list(int argc, char **argv) {
-  const char *kind = "backends";
+  const char *kind;
   int json = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      json = 1;
-    else if (argv[i][0] != '-')
-      kind = argv[i];
-    else
-      return cli_usage_error("list", "unknown option '%s'", argv[i]);
-  }
+  cli_option opts[] = {
+      {"[backends|models|datasets|ops]", NULL, CLI_STR, &kind, "backends", "what to list"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print the same as JSON (docs/cli.md)"},
+  };
+  cli_spec spec = CLI_SPEC("list", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   if (!strcmp(kind, "backends")) return list_backends(json);
   if (!strcmp(kind, "ops")) return list_ops(json);
   if (!strcmp(kind, "models")) return list_models(json);

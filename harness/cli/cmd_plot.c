@@ -3,36 +3,30 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "plot.h"
 
-static void help(void) {
-  printf("usage: nnbench plot RESULTS_DIR [--json]\n\n"
-         "Draws the plots of a results folder (or of its results.json) with gnuplot, as PNG\n"
-         "and SVG files in RESULTS_DIR/plots/: throughput per model and backend, batch-size\n"
-         "scaling, batch-1 latency distribution, memory by role, training loss and the\n"
-         "roofline. A plot the results hold no data for is skipped, with the reason.\n"
-         "The figures go to RESULTS_DIR/plots/data/NAME.dat with a driver NAME.gp that\n"
-         "redraws the plot (gnuplot RESULTS_DIR/plots/data/NAME.gp). Styles live in the\n"
-         "templates scripts/plots/*.gp; NNBENCH_PLOTS_DIR selects another folder of them,\n"
-         "NNBENCH_GNUPLOT another gnuplot. Prints the plots folder on stdout, or with\n"
-         "--json each plot's files. Docs: docs/plots.md\n");
-}
+static const char about[] =
+    "Draws the plots of a results folder (or of its results.json) with gnuplot, as PNG\n"
+    "and SVG files in RESULTS_DIR/plots/: throughput per model and backend, batch-size\n"
+    "scaling, batch-1 latency distribution, memory by role, training loss and the\n"
+    "roofline. A plot the results hold no data for is skipped, with the reason.\n"
+    "The figures go to RESULTS_DIR/plots/data/NAME.dat with a driver NAME.gp that\n"
+    "redraws the plot (gnuplot RESULTS_DIR/plots/data/NAME.gp). Styles live in the\n"
+    "templates scripts/plots/*.gp; NNBENCH_PLOTS_DIR selects another folder of them,\n"
+    "NNBENCH_GNUPLOT another gnuplot. Prints the plots folder on stdout, or with\n"
+    "--json each plot's files. Docs: docs/plots.md";
 
 int cmd_plot(int argc, char **argv) {
   const char *path = NULL;
   int json = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      json = 1;
-    else if (argv[i][0] != '-' && !path)
-      path = argv[i];
-    else
-      return cli_usage_error("plot", "unexpected argument '%s'", argv[i]);
-  }
+  cli_option opts[] = {
+      {"RESULTS_DIR", NULL, CLI_STR, &path, NULL, "the results"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print each plot's files as JSON"},
+  };
+  cli_spec spec = CLI_SPEC("plot", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   if (!path) return cli_usage_error("plot", "which results? e.g. nnbench plot results/quick-...");
   nnb_error e = {{0}};
   char dir[PATH_MAX];

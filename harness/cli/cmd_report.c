@@ -3,37 +3,31 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "plot.h"
 #include "report.h"
 
-static void help(void) {
-  printf("usage: nnbench report RESULTS_DIR [--no-plots] [--json]\n\n"
-         "Writes RESULTS_DIR/report.md and RESULTS_DIR/report.html (the same content, the\n"
-         "plots' SVGs inline, no other file needed): provenance, the median and its 95%%\n"
-         "confidence interval of every case, accuracy and agreement with the reference,\n"
-         "memory, noisy and failed cases, and the plots, which it draws first as\n"
-         "'nnbench plot' does (gnuplot needed). --no-plots leaves the plots as they are and\n"
-         "shows those already in RESULTS_DIR/plots/. Prints the report's path on stdout,\n"
-         "or with --json the files written.\n");
-}
+static const char about[] =
+    "Writes RESULTS_DIR/report.md and RESULTS_DIR/report.html (the same content, the\n"
+    "plots' SVGs inline, no other file needed): provenance, the median and its 95%\n"
+    "confidence interval of every case, accuracy and agreement with the reference,\n"
+    "memory, noisy and failed cases, and the plots, which it draws first as\n"
+    "'nnbench plot' does (gnuplot needed). Prints the report's path on stdout, or\n"
+    "with --json the files written.";
 
 int cmd_report(int argc, char **argv) {
   const char *path = NULL;
-  int json = 0, draw = 1;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      json = 1;
-    else if (!strcmp(argv[i], "--no-plots"))
-      draw = 0;
-    else if (argv[i][0] != '-' && !path)
-      path = argv[i];
-    else
-      return cli_usage_error("report", "unexpected argument '%s'", argv[i]);
-  }
+  int json = 0, no_plots = 0;
+  cli_option opts[] = {
+      {"RESULTS_DIR", NULL, CLI_STR, &path, NULL, "the results"},
+      {"--no-plots", NULL, CLI_FLAG, &no_plots, NULL,
+       "leave the plots as they are and show those already in RESULTS_DIR/plots/"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print the files written as JSON"},
+  };
+  cli_spec spec = CLI_SPEC("report", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
+  int draw = !no_plots;
   if (!path)
     return cli_usage_error("report", "which results? e.g. nnbench report results/quick-...");
   nnb_error e = {{0}};

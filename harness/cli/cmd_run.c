@@ -3,48 +3,37 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "results.h"
 #include "suite_run.h"
 
-static void help(void) {
-  printf(
-      "usage: nnbench run SUITE.ini [--out DIR] [--accuracy-samples N] [--weights DIR] [--json]\n\n"
-      "Runs every case of the suite (suites/quick.ini is the default job, suites/full.ini\n"
-      "the long one), each in its own process with a time limit, and writes\n"
-      "results.json and results.csv into DIR (default results/<suite>-<UTC time>/),\n"
-      "rewritten after every case. A crashing or hanging case is recorded as failed\n"
-      "and the suite goes on. --accuracy-samples N (default 1000, 0 to skip) sets how\n"
-      "many test samples the accuracy section evaluates on every backend, with the\n"
-      "weights in DIR/<model>.safetensors when --weights DIR (or the suite's 'weights'\n"
-      "key) names a folder, else the seeded initialisation.\n"
-      "Prints the results folder on stdout at the end (with --json, results.json\n"
-      "instead); progress and the summary table go to stderr.\n"
-      "Suite file format: docs/suites.md. Results schema: docs/results-schema.md.\n");
-}
+static const char about[] =
+    "Runs every case of the suite (suites/quick.ini is the default job, suites/full.ini\n"
+    "the long one), each in its own process with a time limit, and writes\n"
+    "results.json and results.csv into DIR (default results/<suite>-<UTC time>/),\n"
+    "rewritten after every case. A crashing or hanging case is recorded as failed\n"
+    "and the suite goes on. --accuracy-samples N (0 to skip) sets how many test\n"
+    "samples the accuracy section evaluates on every backend, with the weights in\n"
+    "DIR/<model>.safetensors when --weights DIR (or the suite's 'weights' key) names\n"
+    "a folder, else the seeded initialisation.\n"
+    "Prints the results folder on stdout at the end (with --json, results.json\n"
+    "instead); progress and the summary table go to stderr.\n"
+    "Suite file format: docs/suites.md. Results schema: docs/results-schema.md.";
 
 int cmd_run(int argc, char **argv) {
   const char *path = NULL, *out = NULL, *weights = NULL;
-  unsigned long long acc = 1000;
+  unsigned long long acc;
   int json = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      json = 1;
-    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
-      out = argv[++i];
-    else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
-      weights = argv[++i];
-    else if (!strcmp(argv[i], "--accuracy-samples") && i + 1 < argc) {
-      if (cli_parse_u64(argv[++i], &acc))
-        return cli_usage_error("run", "--accuracy-samples needs an integer");
-    } else if (argv[i][0] != '-' && !path)
-      path = argv[i];
-    else
-      return cli_usage_error("run", "unexpected argument '%s'", argv[i]);
-  }
+  cli_option opts[] = {
+      {"SUITE.ini", NULL, CLI_STR, &path, NULL, "the suite"},
+      {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
+      {"--accuracy-samples", "N", CLI_U64, &acc, "1000", "test samples of the accuracy section"},
+      {"--weights", "DIR", CLI_STR, &weights, NULL, "checkpoints for the accuracy section"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print results.json on stdout"},
+  };
+  cli_spec spec = CLI_SPEC("run", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
   if (!path) return cli_usage_error("run", "which suite? e.g. nnbench run suites/quick.ini");
   nnb_error e = {{0}};
   nnb_suite s;

@@ -8,23 +8,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "sysinfo.h"
 
-#define DEFAULT_SECONDS 2.0
-
-static void help(void) {
-  printf("usage: nnbench sysinfo [--json] [--no-measure] [--seconds S]\n\n"
-         "Describes this machine (CPU, ISA extensions, cores, caches, memory, OS,\n"
-         "frequency governor, load, affinity, speed-affecting environment variables,\n"
-         "build) and warns about conditions that make timings unrepresentative. Then it\n"
-         "measures the peak f32 FLOP/s with an FMA loop on one core and on every core,\n"
-         "and the memory copy bandwidth with one thread and with every thread.\n\n"
-         "  --json        print one JSON object instead of the table (docs/cli.md)\n"
-         "  --no-measure  skip the measurements (\"peak\" is null in the JSON)\n"
-         "  --seconds S   time budget of the measurements, 0.05 to 600 (default %.0f)\n\n"
-         "Exit status: 0 success, 1 an error, 2 bad usage.\n",
-         DEFAULT_SECONDS);
-}
+static const char about[] =
+    "Describes this machine (CPU, ISA extensions, cores, caches, memory, OS,\n"
+    "frequency governor, load, affinity, speed-affecting environment variables,\n"
+    "build) and warns about conditions that make timings unrepresentative. Then it\n"
+    "measures the peak f32 FLOP/s with an FMA loop on one core and on every core,\n"
+    "and the memory copy bandwidth with one thread and with every thread.\n\n"
+    "Exit status: 0 success, 1 an error, 2 bad usage.";
 
 static const char *fmt_bytes(char *buf, size_t n, double b) {
   if (b < 0) {
@@ -99,27 +92,21 @@ static void print_table(const nnb_sysinfo *s, const nnb_peak *p) {
 }
 
 int cmd_sysinfo(int argc, char **argv) {
-  int json = 0, measure = 1;
-  double seconds = DEFAULT_SECONDS;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) {
-      json = 1;
-    } else if (!strcmp(argv[i], "--no-measure")) {
-      measure = 0;
-    } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-      char *end;
-      seconds = strtod(argv[++i], &end);
-      if (end == argv[i] || *end || !isfinite(seconds) || seconds < 0.05 || seconds > 600)
-        return cli_usage_error("sysinfo", "--seconds needs a number from 0.05 to 600, got '%s'",
-                               argv[i]);
-    } else {
-      return cli_usage_error("sysinfo", "unknown or incomplete option '%s'", argv[i]);
-    }
-  }
+  int json = 0, no_measure = 0;
+  double seconds;
+  cli_option opts[] = {
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print one JSON object instead of the table"},
+      {"--no-measure", NULL, CLI_FLAG, &no_measure, NULL,
+       "skip the measurements (\"peak\" is null in the JSON)"},
+      {"--seconds", "S", CLI_NUM, &seconds, "2", "time budget of the measurements, 0.05 to 600"},
+  };
+  cli_spec spec = CLI_SPEC("sysinfo", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
+  if (seconds < 0.05 || seconds > 600)
+    return cli_usage_error("sysinfo", "--seconds needs a number from 0.05 to 600, got '%g'",
+                           seconds);
+  int measure = !no_measure;
 
   nnb_error e = {{0}};
   nnb_sysinfo *s = malloc(sizeof *s);

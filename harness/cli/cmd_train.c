@@ -11,26 +11,16 @@
 
 #include "buildinfo.h"
 #include "cli.h"
+#include "options.h"
 #include "results.h"
 #include "train.h"
 
-static void help(void) {
-  printf(
-      "usage: nnbench train --model M --backend B [--epochs N] [--batch N] [--lr X]\n"
-      "                     [--optimizer adam|sgd] [--momentum X] [--seed N] [--limit N]\n"
-      "                     [--dataset SPEC] [--threads N] [--out FILE.safetensors] [--json]\n\n"
-      "Trains model M (mlp, cnn, lstm, transformer, with presets and sizes as\n"
-      "'transformer:d=256,layers=4,heads=8') on backend B, evaluating the test set after\n"
-      "each epoch. Defaults follow PyTorch: Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8,\n"
-      "batch 32, PyTorch-default initialisation, a seeded shuffle each epoch.\n\n"
-      "  --epochs N        passes over the training set (default 1)\n"
-      "  --limit N         use only the first N training samples\n"
-      "  --dataset SPEC    fashion-mnist (default), mnist:DIR, cifar10:DIR, synthetic:...\n"
-      "  --out FILE        checkpoint path (default results/checkpoints/M-B-<UTC>.safetensors);\n"
-      "                    the loss curve goes next to it as FILE.loss.csv\n"
-      "  --json            print the summary as JSON on stdout\n"
-      "Progress goes to stderr: one updating line on a terminal, plain lines otherwise.\n");
-}
+static const char about[] =
+    "Trains model M (mlp, cnn, lstm, transformer, with presets and sizes as\n"
+    "'transformer:d=256,layers=4,heads=8') on backend B, evaluating the test set after\n"
+    "each epoch. Defaults follow PyTorch: Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8,\n"
+    "batch 32, PyTorch-default initialisation, a seeded shuffle each epoch.\n"
+    "Progress goes to stderr: one updating line on a terminal, plain lines otherwise.";
 
 typedef struct progress_state {
   int tty;
@@ -90,67 +80,40 @@ static void default_out(const char *model, const char *backend, char *buf, size_
 }
 
 int cmd_train(int argc, char **argv) {
-  const char *model = NULL, *backend = NULL, *dataset = "fashion-mnist", *out = NULL,
-             *optname = "adam";
-  nnb_train_config c = {.epochs = 1, .batch = 32, .eval_batch = 256, .seed = 1};
+  const char *model = NULL, *backend = NULL, *dataset, *out = NULL, *optname;
+  nnb_train_config c = {.eval_batch = 256};
   c.opt = (nnb_opt_config){NNB_OPT_ADAM, 1e-3f, 0.9f, 0.9f, 0.999f, 1e-8f};
-  long long limit = 0, threads = 0;
-  int json = 0;
-  if (cli_wants_help(argc, argv)) {
-    help();
-    return 0;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    unsigned long long u = 0;
-    if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    }
-    if (!v) return cli_usage_error("train", "option '%s' needs a value", a);
-    i++;
-    if (!strcmp(a, "--model"))
-      model = v;
-    else if (!strcmp(a, "--backend"))
-      backend = v;
-    else if (!strcmp(a, "--dataset"))
-      dataset = v;
-    else if (!strcmp(a, "--out"))
-      out = v;
-    else if (!strcmp(a, "--optimizer"))
-      optname = v;
-    else if (!strcmp(a, "--lr") || !strcmp(a, "--momentum")) {
-      char *end;
-      float f = strtof(v, &end);
-      if (end == v || *end || !isfinite(f) || f < 0 || (f == 0 && !strcmp(a, "--lr")))
-        return cli_usage_error("train", "%s needs a %s number, got '%s'", a,
-                               strcmp(a, "--lr") ? "finite non-negative" : "finite positive", v);
-      if (!strcmp(a, "--lr"))
-        c.opt.lr = f;
-      else
-        c.opt.momentum = f;
-    } else if (cli_parse_u64(v, &u) || u > 1000000000ULL)
-      return cli_usage_error("train", "%s needs a non-negative integer, got '%s'", a, v);
-    else if (!strcmp(a, "--epochs"))
-      c.epochs = (int)u;
-    else if (!strcmp(a, "--batch"))
-      c.batch = (int)u;
-    else if (!strcmp(a, "--seed"))
-      c.seed = u;
-    else if (!strcmp(a, "--limit"))
-      limit = (long long)u;
-    else if (!strcmp(a, "--threads"))
-      threads = (long long)u;
-    else
-      return cli_usage_error("train", "unknown option '%s'", a);
-  }
+  double lr, momentum;
+  unsigned long long seed_arg;
+  int limit, threads, json = 0;
+  cli_option opts[] = {
+      {"--model", "M", CLI_STR, &model, NULL, "the model (required)"},
+      {"--backend", "B", CLI_STR, &backend, NULL, "the backend (required)"},
+      {"--epochs", "N", CLI_INT, &c.epochs, "1", "passes over the training set"},
+      {"--batch", "N", CLI_INT, &c.batch, "32", "samples per step"},
+      {"--lr", "X", CLI_POS_NUM, &lr, "0.001", "learning rate"},
+      {"--optimizer", "adam|sgd", CLI_CHOICE, &optname, "adam", "the update"},
+      {"--momentum", "X", CLI_NUM, &momentum, "0.9", "SGD momentum"},
+      {"--seed", "N", CLI_U64, &seed_arg, "1", "seed of initialisation and shuffle"},
+      {"--limit", "N", CLI_INT, &limit, "0", "use only the first N training samples, 0 for all"},
+      {"--dataset", "SPEC", CLI_STR, &dataset, "fashion-mnist",
+       "fashion-mnist, mnist:DIR, cifar10:DIR, synthetic:..."},
+      {"--threads", "N", CLI_INT, &threads, "0", "backend threads, 0 for its own default"},
+      {"--out", "FILE", CLI_STR, &out, NULL,
+       "checkpoint path (default results/checkpoints/M-B-<UTC>.safetensors);\n"
+       "the loss curve goes next to it as FILE.loss.csv"},
+      {"--json", NULL, CLI_FLAG, &json, NULL, "print the summary as JSON on stdout"},
+  };
+  cli_spec spec = CLI_SPEC("train", about, opts);
+  int rc = cli_parse(&spec, argc, argv);
+  if (rc >= 0) return rc;
+  c.opt.lr = (float)lr;
+  c.opt.momentum = (float)momentum;
+  c.seed = seed_arg;
   if (!model || !backend) return cli_usage_error("train", "--model and --backend are required");
   if (c.epochs < 1 || c.batch < 1)
     return cli_usage_error("train", "--epochs and --batch must be >= 1");
-  if (!strcmp(optname, "sgd"))
-    c.opt.kind = NNB_OPT_SGD;
-  else if (strcmp(optname, "adam"))
-    return cli_usage_error("train", "--optimizer must be adam or sgd, not '%s'", optname);
+  if (!strcmp(optname, "sgd")) c.opt.kind = NNB_OPT_SGD;
 
   nnb_error e = {{0}};
   if (nnb_model_parse(model, &c.spec, &e) != NNB_OK) return cli_usage_error("train", "%s", e.msg);

@@ -10,6 +10,7 @@
 
 #include "evaluate.h"
 #include "fmt.h"
+#include "record.h"
 #include "results.h"
 #include "runner.h"
 

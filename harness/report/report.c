@@ -1,6 +1,7 @@
-/* The report's content. Every table is printed from a table of fields (a
- * heading, where the value is in a record, how to format it), so Markdown
- * and HTML, which print the same document, show the same figures. */
+/* The report's content. Every table lists fields of the results' one table
+ * of fields (fields.h: a heading, where the value is in a record, what it
+ * measures), so the report, results.csv and the console show the same
+ * figures, and Markdown and HTML print the same document. */
 #include "report.h"
 
 #include <limits.h>
@@ -10,126 +11,82 @@
 #include <sys/stat.h>
 
 #include "doc.h"
+#include "fields.h"
 #include "jsonpath.h"
 #include "results.h"
 
-typedef enum {
-  RF_TEXT,   /* a string as it is */
-  RF_INT,    /* an integer */
-  RF_NUM,    /* 4 significant digits; whole numbers from 10000 on */
-  RF_SCI,    /* 3 significant digits, for tiny errors */
-  RF_MS,     /* seconds shown as milliseconds, 4 significant digits */
-  RF_PCT,    /* a fraction shown as a percentage, 1 decimal */
-  RF_MIB,    /* bytes shown as MiB, 2 decimals */
-  RF_FLAG,   /* a bool shown as the field's heading when true */
-  RF_THREADS /* an integer, 0 meaning the backend's default */
-} rf_kind;
+/* Each table is a list of fields of the shared table (fields.h). */
+#define CASE_ID "model", "backend", "mode", "batch"
 
-typedef struct rf {
-  const char *head;
-  const char *path; /* in the record; NULL when derived */
-  rf_kind kind;
-  double (*derive)(const cJSON *rec); /* for a figure computed from others */
-} rf;
+static const char *const timing_fields[] = {CASE_ID,
+                                            "threads",
+                                            "iterations",
+                                            "median_s",
+                                            "ci95_lo_s",
+                                            "ci95_hi_s",
+                                            "p99_s",
+                                            "cold_s",
+                                            "samples_per_s",
+                                            "gflops",
+                                            "arithmetic_intensity",
+                                            "cv",
+                                            "noisy",
+                                            "harness_overhead"};
 
-static double planned_bytes(const cJSON *r) {
-  return nnb_json_num(r, "memory.persistent_bytes") + nnb_json_num(r, "memory.arena_bytes");
-}
-/* What the backend held beyond the planner's tensors: its own workspace
- * (recorded by newer runs, else derived). */
-static double beyond_plan_bytes(const cJSON *r) {
-  double x = nnb_json_num(r, "memory.workspace_bytes");
-  if (!isnan(x)) return x;
-  x = nnb_json_num(r, "memory.backend_peak_bytes") - planned_bytes(r);
-  return x > 0 ? x : isnan(x) ? x : 0;
-}
+static const char *const memory_fields[] = {CASE_ID,
+                                            "parameter_bytes",
+                                            "activation_bytes",
+                                            "gradient_bytes",
+                                            "optimizer_state_bytes",
+                                            "planned_bytes",
+                                            "backend_peak_bytes",
+                                            "beyond_plan_bytes",
+                                            "peak_rss_bytes"};
 
-#define CASE_ID                                                                                    \
-  {"model", "model", RF_TEXT, NULL}, {"backend", "backend", RF_TEXT, NULL},                        \
-      {"mode", "mode", RF_TEXT, NULL}, {                                                           \
-    "batch", "batch", RF_INT, NULL                                                                 \
-  }
+static const char *const accuracy_fields[] = {"model",
+                                              "backend",
+                                              "samples",
+                                              "status",
+                                              "accuracy",
+                                              "mean_loss",
+                                              "agreement_with_reference",
+                                              "max_abs_logit_diff",
+                                              "weights",
+                                              "reason"};
 
-static const rf timing_fields[] = {
-    CASE_ID,
-    {"threads", "threads", RF_THREADS, NULL},
-    {"iterations", "summary.n", RF_INT, NULL},
-    {"median (ms)", "summary.median_s", RF_MS, NULL},
-    {"CI low (ms)", "summary.median_ci95_lo_s", RF_MS, NULL},
-    {"CI high (ms)", "summary.median_ci95_hi_s", RF_MS, NULL},
-    {"p99 (ms)", "summary.p99_s", RF_MS, NULL},
-    {"cold (ms)", "cold_s", RF_MS, NULL},
-    {"samples/s", "throughput_samples_per_s", RF_NUM, NULL},
-    {"GFLOP/s", "gflops", RF_NUM, NULL},
-    {"FLOP/byte", "arithmetic_intensity", RF_NUM, NULL},
-    {"CV (%)", "summary.cv", RF_PCT, NULL},
-    {"noisy", "noisy", RF_FLAG, NULL},
-    {"harness overhead (%)", "harness_overhead.fraction", RF_PCT, NULL},
-};
+static const char *const failed_fields[] = {CASE_ID, "status", "reason", "reproduce"};
 
-static const rf memory_fields[] = {
-    CASE_ID,
-    {"parameters (MiB)", "memory.by_role_bytes.parameter", RF_MIB, NULL},
-    {"activations (MiB)", "memory.by_role_bytes.activation", RF_MIB, NULL},
-    {"gradients (MiB)", "memory.by_role_bytes.gradient", RF_MIB, NULL},
-    {"optimizer state (MiB)", "memory.by_role_bytes.optimizer_state", RF_MIB, NULL},
-    {"planned, with reuse (MiB)", NULL, RF_MIB, planned_bytes},
-    {"backend peak (MiB)", "memory.backend_peak_bytes", RF_MIB, NULL},
-    {"beyond plan (MiB)", NULL, RF_MIB, beyond_plan_bytes},
-    {"peak RSS (MiB)", "memory.peak_rss_bytes", RF_MIB, NULL},
-};
-
-static const rf accuracy_fields[] = {
-    {"model", "model", RF_TEXT, NULL},
-    {"backend", "backend", RF_TEXT, NULL},
-    {"samples", "samples", RF_INT, NULL},
-    {"status", "status", RF_TEXT, NULL},
-    {"accuracy (%)", "accuracy", RF_PCT, NULL},
-    {"mean loss", "mean_loss", RF_NUM, NULL},
-    {"agreement with reference (%)", "agreement_with_reference", RF_PCT, NULL},
-    {"max |logit diff|", "max_abs_logit_diff", RF_SCI, NULL},
-    {"weights", "weights", RF_TEXT, NULL},
-    {"reason", "reason", RF_TEXT, NULL},
-};
-
-static const rf failed_fields[] = {
-    CASE_ID,
-    {"status", "status", RF_TEXT, NULL},
-    {"reason", "reason", RF_TEXT, NULL},
-    {"reproduce", "reproduce", RF_TEXT, NULL},
-};
-
-static const rf noisy_fields[] = {
-    CASE_ID,
-    {"iterations", "summary.n", RF_INT, NULL},
-    {"CV (%)", "summary.cv", RF_PCT, NULL},
-    {"high outliers", "summary.outliers.high_severe", RF_INT, NULL},
-    {"reproduce", "reproduce", RF_TEXT, NULL},
-};
+static const char *const noisy_fields[] = {CASE_ID, "iterations", "cv", "high_outliers",
+                                           "reproduce"};
 
 #define N(a) (int)(sizeof a / sizeof *a)
 
-static void format_field(const rf *f, const cJSON *rec, char *buf, size_t len) {
+/* Text as it is, a flag as its heading when true, numbers in the report's
+ * units: milliseconds, percentages, MiB; 4 significant digits. */
+static void format_field(const nnb_field *f, const cJSON *rec, char *buf, size_t len) {
   buf[0] = 0;
-  if (f->kind == RF_TEXT || f->kind == RF_FLAG) {
+  if (f->type == NNB_FIELD_TEXT || f->type == NNB_FIELD_BOOL) {
     const cJSON *v = nnb_json_at(rec, f->path);
-    if (f->kind == RF_FLAG)
-      snprintf(buf, len, "%s", cJSON_IsTrue(v) ? f->head : "");
+    if (f->type == NNB_FIELD_BOOL)
+      snprintf(buf, len, "%s", cJSON_IsTrue(v) ? f->heading : "");
     else if (cJSON_IsString(v))
       snprintf(buf, len, "%s", v->valuestring);
     return;
   }
-  double x = f->derive ? f->derive(rec) : nnb_json_num(rec, f->path);
+  double x = nnb_field_num(f, rec);
   if (isnan(x)) return;
-  switch (f->kind) {
-  case RF_INT: snprintf(buf, len, "%.0f", x); break;
-  case RF_NUM: snprintf(buf, len, fabs(x) >= 1e4 ? "%.0f" : "%.4g", x); break;
-  case RF_THREADS: snprintf(buf, len, x > 0 ? "%.0f" : "default", x); break;
-  case RF_SCI: snprintf(buf, len, "%.3g", x); break;
-  case RF_MS: snprintf(buf, len, "%.4g", x * 1e3); break;
-  case RF_PCT: snprintf(buf, len, "%.1f", x * 100); break;
-  case RF_MIB: snprintf(buf, len, "%.2f", x / (1024.0 * 1024.0)); break;
-  default: break;
+  switch (f->unit) {
+  case NNB_UNIT_THREADS: snprintf(buf, len, x > 0 ? "%.0f" : "default", x); break;
+  case NNB_UNIT_ERROR: snprintf(buf, len, "%.3g", x); break;
+  case NNB_UNIT_SECONDS: snprintf(buf, len, "%.4g", x * 1e3); break;
+  case NNB_UNIT_FRACTION: snprintf(buf, len, "%.1f", x * 100); break;
+  case NNB_UNIT_BYTES: snprintf(buf, len, "%.2f", x / (1024.0 * 1024.0)); break;
+  case NNB_UNIT_NONE:
+    if (f->type == NNB_FIELD_INT)
+      snprintf(buf, len, "%.0f", x);
+    else
+      snprintf(buf, len, fabs(x) >= 1e4 ? "%.0f" : "%.4g", x);
+    break;
   }
 }
 
@@ -143,30 +100,33 @@ static int any(const cJSON *r) { return 1; }
 
 /* A table of the records of arr that pass keep; returns how many. A column
  * no record has a value for (a field older runs lack) is left out. */
-static int field_table(nnb_doc *d, const rf *f, int n, const cJSON *arr, rec_filter keep) {
+static int field_table(nnb_doc *d, const char *const *names, int n, const cJSON *arr,
+                       rec_filter keep) {
   const char *head[32], *row[32];
+  const nnb_field *f[32];
   char align[33], cells[32][1024];
-  int rows = 0, col[32], ncols = 0;
+  int rows = 0, ncols = 0;
   const cJSON *rec;
   cJSON_ArrayForEach(rec, arr) rows += keep(rec);
   if (!rows) return 0;
-  for (int c = 0; c < n; c++) {
-    int seen = f[c].kind == RF_FLAG;
+  for (int c = 0; c < n && c < 32; c++) {
+    const nnb_field *fc = nnb_field_named(names[c]);
+    int seen = fc->type == NNB_FIELD_BOOL;
     cJSON_ArrayForEach(rec, arr) if (!seen && keep(rec)) {
-      format_field(&f[c], rec, cells[0], sizeof cells[0]);
+      format_field(fc, rec, cells[0], sizeof cells[0]);
       seen = *cells[0] != 0;
     }
     if (!seen) continue;
-    head[ncols] = f[c].head;
-    align[ncols] = f[c].kind == RF_TEXT || f[c].kind == RF_FLAG ? 'l' : 'r';
+    head[ncols] = fc->heading;
+    align[ncols] = fc->type == NNB_FIELD_TEXT || fc->type == NNB_FIELD_BOOL ? 'l' : 'r';
     row[ncols] = cells[ncols];
-    col[ncols++] = c;
+    f[ncols++] = fc;
   }
   align[ncols] = 0;
   nnb_doc_table(d, ncols, head, align);
   cJSON_ArrayForEach(rec, arr) {
     if (!keep(rec)) continue;
-    for (int c = 0; c < ncols; c++) format_field(&f[col[c]], rec, cells[c], sizeof cells[c]);
+    for (int c = 0; c < ncols; c++) format_field(f[c], rec, cells[c], sizeof cells[c]);
     nnb_doc_row(d, row);
   }
   return rows;
@@ -312,8 +272,8 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
     nnb_doc_text(d, "No case ran successfully.");
   nnb_doc_heading(d, 2, "Accuracy and agreement");
   nnb_doc_text(d, "Each model's weights (the weights column) evaluated on the first test "
-                 "samples on every backend; agreement is the fraction of samples whose top-1 "
-                 "class matches the reference's.");
+                  "samples on every backend; agreement is the fraction of samples whose top-1 "
+                  "class matches the reference's.");
   if (!field_table(d, accuracy_fields, N(accuracy_fields), acc, any))
     nnb_doc_text(d, "No accuracy evaluation in this run.");
   nnb_doc_heading(d, 2, "Memory");

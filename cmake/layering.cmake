@@ -1,0 +1,117 @@
+# The layers' direction, checked against the build: CTest's test "layering"
+# runs cmake -DDIRS=<folder> -DCC=<compiler> -DNM=<nm> -P cmake/layering.cmake,
+# where the folder holds each layer's NAME.dirs (the include folders its
+# target sees) and NAME.lib (its archive), written by harness/CMakeLists.txt.
+#
+# 1. Includes: for every pair of layers, a file compiled with one layer's
+#    include folders includes a header of the other. It must compile when the
+#    other layer is below (allowed) and fail with "No such file" otherwise: an
+#    upward include is a compile error, not a convention.
+# 2. Links: every nnb_ symbol a layer's archive uses is defined in that layer
+#    or one it may use. This also covers include/nnbench, which every layer
+#    sees: the graph layer may include <nnbench/runtime.h> but cannot use it.
+#
+# The architecture, written once here and drawn in docs/architecture.md:
+set(layers base graph runtime datasets models results bench report cli)
+set(uses_base "")
+set(uses_graph "")
+set(uses_runtime graph base)
+set(uses_datasets base)
+set(uses_models runtime graph base)
+set(uses_results base)
+set(uses_bench models datasets runtime graph results base)
+set(uses_report results base)
+set(uses_cli report bench results models datasets runtime graph base)
+# One header each layer exposes (the graph layer's API is include/nnbench).
+set(header_base rng.h)
+set(header_graph "")
+set(header_runtime check.h)
+set(header_datasets dataset.h)
+set(header_models model.h)
+set(header_results results.h)
+set(header_bench suite.h)
+set(header_report report.h)
+set(header_cli cli.h)
+
+set(failures "")
+set(work ${DIRS}/probe)
+file(MAKE_DIRECTORY ${work})
+
+foreach(layer IN LISTS layers)
+  if(layer STREQUAL "cli")
+    continue() # the top: it may include everything
+  endif()
+  file(READ ${DIRS}/${layer}.dirs dirs)
+  set(flags "")
+  foreach(d IN LISTS dirs)
+    list(APPEND flags "-I${d}")
+  endforeach()
+  foreach(other IN LISTS layers)
+    if(other STREQUAL layer OR header_${other} STREQUAL "")
+      continue()
+    endif()
+    list(FIND uses_${layer} ${other} at)
+    set(src ${work}/${layer}-includes-${other}.c)
+    file(WRITE ${src} "#include \"${header_${other}}\"\nint nnb_probe(void);\n")
+    execute_process(COMMAND ${CC} -std=c17 -D_GNU_SOURCE -fsyntax-only ${flags} ${src}
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    string(REPLACE ";" "," out "${out}")
+    if(at GREATER -1 AND NOT rc EQUAL 0)
+      list(APPEND failures "${layer} may include ${header_${other}} (${other}) but cannot:\n${out}")
+    elseif(at EQUAL -1 AND rc EQUAL 0)
+      list(APPEND failures "${layer} includes ${header_${other}} of ${other}, a layer it may not use")
+    elseif(at EQUAL -1 AND NOT out MATCHES "${header_${other}}(: No such file|' file not found)")
+      list(APPEND failures "${layer} including ${header_${other}} failed for another reason:\n${out}")
+    else()
+      message(STATUS "ok: ${layer} ${header_${other}} ${other} (${rc})")
+    endif()
+  endforeach()
+endforeach()
+
+# Symbols: what each archive defines and what it needs.
+foreach(layer IN LISTS layers)
+  if(layer STREQUAL "cli")
+    continue()
+  endif()
+  file(READ ${DIRS}/${layer}.lib lib)
+  execute_process(COMMAND ${NM} -g --defined-only ${lib} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    list(APPEND failures "cannot read ${lib}")
+  endif()
+  string(REGEX MATCHALL "[TDRB] nnb_[A-Za-z0-9_]+" defs "${out}")
+  list(TRANSFORM defs REPLACE "^[TDRB] " "")
+  set(defined_${layer} ${defs})
+  execute_process(COMMAND ${NM} -u ${lib} OUTPUT_VARIABLE out)
+  string(REGEX MATCHALL "U nnb_[A-Za-z0-9_]+" undefs "${out}")
+  list(TRANSFORM undefs REPLACE "^U " "")
+  list(REMOVE_DUPLICATES undefs)
+  set(needed_${layer} ${undefs})
+endforeach()
+foreach(layer IN LISTS layers)
+  if(layer STREQUAL "cli")
+    continue()
+  endif()
+  set(visible ${defined_${layer}})
+  foreach(below IN LISTS uses_${layer})
+    list(APPEND visible ${defined_${below}})
+  endforeach()
+  foreach(sym IN LISTS needed_${layer})
+    list(FIND visible ${sym} at)
+    if(at EQUAL -1)
+      set(owner "no layer")
+      foreach(other IN LISTS layers)
+        list(FIND defined_${other} ${sym} in_other)
+        if(in_other GREATER -1)
+          set(owner ${other})
+        endif()
+      endforeach()
+      list(APPEND failures "${layer} uses ${sym}, defined in ${owner}, which it may not use")
+    endif()
+  endforeach()
+endforeach()
+
+if(failures)
+  string(REPLACE ";" "\n" text "${failures}")
+  message(FATAL_ERROR "layering broken:\n${text}")
+endif()
+message(STATUS "layering: every upward include fails and every symbol comes from below")
