@@ -59,7 +59,7 @@ def main():
     for flags in (0, 1, 3, 4):
         put("fuzz_idx", "flags%d" % flags, idx_input(flags, 0, images, labels))
     put("fuzz_idx", "limit2", idx_input(0, 2, images, labels))
-    put("fuzz_idx", "gz-bytes", idx_input(4, 0, gzip.compress(images), gzip.compress(labels)))
+    put("fuzz_idx", "gz-bytes", idx_input(4, 0, gzip.compress(images, mtime=0), gzip.compress(labels, mtime=0)))
     # CIFAR-10: two records (label, then 3x32x32 bytes).
     rec = bytes([3]) + bytes(i % 256 for i in range(3072))
     put("fuzz_cifar", "two", bytes([0]) + rec + rec)
@@ -99,6 +99,12 @@ def main():
                               ["list", "backends", "--json"], ["list", "models"], ["list", "ops"],
                               ["version"], ["--help"]]):
         put("fuzz_cli", "argv%d" % i, "\0".join(argv))
+    # The option parser, against fuzz_options.c's table.
+    for i, argv in enumerate([["a", "--str", "x", "--choice", "sgd", "--u64", "7"],
+                              ["a", "b", "--int", "5", "--pos-int", "2", "--num", "0.25"],
+                              ["--pos-num", "1e-3", "--pct", "5%", "--flag", "a"],
+                              ["--help"], ["a", "--num", "-1"], ["a", "--choice", "x"]]):
+        put("fuzz_options", "argv%d" % i, "\0".join(argv))
 
 
 if __name__ == "__main__":

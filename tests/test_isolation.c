@@ -95,20 +95,17 @@ Test(isolation, eval_and_train_survive_them) {
   cr_expect_eq(rc, 0, "eval --backend all exits 0: %s", out);
   says_crashed_and_hung(out);
   free(out);
-  rc = nnbench(&out,
-               "train --model mlp:hidden=8 --backend crashinit --dataset synthetic:n=64 "
-               "--out %s/x.safetensors",
-               dir);
-  cr_expect_eq(rc, 1, "train on a crashing plugin fails cleanly: %s", out);
-  cr_expect(strstr(out, "init crashed: signal 11"), "%s", out);
-  free(out);
-  rc = nnbench(&out,
-               "train --model mlp:hidden=8 --backend hanginit --dataset synthetic:n=64 "
-               "--out %s/x.safetensors",
-               dir);
-  cr_expect_eq(rc, 1, "train on a hanging plugin fails cleanly: %s", out);
-  cr_expect(strstr(out, "did not return within 2 s"), "%s", out);
-  free(out);
+  const char *faulty[][2] = {{"crashinit", "init crashed: signal 11"},
+                             {"hanginit", "did not return within 2 s"}};
+  for (int i = 0; i < 2; i++) {
+    rc = nnbench(&out,
+                 "train --model mlp:hidden=8 --backend %s --dataset synthetic:n=64 "
+                 "--out %s/x.safetensors",
+                 faulty[i][0], dir);
+    cr_expect_eq(rc, 1, "train on %s fails cleanly: %s", faulty[i][0], out);
+    cr_expect(strstr(out, faulty[i][1]), "%s", out);
+    free(out);
+  }
 }
 
 Test(isolation, overlong_strings_and_counts_are_bounded) {
