@@ -1,8 +1,9 @@
 /* Hostile names and paths in what plot, report and compare --plot write:
  * a results folder whose path holds line breaks, quotes, backslashes and
  * gnuplot's system(); backend and model names that try the same in the
- * generated gnuplot scripts, and <script> in the HTML report. Proves no
- * command ran (no marker file appears) and the HTML holds no live tag. */
+ * generated gnuplot scripts, and <script> in the report. Proves no
+ * command ran (no marker file appears) and neither report.html nor
+ * report.md holds a live tag. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -136,4 +137,11 @@ Test(hostile, hostile_backend_and_model_names_run_nothing_and_stay_text_in_html)
   cr_expect_null(strstr(html, "<script"), "a live <script> in report.html");
   cr_expect(strstr(html, "&lt;script&gt;alert(1)"), "the name shows as text");
   free(html);
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = tu_read_file(path, NULL);
+  cr_assert(md, "report.md written");
+  for (const char *at = md; (at = strstr(at, "<script")); at++)
+    cr_expect(at > md && at[-1] == '\\', "a raw <script> in report.md: %.40s", at);
+  cr_expect(strstr(md, "\\<script\\>alert(1)"), "the name shows as text");
+  free(md);
 }
