@@ -445,6 +445,10 @@ static double now_s(void) {
 /* The child: init, destroy, and the status byte then init's message. */
 static void init_child(const nnb_plugin *p, const nnb_backend_config *cfg, int fd) {
   dup2(STDERR_FILENO, STDOUT_FILENO); /* a plugin's chatter must never reach our stdout */
+  /* A crash ends the child by its signal, also in a sanitizer build (whose
+   * handlers would turn it into exit status 1), so it is reported as one. */
+  const int crashes[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+  for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++) signal(crashes[i], SIG_DFL);
   nnb_error ce;
   nnb_fail(&ce, NNB_ERR_BACKEND, "%s: init failed without a message", p->name);
   nnb_backend_ctx *ctx = NULL;
