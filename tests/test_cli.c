@@ -91,3 +91,88 @@ Test(cli, every_subcommand_has_help) {
     free(out);
   }
 }
+
+/* Reads a whole file (malloc'd). */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  cr_assert(f, "%s exists", path);
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return strdup(buf);
+}
+
+/* Backend options are part of a case's identity: recorded with the case, a
+ * column of results.csv, in its reproducer, and another contender for
+ * compare. A suite's options are overridden key by key by run's. */
+Test(cli, backend_options_are_part_of_a_case, .timeout = 120) {
+  char dir[] = "/tmp/nnb-cli-opt-XXXXXX", cmd[2048], path[256], *out;
+  cr_assert(mkdtemp(dir));
+  const char *common = "--model mlp --backend reference --min-time 0 --min-iters 2 --warmup 1 "
+                       "--dataset synthetic:n=32";
+  snprintf(cmd, sizeof cmd,
+           NNBENCH " bench %s --backend-opt probe=1 --backend-opt other=x --out %s/a 2>&1", common,
+           dir);
+  cr_assert_eq(run(cmd, &out), 0, "%s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, NNBENCH " bench %s --out %s/b 2>&1", common, dir);
+  cr_assert_eq(run(cmd, &out), 0, "%s", out);
+  free(out);
+
+  snprintf(path, sizeof path, "%s/a/results.json", dir);
+  char *text = slurp(path);
+  cJSON *doc = cJSON_Parse(text), *c = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "cases"), 0);
+  cr_assert(c, "%s", text);
+  cr_expect_str_eq(cJSON_GetObjectItem(c, "options")->valuestring, "probe=1,other=x");
+  cr_expect(strstr(cJSON_GetObjectItem(c, "reproduce")->valuestring,
+                   " --backend-opt probe=1 --backend-opt other=x"),
+            "%s", cJSON_GetObjectItem(c, "reproduce")->valuestring);
+  cJSON_Delete(doc);
+  free(text);
+  snprintf(path, sizeof path, "%s/a/results.csv", dir);
+  text = slurp(path);
+  cr_expect(!strncmp(text, "group,model,spec,backend,options,mode,", 38), "%s", text);
+  cr_expect(strstr(text, ",reference,\"probe=1,other=x\",infer,"), "%s", text);
+  free(text);
+
+  snprintf(cmd, sizeof cmd, NNBENCH " compare %s/a %s/b --json", dir, dir);
+  cr_assert_eq(run(cmd, &out), 0, "%s", out);
+  doc = cJSON_Parse(out);
+  cr_assert(doc, "%s", out);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "cases")), 0, "%s", out);
+  cr_expect(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "only_in_a"), 0)->valuestring,
+                   "reference[probe=1,other=x]"),
+            "%s", out);
+  cJSON_Delete(doc);
+  free(out);
+
+  snprintf(path, sizeof path, "%s/s.ini", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert(f);
+  fprintf(f, "[suite]\ndataset = synthetic:n=32\nmin_time = 0\nmin_iters = 2\nwarmup = 1\n"
+             "backends = reference\noptions = probe=1,keep=2\n[g]\nmodels = mlp\n");
+  fclose(f);
+  snprintf(cmd, sizeof cmd,
+           NNBENCH
+           " run %s --out %s/c --accuracy-samples 0 --backend-opt probe=9 --json 2>/dev/null",
+           path, dir);
+  cr_assert_eq(run(cmd, &out), 0, "%s", out);
+  doc = cJSON_Parse(out);
+  c = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "cases"), 0);
+  cr_assert(c, "%s", out);
+  cr_expect_str_eq(cJSON_GetObjectItem(c, "options")->valuestring, "probe=9,keep=2");
+  cJSON_Delete(doc);
+  free(out);
+
+  f = fopen(path, "w");
+  cr_assert(f);
+  fprintf(f, "[suite]\nbackends = reference\n[g]\nmodels = mlp\noptions = probe\n");
+  fclose(f);
+  snprintf(cmd, sizeof cmd, NNBENCH " run %s --out %s/d 2>&1", path, dir);
+  cr_expect_eq(run(cmd, &out), 1, "%s", out);
+  cr_expect(strstr(out, "[g] options: 'probe' is not key=value"), "%s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}

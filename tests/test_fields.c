@@ -69,7 +69,7 @@ Test(fields, results_csv_has_the_csv_fields_in_table_order) {
                nnb_field_at(i)->name);
   strcat(expect, "\n");
   cr_expect_str_eq(header, expect);
-  cr_expect(strstr(expect, "group,model,spec,backend,mode,batch,threads,status,reason,"),
+  cr_expect(strstr(expect, "group,model,spec,backend,options,mode,batch,threads,status,reason,"),
             "the CSV starts with the case's identity: %s", expect);
   remove(path);
   snprintf(path, sizeof path, "%s/results.json", dir);

@@ -5,6 +5,7 @@
  * execute allocates nothing; and the core-type decision keeps explicit
  * settings and otherwise picks AVX-512 kernels where the CPU has them.
  * Built only when the backend is (tests/CMakeLists.txt). */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -382,4 +383,27 @@ Test(openblas, cpu_features_are_consistent) {
                (bool)__builtin_cpu_supports("avx2") && (bool)__builtin_cpu_supports("fma"));
   cr_expect_eq(c.avx512f && c.os_zmm, (bool)__builtin_cpu_supports("avx512f"));
 #endif
+}
+
+/* --backend-opt reaches the plugin as nnb_backend_config.options: fuse=0
+ * turns the relu fusion off, which describe() reports with the case. */
+Test(openblas, backend_options_reach_the_plugin_through_the_cli) {
+  char dir[] = "/tmp/nnb-ob-opt-XXXXXX", cmd[1024], *out;
+  cr_assert(mkdtemp(dir));
+  snprintf(cmd, sizeof cmd,
+           NNB_BINARY_DIR "/nnbench bench --model mlp --backend openblas --backend-opt fuse=0 "
+                          "--min-time 0 --min-iters 2 --warmup 1 --dataset synthetic:n=32 "
+                          "--out %s/r --json 2>/dev/null",
+           dir);
+  cr_assert_eq(tu_run(cmd, &out), 0, "%s", out);
+  cJSON *doc = cJSON_Parse(out);
+  cr_assert(doc, "%s", out);
+  cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "cases"), 0);
+  cr_expect_str_eq(cJSON_GetObjectItem(c, "options")->valuestring, "fuse=0");
+  cJSON *props = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "backend_info"), "properties");
+  cr_expect_str_eq(cJSON_GetObjectItem(props, "relu_fusion")->valuestring, "off");
+  cJSON_Delete(doc);
+  free(out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
 }

@@ -141,3 +141,24 @@ Test(options, help_is_the_table, .init = cr_redirect_stdout) {
                           "  --json                  a flag\n"
                           "  -h, --help              print this help\n");
 }
+
+Test(options, a_repeatable_option_collects_every_pair, .init = cr_redirect_stderr) {
+  cli_kv kv = {"stale"};
+  cli_option opts[] = {{"--opt", "KEY=VALUE", CLI_KV, &kv, NULL, "a pair"}};
+  cli_spec spec = CLI_SPEC("demo", "What demo does.", opts);
+  cr_assert_eq(parse(&spec, ""), -1);
+  cr_expect_str_eq(kv.text, "", "nothing given, nothing collected");
+  cr_assert_eq(parse(&spec, "--opt a=1 --opt b=x=y"), -1);
+  cr_expect_str_eq(kv.text, "a=1,b=x=y");
+  cr_expect_eq(parse(&spec, "--opt a"), 2);
+  cr_expect_eq(parse(&spec, "--opt =1"), 2);
+  cr_expect_eq(parse(&spec, "--opt a=1,b=2"), 2);
+  fflush(stderr);
+  cr_assert_stderr_eq_str(
+      "nnbench demo: --opt needs KEY=VALUE (no commas; 255 characters in all), got 'a'\n"
+      "(see 'nnbench demo --help')\n"
+      "nnbench demo: --opt needs KEY=VALUE (no commas; 255 characters in all), got '=1'\n"
+      "(see 'nnbench demo --help')\n"
+      "nnbench demo: --opt needs KEY=VALUE (no commas; 255 characters in all), got 'a=1,b=2'\n"
+      "(see 'nnbench demo --help')\n");
+}

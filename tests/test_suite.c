@@ -94,3 +94,15 @@ Test(suite, with_two_errors_the_message_is_the_first_errors_own) {
   refused("[suite]\n[g]\nthis is no key\nthreads = many\n",
           (const char *[]){"s.ini:3", "syntax error", NULL});
 }
+
+Test(suite, backend_options_continue_with_a_comma) {
+  nnb_suite s;
+  nnb_error e = {{0}};
+  const char *p = write_file("[suite]\n[g]\nmodels = mlp\nbackends = reference\n"
+                             "options = a=1,b=2\n  c=3\n");
+  cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
+  cr_expect_str_eq(s.cases[0].options, "a=1,b=2,c=3");
+  nnb_suite_free(&s);
+  refused("[suite]\n[g]\nmodels = mlp\noptions = a=1\n  nokey\n",
+          (const char *[]){"s.ini:5", "not key=value", NULL});
+}

@@ -160,7 +160,7 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
   if (nnb_model_parse(c->model, &spec, &e) != NNB_OK) return failed(rec, "failed", e.msg);
   cJSON_AddStringToObject(rec, "spec", spec.text);
   nnb_backend b;
-  nnb_backend_config cfg = {.threads = c->threads};
+  nnb_backend_config cfg = {.threads = c->threads, .options = *c->options ? c->options : NULL};
   nnb_status st = nnb_backend_open(c->backend, &cfg, &b, &e);
   if (st != NNB_OK) return failed(rec, "failed", e.msg);
   add_info(rec, &b);

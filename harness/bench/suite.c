@@ -25,6 +25,7 @@ enum {
   K_SEED,
   K_MODELS,
   K_BACKENDS,
+  K_OPTIONS,
   K_MODE,
   K_BATCH,
   K_THREADS,
@@ -35,13 +36,14 @@ enum {
   N_KEYS
 };
 static const char *const keys[N_KEYS] = {
-    "name", "description", "dataset", "weights",   "seed",   "models",   "backends",
+    "name", "description", "dataset", "weights",   "seed",   "models",   "backends", "options",
     "mode", "batch",       "threads", "min_iters", "warmup", "min_time", "timeout"};
 
 /* One section's settings before expansion; unset fields inherit [suite]. */
 typedef struct group {
   char name[64];
-  char models[1024], backends[512], modes[64], batches[256];
+  char models[1024], backends[512], modes[64], batches[256], options[256];
+  int has_options; /* options set in this section (possibly to "") */
   int threads, min_iters, warmup;
   double min_time, timeout;
   unsigned set; /* bit k: keys[k] was given */
@@ -134,17 +136,31 @@ static int num(parse *p, const char *sec, const char *key, const char *v, double
   return 1;
 }
 
-/* Sets dst to v, or appends " v" for a continuation line; refuses what
- * does not fit. */
+/* Sets dst to v, or appends v after `sep` for a continuation line; refuses
+ * what does not fit. */
 static int put(parse *p, const char *sec, const char *key, char *dst, size_t len, const char *v,
-               int append) {
-  size_t at = append ? strlen(dst) : 0, sep = append && at;
-  if (at + sep + strlen(v) >= len)
+               int append, char sep) {
+  size_t at = append ? strlen(dst) : 0, gap = append && at;
+  if (at + gap + strlen(v) >= len)
     return fail(p, "[%s] %s: value longer than %zu characters (the limit for this key)", sec, key,
                 len - 1);
-  if (sep) dst[at++] = ' ';
+  if (gap) dst[at++] = sep;
   memcpy(dst + at, v, strlen(v) + 1);
   return 1;
+}
+
+/* Options are "k=v,k=v": every pair has a key and an '='. */
+static const char *bad_pair(const char *opts, char *buf, size_t len) {
+  for (const char *p = opts; *p;) {
+    size_t n = strcspn(p, ",");
+    const char *eq = memchr(p, '=', n);
+    if (!eq || eq == p) {
+      snprintf(buf, len, "%.*s", (int)n, p);
+      return buf;
+    }
+    p += n + (p[n] == ',');
+  }
+  return NULL;
 }
 
 static group *find_group(parse *p, const char *sec) {
@@ -175,9 +191,10 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
     return fail(
         p, "[%s] unknown key '%s' (expected %s)", sec, key,
         is_suite
-            ? "name, description, dataset, seed, weights, backends, models, mode, batch, threads, "
-              "min_time, min_iters, warmup or timeout"
-            : "models, mode, batch, backends, threads, min_time, min_iters, warmup or timeout");
+            ? "name, description, dataset, seed, weights, backends, options, models, mode, batch, "
+              "threads, min_time, min_iters, warmup or timeout"
+            : "models, mode, batch, backends, options, threads, min_time, min_iters, warmup or "
+              "timeout");
   /* inih hands an indented line on as another value of the key above it. */
   int cont = p->r->indented && p->last_line > p->r->section_line && !strcmp(p->last_sec, sec) &&
              !strcmp(p->last_key, key);
@@ -192,14 +209,22 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   p->last_line = p->r->line;
   double d = 0;
   switch (k) {
-  case K_NAME: return put(p, sec, key, p->s->name, sizeof p->s->name, v, cont);
-  case K_DESCRIPTION: return put(p, sec, key, p->s->description, sizeof p->s->description, v, cont);
-  case K_DATASET: return put(p, sec, key, p->s->dataset, sizeof p->s->dataset, v, cont);
-  case K_WEIGHTS: return put(p, sec, key, p->s->weights, sizeof p->s->weights, v, cont);
-  case K_MODELS: return put(p, sec, key, g->models, sizeof g->models, v, cont);
-  case K_BACKENDS: return put(p, sec, key, g->backends, sizeof g->backends, v, cont);
-  case K_MODE: return put(p, sec, key, g->modes, sizeof g->modes, v, cont);
-  case K_BATCH: return put(p, sec, key, g->batches, sizeof g->batches, v, cont);
+  case K_NAME: return put(p, sec, key, p->s->name, sizeof p->s->name, v, cont, ' ');
+  case K_DESCRIPTION:
+    return put(p, sec, key, p->s->description, sizeof p->s->description, v, cont, ' ');
+  case K_DATASET: return put(p, sec, key, p->s->dataset, sizeof p->s->dataset, v, cont, ' ');
+  case K_WEIGHTS: return put(p, sec, key, p->s->weights, sizeof p->s->weights, v, cont, ' ');
+  case K_MODELS: return put(p, sec, key, g->models, sizeof g->models, v, cont, ' ');
+  case K_BACKENDS: return put(p, sec, key, g->backends, sizeof g->backends, v, cont, ' ');
+  case K_OPTIONS: {
+    char pair[256];
+    if (bad_pair(v, pair, sizeof pair))
+      return fail(p, "[%s] options: '%s' is not key=value (expected k=v,k=v)", sec, pair);
+    g->has_options = 1; /* a continuation line adds pairs */
+    return put(p, sec, key, g->options, sizeof g->options, v, cont, ',');
+  }
+  case K_MODE: return put(p, sec, key, g->modes, sizeof g->modes, v, cont, ' ');
+  case K_BATCH: return put(p, sec, key, g->batches, sizeof g->batches, v, cont, ' ');
   }
   if (cont)
     return fail(p, "[%s] %s takes one number; the indented line continues it with '%s'", sec, key,
@@ -260,6 +285,7 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
     INHERIT(timeout);
 #undef INHERIT
     /* The defaults' buffers are the same size as the group's. */
+    if (!g.has_options) memcpy(g.options, d->options, sizeof g.options);
     if (!*g.models) memcpy(g.models, d->models, sizeof g.models);
     if (!*g.backends)
       snprintf(g.backends, sizeof g.backends, "%s", *d->backends ? d->backends : "all");
@@ -325,6 +351,7 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
             snprintf(x->group, sizeof x->group, "%s", g.name);
             snprintf(x->model, sizeof x->model, "%s", models[a]);
             snprintf(x->backend, sizeof x->backend, "%s", backends[b]);
+            snprintf(x->options, sizeof x->options, "%s", g.options);
           }
   }
   return NNB_OK;
@@ -388,4 +415,39 @@ void nnb_suite_free(nnb_suite *s) {
   free(s->cases);
   s->cases = NULL;
   s->n_cases = 0;
+}
+
+/* True when the pairs "k=v,..." of opts hold the key of the pair at pair. */
+static int has_key(const char *opts, const char *pair) {
+  size_t klen = strcspn(pair, "=");
+  for (const char *p = opts; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n > klen && p[klen] == '=' && !strncmp(p, pair, klen)) return 1;
+    p += n + (p[n] == ',');
+  }
+  return 0;
+}
+
+nnb_status nnb_suite_set_options(nnb_suite *s, const char *opts, nnb_error *e) {
+  char pair[256];
+  if (bad_pair(opts, pair, sizeof pair))
+    return nnb_fail(e, NNB_ERR_INVALID, "backend option '%s' is not key=value", pair);
+  for (int i = 0; i < s->n_cases; i++) {
+    nnb_case *c = &s->cases[i];
+    char merged[sizeof c->options];
+    size_t used = (size_t)snprintf(merged, sizeof merged, "%s", opts);
+    for (const char *p = c->options; *p && used < sizeof merged;) {
+      size_t n = strcspn(p, ",");
+      snprintf(pair, sizeof pair, "%.*s", (int)n, p);
+      if (!has_key(opts, pair))
+        used +=
+            (size_t)snprintf(merged + used, sizeof merged - used, "%s%s", used ? "," : "", pair);
+      p += n + (p[n] == ',');
+    }
+    if (used >= sizeof merged)
+      return nnb_fail(e, NNB_ERR_INVALID, "backend options of [%s] longer than %zu characters",
+                      c->group, sizeof merged - 1);
+    memcpy(c->options, merged, used + 1);
+  }
+  return NNB_OK;
 }

@@ -1,8 +1,8 @@
 /* Benchmark suites: an INI file (read with inih) expands into cases.
  *
  *   [suite]            defaults for every group: name, description, backends,
- *                      threads, min_time, min_iters, warmup, timeout, dataset, seed;
- *                      and weights (checkpoints for the accuracy section)
+ *                      options, threads, min_time, min_iters, warmup, timeout,
+ *                      dataset, seed; and weights (checkpoints for the accuracy section)
  *   [any other name]   a group: models, mode, batch, and any default overridden
  *
  * Lists are separated by spaces (numeric lists may also use commas, since
@@ -18,8 +18,9 @@ typedef enum nnb_mode { NNB_MODE_INFER = 0, NNB_MODE_TRAIN } nnb_mode;
 
 typedef struct nnb_case {
   char group[64];
-  char model[160];  /* a model spec, as nnb_model_parse takes it */
-  char backend[32]; /* a backend name, or "all" (expanded by the runner) */
+  char model[160];   /* a model spec, as nnb_model_parse takes it */
+  char backend[32];  /* a backend name, or "all" (expanded by the runner) */
+  char options[256]; /* the backend's options, "k=v,k=v"; "" none. Part of the case's identity */
   nnb_mode mode;
   int batch, threads;
   double min_time, timeout;
@@ -40,5 +41,10 @@ typedef struct nnb_suite {
 const char *nnb_mode_name(nnb_mode m);
 nnb_status nnb_suite_load(const char *path, nnb_suite *out, nnb_error *e);
 void nnb_suite_free(nnb_suite *s);
+
+/* Backend options given on the command line, for every case: a key given
+ * here replaces the suite's value of that key. Fails naming the bad pair
+ * when opts is not "k=v,k=v" or a case's options would not fit. */
+nnb_status nnb_suite_set_options(nnb_suite *s, const char *opts, nnb_error *e);
 
 #endif

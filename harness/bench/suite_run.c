@@ -29,6 +29,11 @@ static void reproducer(const nnb_suite *s, const nnb_case *c, char *buf, size_t 
            "--min-iters %d --warmup %d --timeout %g --dataset %s --seed %llu",
            c->model, c->backend, nnb_mode_name(c->mode), c->batch, c->threads, c->min_time,
            c->min_iters, c->warmup, c->timeout, s->dataset, s->seed);
+  for (const char *p = c->options; *p;) {
+    size_t n = strcspn(p, ","), used = strlen(buf);
+    snprintf(buf + used, len - used, " --backend-opt %.*s", (int)n, p);
+    p += n + (p[n] == ',');
+  }
 }
 
 /* Every case with "all" replaced by the available backends; a backend asked
@@ -259,6 +264,7 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     cJSON_AddStringToObject(rec, "group", c->group);
     cJSON_AddStringToObject(rec, "model", c->model);
     cJSON_AddStringToObject(rec, "backend", c->backend);
+    if (*c->options) cJSON_AddStringToObject(rec, "options", c->options);
     cJSON_AddStringToObject(rec, "mode", nnb_mode_name(c->mode));
     cJSON_AddNumberToObject(rec, "batch", c->batch);
     cJSON_AddNumberToObject(rec, "threads", c->threads);

@@ -36,9 +36,11 @@ int cmd_bench(int argc, char **argv) {
   double min_time, timeout;
   unsigned long long threads, min_iters, warmup, seed, acc;
   int json = 0;
+  cli_kv backend_opts;
   cli_option opts[] = {
       {"--model", "M[,M...]", CLI_STR, &models, NULL, "the models to measure (required)"},
       {"--backend", "B[,B...]|all", CLI_STR, &backends, "all", "the backends"},
+      CLI_BACKEND_OPT(&backend_opts),
       {"--mode", "infer,train", CLI_STR, &modes, "infer", "inference, training or both"},
       {"--batch", "N[,N...]", CLI_STR, &batches, "1", "batch sizes"},
       {"--threads", "N", CLI_U64, &threads, "0", "threads per backend, 0 for its own default"},
@@ -58,7 +60,7 @@ int cmd_bench(int argc, char **argv) {
   int rc = cli_parse(&spec, argc, argv);
   if (rc >= 0) return rc;
   if (!models) return cli_usage_error("bench", "--model is required");
-  const char *const lines[] = {models, backends, modes, batches, dataset};
+  const char *const lines[] = {models, backends, modes, batches, dataset, backend_opts.text};
   for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
     if (strpbrk(lines[i], "\n\r")) /* the options become lines of a suite file */
       return cli_usage_error("bench", "'%s': a value cannot hold a line break", lines[i]);
@@ -74,6 +76,7 @@ int cmd_bench(int argc, char **argv) {
           "[suite]\nname = bench\ndataset = %s\nseed = %llu\nthreads = %llu\nmin_time = %g\n"
           "min_iters = %llu\nwarmup = %llu\ntimeout = %g\n[bench]\n",
           dataset, seed, threads, min_time, min_iters, warmup, timeout);
+  if (*backend_opts.text) fprintf(f, "options = %s\n", backend_opts.text);
   write_list(f, "models", models, 1);
   write_list(f, "backends", backends, 0);
   write_list(f, "mode", modes, 0);

@@ -115,8 +115,10 @@ int cmd_check(int argc, char **argv) {
   const char *backend, *ops = NULL;
   unsigned long long seed;
   int json = 0;
+  cli_kv backend_opts;
   cli_option opts[] = {
       {"--backend", "NAME|all", CLI_STR, &backend, "all", "a backend, or every available one"},
+      CLI_BACKEND_OPT(&backend_opts),
       {"--op", "NAME[,NAME...]", CLI_STR, &ops, NULL, "only these ops (see 'nnbench list ops')"},
       {"--seed", "N", CLI_U64, &seed, DEFAULT_SEED, "base seed"},
       {"--json", NULL, CLI_FLAG, &json, NULL, "print the results as JSON (docs/cli.md)"},
@@ -134,7 +136,7 @@ int cmd_check(int argc, char **argv) {
     return 1;
   }
   nnb_backend ref;
-  nnb_backend_config cfg = {0};
+  nnb_backend_config cfg = {0}, checked = {.options = backend_opts.text};
   if (nnb_backend_open("reference", &cfg, &ref, &e) != NNB_OK) {
     fprintf(stderr, "nnbench check: the reference backend is needed as the oracle: %s\n", e.msg);
     return 1;
@@ -157,7 +159,7 @@ int cmd_check(int argc, char **argv) {
     c->name = p->name;
     if (!strcmp(p->name, "reference")) {
       c->be = ref;
-    } else if (nnb_backend_open(p->name, &cfg, &c->be, &e) != NNB_OK) {
+    } else if (nnb_backend_open(p->name, &checked, &c->be, &e) != NNB_OK) {
       fprintf(stderr, "skipping %s: %s\n", p->name, e.msg);
       if (strcmp(backend, "all")) status = 1;
       continue;

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "compare_stats.h"
+#include "fields.h"
 #include "options.h"
 #include "plot.h"
 #include "results.h"
@@ -15,13 +16,13 @@
 
 static const char about[] =
     "A and B are results folders (or results.json files); A is the baseline. Cases are\n"
-    "matched by model spec, backend, mode, batch and threads. For each match: the\n"
-    "ratio of median step times B/A with its bootstrap 95% CI, and the Mann-Whitney U\n"
-    "p-value, Holm-corrected over all matches. A case is slower (faster) only when\n"
-    "the corrected p < 0.05, the ratio's CI excludes 1, and the change exceeds the\n"
-    "threshold: the larger of --threshold and the noise seen in either run (its\n"
-    "coefficient of variation). Cases present on one side only are listed.\n"
-    "Exit status 1 with --fail-on-regression when any case is slower.";
+    "matched by model spec, backend and its options, mode, batch and threads. For each\n"
+    "match: the ratio of median step times B/A with its bootstrap 95% CI, and the\n"
+    "Mann-Whitney U p-value, Holm-corrected over all matches. A case is slower\n"
+    "(faster) only when the corrected p < 0.05, the ratio's CI excludes 1, and the\n"
+    "change exceeds the threshold: the larger of --threshold and the noise seen in\n"
+    "either run (its coefficient of variation). Cases present on one side only are\n"
+    "listed. Exit status 1 with --fail-on-regression when any case is slower.";
 
 static const char *str(cJSON *o, const char *k) {
   cJSON *v = cJSON_GetObjectItem(o, k);
@@ -32,9 +33,13 @@ static double num(cJSON *o, const char *k) {
   return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* A case's identity: model spec, contender (backend and its options), mode,
+ * batch and threads. */
 static void key_of(cJSON *c, char *buf, size_t len) {
+  char contender[320];
+  nnb_case_contender(c, contender, sizeof contender);
   snprintf(buf, len, "%s %s %s b%.0f t%.0f", *str(c, "spec") ? str(c, "spec") : str(c, "model"),
-           str(c, "backend"), str(c, "mode"), num(c, "batch"), num(c, "threads"));
+           contender, str(c, "mode"), num(c, "batch"), num(c, "threads"));
 }
 
 static int ok_case(cJSON *c) {

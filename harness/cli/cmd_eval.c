@@ -25,10 +25,12 @@ typedef struct row {
 int cmd_eval(int argc, char **argv) {
   const char *model = NULL, *weights = NULL, *backend, *dataset;
   int batch, limit, threads, json = 0;
+  cli_kv backend_opts;
   cli_option opts[] = {
       {"--model", "M", CLI_STR, &model, NULL, "the model (required)"},
       {"--weights", "FILE", CLI_STR, &weights, NULL, "the checkpoint (required)"},
       {"--backend", "B|all", CLI_STR, &backend, "all", "one backend or every available one"},
+      CLI_BACKEND_OPT(&backend_opts),
       {"--dataset", "SPEC", CLI_STR, &dataset, "fashion-mnist",
        "fashion-mnist, mnist:DIR, cifar10:DIR, synthetic:..."},
       {"--batch", "N", CLI_POS_INT, &batch, "256", "inference batch"},
@@ -69,10 +71,11 @@ int cmd_eval(int argc, char **argv) {
       continue;
     }
     nnb_backend b;
-    nnb_backend_config cfg = {.threads = (int)threads};
+    /* the reference, the oracle, runs as it is */
+    nnb_backend_config cfg = {.threads = (int)threads, .options = i < 0 ? NULL : backend_opts.text};
     if ((st = nnb_backend_open(p->name, &cfg, &b, &e)) != NNB_OK) {
       if (i < 0 || strcmp(backend, "all") || st != NNB_ERR_UNAVAILABLE) break;
-      fprintf(stderr, "skipping %s: %s\n", p->name, p->reason); /* crashed or hung in init */
+      fprintf(stderr, "skipping %s: %s\n", p->name, p->available ? e.msg : p->reason);
       st = NNB_OK;
       continue;
     }

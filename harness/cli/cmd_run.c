@@ -24,9 +24,11 @@ int cmd_run(int argc, char **argv) {
   const char *path = NULL, *out = NULL, *weights = NULL;
   unsigned long long acc;
   int json = 0;
+  cli_kv backend_opts;
   cli_option opts[] = {
       {"SUITE.ini", NULL, CLI_STR, &path, NULL, "the suite"},
       {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
+      CLI_BACKEND_OPT(&backend_opts),
       {"--accuracy-samples", "N", CLI_U64, &acc, "1000", "test samples of the accuracy section"},
       {"--weights", "DIR", CLI_STR, &weights, NULL, "checkpoints for the accuracy section"},
       {"--json", NULL, CLI_FLAG, &json, NULL, "print results.json on stdout"},
@@ -37,7 +39,8 @@ int cmd_run(int argc, char **argv) {
   if (!path) return cli_usage_error("run", "which suite? e.g. nnbench run suites/quick.ini");
   nnb_error e = {{0}};
   nnb_suite s;
-  if (nnb_suite_load(path, &s, &e) != NNB_OK) {
+  if (nnb_suite_load(path, &s, &e) != NNB_OK ||
+      nnb_suite_set_options(&s, backend_opts.text, &e) != NNB_OK) {
     fprintf(stderr, "nnbench run: %s\n", e.msg);
     return 1;
   }

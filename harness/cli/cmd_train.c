@@ -86,9 +86,11 @@ int cmd_train(int argc, char **argv) {
   double lr, momentum;
   unsigned long long seed_arg;
   int limit, threads, json = 0;
+  cli_kv backend_opts;
   cli_option opts[] = {
       {"--model", "M", CLI_STR, &model, NULL, "the model (required)"},
       {"--backend", "B", CLI_STR, &backend, NULL, "the backend (required)"},
+      CLI_BACKEND_OPT(&backend_opts),
       {"--epochs", "N", CLI_INT, &c.epochs, "1", "passes over the training set"},
       {"--batch", "N", CLI_INT, &c.batch, "32", "samples per step"},
       {"--lr", "X", CLI_POS_NUM, &lr, "0.001", "learning rate"},
@@ -145,7 +147,7 @@ int cmd_train(int argc, char **argv) {
   nnb_dataset train = {0}, test = {0};
   nnb_backend b = {0};
   nnb_weights w = {0};
-  nnb_backend_config cfg = {.threads = (int)threads};
+  nnb_backend_config cfg = {.threads = (int)threads, .options = backend_opts.text};
   FILE *f = NULL;
   nnb_status st = nnb_dataset_open(dataset, 0, limit, &train, &e);
   if (st == NNB_OK) st = nnb_dataset_open(dataset, 1, 0, &test, &e);

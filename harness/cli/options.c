@@ -22,6 +22,7 @@ static const char *expected(cli_kind k) {
   case CLI_NUM: return "a finite non-negative number";
   case CLI_POS_NUM: return "a finite positive number";
   case CLI_PERCENT: return "a percentage such as 5%";
+  case CLI_KV: return "KEY=VALUE (no commas; 255 characters in all)";
   default: return "a value";
   }
 }
@@ -76,6 +77,14 @@ static int store(const cli_option *o, const char *text) {
     *(int *)o->dest = (int)u;
     return 0;
   }
+  case CLI_KV: {
+    cli_kv *kv = o->dest;
+    size_t used = strlen(kv->text), n = strlen(text);
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text || strchr(text, ',') || used + n + 2 > sizeof kv->text) return -1;
+    snprintf(kv->text + used, sizeof kv->text - used, "%s%s", used ? "," : "", text);
+    return 0;
+  }
   case CLI_NUM:
   case CLI_POS_NUM:
   case CLI_PERCENT: {
@@ -118,6 +127,7 @@ int cli_parse(cli_spec *spec, int argc, char **argv) {
   memset(spec->seen, 0, sizeof spec->seen);
   for (int i = 0; i < spec->n_opts; i++) {
     const cli_option *o = &spec->opts[i];
+    if (o->kind == CLI_KV) ((cli_kv *)o->dest)->text[0] = 0;
     if (o->def && store(o, o->def)) return refuse(spec, o, o->def);
   }
   if (cli_wants_help(argc, argv)) {
@@ -176,6 +186,7 @@ void cli_print_help(const cli_spec *spec) {
         if (*h == '\n') printf("  %-*s  ", width, "");
       }
       if (o->def && o->kind != CLI_FLAG) printf(" (default %s)", o->def);
+      if (o->kind == CLI_KV) printf(" (repeatable)");
       putchar('\n');
     }
   }

@@ -18,8 +18,14 @@ typedef enum cli_kind {
   CLI_POS_INT, /* int dest: an integer in [1, 1e9] */
   CLI_NUM,     /* double dest: a finite number >= 0 */
   CLI_POS_NUM, /* double dest: a finite number > 0 */
-  CLI_PERCENT  /* double dest: "5" or "5%" in [0, 1000), stored as a fraction 0.05 */
+  CLI_PERCENT, /* double dest: "5" or "5%" in [0, 1000), stored as a fraction 0.05 */
+  CLI_KV       /* cli_kv dest: KEY=VALUE, repeatable; the pairs joined with ',' */
 } cli_kind;
+
+/* What a CLI_KV option collects: "k=v,k=v" in the order given, "" when none. */
+typedef struct cli_kv {
+  char text[256];
+} cli_kv;
 
 typedef struct cli_option {
   const char *name;  /* "--batch", or a positional's name ("SUITE.ini") */
@@ -39,6 +45,14 @@ typedef struct cli_spec {
   int n_opts;
   char seen[CLI_MAX_OPTIONS]; /* set by the parser: opts[i] was given */
 } cli_spec;
+
+/* The row every command that opens backends has: their options, passed as
+ * nnb_backend_config.options. */
+#define CLI_BACKEND_OPT(dest)                                                                      \
+  {                                                                                                \
+    "--backend-opt", "KEY=VALUE", CLI_KV, dest, NULL,                                              \
+        "a backend option (its README lists them); part of a case's identity"                      \
+  }
 
 /* Designated, so `seen` starts zeroed without a warning. */
 #define CLI_SPEC(cmd, text, table)                                                                 \

@@ -155,7 +155,7 @@ nnb_status nnb_plot_compare(const char *out_dir, const cJSON *rows, const char *
   double lo = 1, hi = 1;
   const cJSON *r;
   cJSON_ArrayForEach(r, rows) {
-    of[i++] = nnb_pl_series_index(series, &nseries, nnb_json_str(r, "backend"), 0);
+    of[i++] = nnb_pl_series_index(series, &nseries, nnb_json_str(r, "backend"), "", 0);
     double l = nnb_json_num(r, "ratio_ci95_lo"), h = nnb_json_num(r, "ratio_ci95_hi");
     if (l > 0 && l < lo) lo = l;
     if (h > hi) hi = h;

@@ -15,18 +15,24 @@ static void clean_copy(char *dst, size_t len, const char *src) {
     if (*c == '"' || *c == '\'' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f) *c = '`';
 }
 
-int nnb_pl_series_index(nnb_pl_series *s, int *n, const char *backend, int threads) {
-  /* Compared by the cleaned name, which is what a series keeps. */
-  char key[sizeof s->backend];
+int nnb_pl_series_index(nnb_pl_series *s, int *n, const char *backend, const char *options,
+                        int threads) {
+  /* Compared by the cleaned names, which are what a series keeps. */
+  char key[sizeof s->backend], opts[sizeof s->options];
   clean_copy(key, sizeof key, backend);
   for (char *c = key; *c; c++)
     if (*c == ' ' || *c == '`') *c = '_';
+  clean_copy(opts, sizeof opts, options);
   for (int i = 0; i < *n; i++)
-    if (!strcmp(s[i].backend, key) && s[i].threads == threads) return i;
+    if (!strcmp(s[i].backend, key) && !strcmp(s[i].options, opts) && s[i].threads == threads)
+      return i;
   nnb_pl_series *x = &s[(*n)++];
   memcpy(x->backend, key, sizeof key);
+  memcpy(x->options, opts, sizeof opts);
   x->threads = threads;
-  snprintf(x->label, sizeof x->label, "%s", x->backend);
+  if (snprintf(x->label, sizeof x->label, *x->options ? "%s[%s]" : "%s", x->backend, x->options) >=
+      (int)sizeof x->label)
+    memcpy(x->label + sizeof x->label - 4, "...", 4); /* a legend's text: the cut is marked */
   return *n - 1;
 }
 
@@ -44,6 +50,7 @@ static int by_rank(const void *pa, const void *pb) {
   const nnb_pl_series *a = pa, *b = pb;
   if (a->rank != b->rank) return a->rank - b->rank;
   int c = strcmp(a->backend, b->backend);
+  if (!c) c = strcmp(a->options, b->options);
   return c ? c : a->threads - b->threads;
 }
 
@@ -53,13 +60,15 @@ static void label_series(nnb_pl *p) {
     nnb_pl_series *s = &p->series[i];
     int several = 0;
     for (int j = 0; j < p->nseries; j++)
-      several |= j != i && !strcmp(p->series[j].backend, s->backend);
+      several |= j != i && !strcmp(p->series[j].backend, s->backend) &&
+                 !strcmp(p->series[j].options, s->options);
     if (!several) continue;
+    size_t at = strlen(s->label);
     if (s->threads > 0)
-      snprintf(s->label, sizeof s->label, "%s, %d thread%s", s->backend, s->threads,
+      snprintf(s->label + at, sizeof s->label - at, ", %d thread%s", s->threads,
                s->threads == 1 ? "" : "s");
     else
-      snprintf(s->label, sizeof s->label, "%s, default threads", s->backend);
+      snprintf(s->label + at, sizeof s->label - at, ", default threads");
   }
 }
 
@@ -97,13 +106,15 @@ nnb_status nnb_pl_collect(const cJSON *doc, nnb_pl *p, nnb_error *e) {
       p->spec_key[p->nspecs] = key;
       model[p->nspecs++] = rec;
     }
-    if (strlen(nnb_json_str(rec, "backend")) >= sizeof p->series->backend) {
+    /* What names a series must fit, so two series never merge into one. */
+    const char *name = nnb_json_str(rec, "backend"), *opts = nnb_json_str(rec, "options");
+    if (strlen(name) >= sizeof p->series->backend || strlen(opts) >= sizeof p->series->options) {
       free(model);
       nnb_pl_free(p);
       return nnb_fail(e, NNB_ERR_FORMAT,
-                      "a case's backend name is longer than %zu characters (the limit of a plot "
-                      "series): '%.40s...'",
-                      sizeof p->series->backend - 1, nnb_json_str(rec, "backend"));
+                      "a case's backend name or options are longer than %zu or %zu characters "
+                      "(the limits of a plot series): '%.40s', '%.40s'",
+                      sizeof p->series->backend - 1, sizeof p->series->options - 1, name, opts);
     }
     double threads = nnb_json_num(rec, "threads"), batch = nnb_json_num(rec, "batch");
     nnb_pl_case *c = &p->cases[p->ncases++];
@@ -112,15 +123,15 @@ nnb_status nnb_pl_collect(const cJSON *doc, nnb_pl *p, nnb_error *e) {
     c->train = !strcmp(nnb_json_str(rec, "mode"), "train");
     c->batch = batch > 0 ? (int)batch : 0;
     int s = nnb_pl_series_index(p->series, &p->nseries, nnb_json_str(rec, "backend"),
-                                threads > 0 ? (int)threads : 0);
+                                nnb_json_str(rec, "options"), threads > 0 ? (int)threads : 0);
     p->series[s].rank = backend_rank(doc, p->series[s].backend);
   }
   qsort(p->series, (size_t)p->nseries, sizeof *p->series, by_rank);
   for (int i = 0; i < p->ncases; i++) {
     double threads = nnb_json_num(p->cases[i].rec, "threads");
-    p->cases[i].series =
-        nnb_pl_series_index(p->series, &p->nseries, nnb_json_str(p->cases[i].rec, "backend"),
-                            threads > 0 ? (int)threads : 0);
+    p->cases[i].series = nnb_pl_series_index(
+        p->series, &p->nseries, nnb_json_str(p->cases[i].rec, "backend"),
+        nnb_json_str(p->cases[i].rec, "options"), threads > 0 ? (int)threads : 0);
   }
   label_series(p);
   label_specs(p, model);

@@ -1,5 +1,6 @@
 /* The cases of a results document as plots see them: each ok case with its
- * series (the backend, and its thread count when a run has several), its
+ * series (the backend with its options, and its thread count when a run has
+ * several), its
  * model configuration (spec), mode and batch. Shared by the plot writers. */
 #ifndef NNB_PLOT_DATA_H
 #define NNB_PLOT_DATA_H
@@ -11,6 +12,7 @@
 
 typedef struct nnb_pl_series {
   char backend[64]; /* the palette's key */
+  char options[96]; /* the backend's options, part of the series' identity */
   int threads;
   char label[96]; /* the legend's text */
   int rank;       /* the backend's place in the document's backends[] */
@@ -40,9 +42,10 @@ const nnb_pl_case *nnb_pl_find(const nnb_pl *p, int series, int spec, int train,
 /* The largest batch of (spec, train) on any series, 0 when none. */
 int nnb_pl_max_batch(const nnb_pl *p, int spec, int train);
 
-/* Index of the series (backend, threads) in s[0..*n), added when new (s
+/* Index of the series (backend, options, threads) in s[0..*n), added when new (s
  * must have room for one more). */
-int nnb_pl_series_index(nnb_pl_series *s, int *n, const char *backend, int threads);
+int nnb_pl_series_index(nnb_pl_series *s, int *n, const char *backend, const char *options,
+                        int threads);
 /* Writes the driver variables series_backend, series_label and series_hash
  * (one word per series; the hash picks a fallback colour for a backend the
  * palette does not name, the same in every plot and every run). */

@@ -16,7 +16,7 @@
 #include "results.h"
 
 /* Each table is a list of fields of the shared table (fields.h). */
-#define CASE_ID "model", "backend", "mode", "batch"
+#define CASE_ID "model", "contender", "mode", "batch"
 
 static const char *const timing_fields[] = {CASE_ID,
                                             "threads",
@@ -65,6 +65,10 @@ static const char *const noisy_fields[] = {CASE_ID, "iterations", "cv", "high_ou
  * units: milliseconds, percentages, MiB; 4 significant digits. */
 static void format_field(const nnb_field *f, const cJSON *rec, char *buf, size_t len) {
   buf[0] = 0;
+  if (f->type == NNB_FIELD_TEXT && f->derive) {
+    f->derive(rec, buf, len);
+    return;
+  }
   if (f->type == NNB_FIELD_TEXT || f->type == NNB_FIELD_BOOL) {
     const cJSON *v = nnb_json_at(rec, f->path);
     if (f->type == NNB_FIELD_BOOL)

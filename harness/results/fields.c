@@ -7,17 +7,27 @@
 
 #include "jsonpath.h"
 
-static double planned_bytes(const cJSON *r) {
+static double planned_bytes(const cJSON *r, char *buf, size_t len) {
   return nnb_json_num(r, "memory.persistent_bytes") + nnb_json_num(r, "memory.arena_bytes");
 }
 
 /* What the backend held beyond the planner's tensors: its own workspace
  * (recorded by newer runs, else derived). */
-static double beyond_plan_bytes(const cJSON *r) {
+static double beyond_plan_bytes(const cJSON *r, char *buf, size_t len) {
   double x = nnb_json_num(r, "memory.workspace_bytes");
   if (!isnan(x)) return x;
-  x = nnb_json_num(r, "memory.backend_peak_bytes") - planned_bytes(r);
+  x = nnb_json_num(r, "memory.backend_peak_bytes") - planned_bytes(r, buf, len);
   return x > 0 ? x : isnan(x) ? x : 0;
+}
+
+void nnb_case_contender(const cJSON *rec, char *buf, size_t len) {
+  const char *options = nnb_json_str(rec, "options");
+  snprintf(buf, len, *options ? "%s[%s]" : "%s", nnb_json_str(rec, "backend"), options);
+}
+
+static double contender(const cJSON *rec, char *buf, size_t len) {
+  nnb_case_contender(rec, buf, len);
+  return NAN;
 }
 
 #define TEXT NNB_FIELD_TEXT
@@ -35,6 +45,7 @@ static const nnb_field fields[] = {
     {"model", "model", TEXT, 0, "model", 1, NULL},
     {"spec", "spec", TEXT, 0, "spec", 1, NULL},
     {"backend", "backend", TEXT, 0, "backend", 1, NULL},
+    {"options", "options", TEXT, 0, "options", 1, NULL},
     {"mode", "mode", TEXT, 0, "mode", 1, NULL},
     {"batch", "batch", INT, 0, "batch", 1, NULL},
     {"threads", "threads", INT, NNB_UNIT_THREADS, "threads", 1, NULL},
@@ -64,6 +75,7 @@ static const nnb_field fields[] = {
     {"noisy", "noisy", BOOL, 0, "noisy", 1, NULL},
     {"reproduce", "reproduce", TEXT, 0, "reproduce", 1, NULL},
     /* in the report only */
+    {"contender", NULL, TEXT, 0, "backend", 0, contender},
     {"high_outliers", "summary.outliers.high_severe", INT, 0, "high outliers", 0, NULL},
     {"parameter_bytes", "memory.by_role_bytes.parameter", INT, BYTES, "parameters (MiB)", 0, NULL},
     {"activation_bytes", "memory.by_role_bytes.activation", INT, BYTES, "activations (MiB)", 0,
@@ -94,20 +106,24 @@ const nnb_field *nnb_field_named(const char *name) {
 }
 
 double nnb_field_num(const nnb_field *f, const cJSON *rec) {
-  return f->derive ? f->derive(rec) : nnb_json_num(rec, f->path);
+  char unused[1];
+  return f->derive ? f->derive(rec, unused, sizeof unused) : nnb_json_num(rec, f->path);
 }
 
 void nnb_field_text(const nnb_field *f, const cJSON *rec, int csv, char *buf, size_t len) {
   const cJSON *v = f->path ? nnb_json_at(rec, f->path) : NULL;
+  char derived[256] = "";
   buf[0] = 0;
-  if (f->type == NNB_FIELD_TEXT && cJSON_IsString(v)) {
-    if (!csv || !strpbrk(v->valuestring, ",\"\n")) {
-      snprintf(buf, len, "%s", v->valuestring);
+  if (f->type == NNB_FIELD_TEXT && f->derive) f->derive(rec, derived, sizeof derived);
+  const char *text = cJSON_IsString(v) ? v->valuestring : f->derive ? derived : NULL;
+  if (f->type == NNB_FIELD_TEXT && text) {
+    if (!csv || !strpbrk(text, ",\"\n")) {
+      snprintf(buf, len, "%s", text);
       return;
     }
     size_t at = 0;
     buf[at++] = '"';
-    for (const char *s = v->valuestring; *s && at + 3 < len; s++) {
+    for (const char *s = text; *s && at + 3 < len; s++) {
       if (*s == '"') buf[at++] = '"';
       buf[at++] = *s == '\n' ? ' ' : *s;
     }

@@ -29,9 +29,11 @@ typedef struct nnb_field {
   const char *path; /* dotted path in the record ("summary.median_s"); NULL when derived */
   nnb_field_type type;
   nnb_field_unit unit;
-  const char *heading;                /* the report's heading */
-  int in_csv;                         /* a column of results.csv */
-  double (*derive)(const cJSON *rec); /* a figure computed from others, when path is NULL */
+  const char *heading; /* the report's heading */
+  int in_csv;          /* a column of results.csv */
+  /* When path is NULL, the field computed from others: a number returned,
+   * or for a text field the text written into buf[len] (NaN returned). */
+  double (*derive)(const cJSON *rec, char *buf, size_t len);
 } nnb_field;
 
 int nnb_field_count(void);
@@ -45,5 +47,9 @@ double nnb_field_num(const nnb_field *f, const cJSON *rec);
  * when csv is set), booleans as true/false, integers whole, other numbers
  * to 6 significant digits. */
 void nnb_field_text(const nnb_field *f, const cJSON *rec, int csv, char *buf, size_t len);
+
+/* The contender a case measured: its backend, with its options when it has
+ * any ("onednn[layout=plain]"). The field "contender" shows it. */
+void nnb_case_contender(const cJSON *rec, char *buf, size_t len);
 
 #endif
