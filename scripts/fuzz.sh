@@ -21,8 +21,9 @@ echo "== fuzz: configure and build"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc 2>/dev/null || echo 2)"
 
-bin=build/fuzz/fuzz
-art=build/fuzz/artifacts
+# Absolute paths: a target may work in its own folder (fuzz_cli does).
+bin=$PWD/build/fuzz/fuzz
+art=$PWD/build/fuzz/artifacts
 mkdir -p "$art"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -31,8 +32,8 @@ trap 'rm -rf "$work"' EXIT
 opts=(-close_fd_mask=2 -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=2048)
 
 for t in "${targets[@]}"; do
-  inputs=("fuzz/corpus/$t")
-  [ -d "fuzz/regressions/$t" ] && inputs+=("fuzz/regressions/$t")
+  inputs=("$PWD/fuzz/corpus/$t")
+  [ -d "fuzz/regressions/$t" ] && inputs+=("$PWD/fuzz/regressions/$t")
   echo "== $t: replay ${inputs[*]}"
   "$bin/$t" "${opts[@]}" -runs=0 "${inputs[@]}" 2>&1 | grep -E "INITED|ERROR|SUMMARY" || true
   "$bin/$t" "${opts[@]}" -runs=0 "${inputs[@]}" >/dev/null 2>&1 || {
