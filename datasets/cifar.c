@@ -10,15 +10,15 @@
 #include <zlib.h>
 
 #include "dataset.h"
+#include "fmt.h"
 
 #define RECORD 3073
 #define MAX_FILES 5
 
-static void batch_path(const char *dir, int split, int f, char *buf, size_t len) {
-  if (split)
-    snprintf(buf, len, "%s/test_batch.bin", dir);
-  else
-    snprintf(buf, len, "%s/data_batch_%d.bin", dir, f + 1);
+static nnb_status batch_path(const char *dir, int split, int f, char *buf, size_t len,
+                             nnb_error *e) {
+  if (split) return nnb_format(buf, len, e, "a CIFAR-10 file's path", "%s/test_batch.bin", dir);
+  return nnb_format(buf, len, e, "a CIFAR-10 file's path", "%s/data_batch_%d.bin", dir, f + 1);
 }
 
 /* The number of records in `path`, or an error. */
@@ -69,8 +69,8 @@ nnb_status nnb_dataset_load_cifar10(const char *dir, int split, int64_t limit, n
   nnb_status st = NNB_OK;
   /* Only the files the limit reaches into are needed. */
   for (int f = 0; st == NNB_OK && f < files && (limit <= 0 || total < limit); f++) {
-    batch_path(dir, split, f, path[f], sizeof path[f]);
-    st = count_records(path[f], &records[f], e);
+    st = batch_path(dir, split, f, path[f], sizeof path[f], e);
+    if (st == NNB_OK) st = count_records(path[f], &records[f], e);
     total += records[f];
   }
   if (st != NNB_OK) return st;
@@ -93,6 +93,11 @@ nnb_status nnb_dataset_load_cifar10(const char *dir, int split, int64_t limit, n
       at += (size_t)snprintf(d->source + at, sizeof d->source - at, "%s%s", f ? "," : "",
                              strrchr(path[f], '/') + 1);
   }
+  if (st == NNB_OK && at >= sizeof d->source)
+    st = nnb_fail(e, NNB_ERR_INVALID,
+                  "%s: the folder's path is too long to record as the dataset's source (%zu "
+                  "characters with its files' names)",
+                  dir, sizeof d->source - 1);
   if (st != NNB_OK) {
     nnb_dataset_free(d);
     return st;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "dataset.h"
+#include "fmt.h"
 #include "rng.h"
 
 static const char *const kinds[][2] = {
@@ -22,10 +23,12 @@ int nnb_dataset_list(const char **names, const char **descriptions, int max) {
 }
 
 /* DIR/NAME.gz if it exists, else DIR/NAME. */
-static void idx_path(const char *dir, const char *name, char *buf, size_t len) {
+static nnb_status idx_path(const char *dir, const char *name, char *buf, size_t len, nnb_error *e) {
   struct stat sb;
-  snprintf(buf, len, "%s/%s.gz", dir, name);
-  if (stat(buf, &sb)) snprintf(buf, len, "%s/%s", dir, name);
+  nnb_status st = nnb_format(buf, len, e, "a dataset file's path", "%s/%s.gz", dir, name);
+  if (st == NNB_OK && stat(buf, &sb))
+    st = nnb_format(buf, len, e, "a dataset file's path", "%s/%s", dir, name);
+  return st;
 }
 
 nnb_status nnb_dataset_open(const char *spec, int split, int64_t limit, nnb_dataset *d,
@@ -44,9 +47,13 @@ nnb_status nnb_dataset_open(const char *spec, int split, int64_t limit, nnb_data
     const char *dir = arg ? arg : !strcmp(kind, "mnist") ? NULL : NNB_FASHION_MNIST_DIR;
     if (!dir) return nnb_fail(e, NNB_ERR_INVALID, "dataset mnist needs a folder: mnist:DIR");
     char ip[1024], lp[1024];
-    idx_path(dir, split ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte", ip, sizeof ip);
-    idx_path(dir, split ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte", lp, sizeof lp);
-    nnb_status st = nnb_dataset_load_idx(ip, lp, limit, d, e);
+    memset(d, 0, sizeof *d);
+    nnb_status st = idx_path(dir, split ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte", ip,
+                             sizeof ip, e);
+    if (st == NNB_OK)
+      st = idx_path(dir, split ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte", lp,
+                    sizeof lp, e);
+    if (st == NNB_OK) st = nnb_dataset_load_idx(ip, lp, limit, d, e);
     if (st == NNB_OK)
       snprintf(d->name, sizeof d->name, "%.31s", kind);
     else if (!arg && st == NNB_ERR_IO)

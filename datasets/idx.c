@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "dataset.h"
+#include "fmt.h"
 
 #define IDX_IMAGES 0x00000803u
 #define IDX_LABELS 0x00000801u
@@ -220,6 +221,8 @@ nnb_status nnb_dataset_load_idx(const char *ipath, const char *lpath, int64_t li
   d->n = n, d->c = 1, d->h = (int)idim[1], d->w = (int)idim[2], d->classes = 10;
   d->checksum = (uint32_t)crc32_combine(ri.crc, rl.crc, (z_off_t)rl.bytes);
   snprintf(d->name, sizeof d->name, "idx");
-  snprintf(d->source, sizeof d->source, "%s, %s", ipath, lpath);
-  return NNB_OK;
+  st = nnb_format(d->source, sizeof d->source, e, "the dataset's source (its two files' paths)",
+                  "%s, %s", ipath, lpath);
+  if (st != NNB_OK) nnb_dataset_free(d);
+  return st;
 }

@@ -14,6 +14,9 @@ nnb_status nnb_dataset_synthetic(const char *params, int split, int64_t limit, n
   long long v[6] = {1, 28, 28, 10, 1024, 1}; /* c, h, w, classes, n, seed */
   static const char *const keys[6] = {"c", "h", "w", "classes", "n", "seed"};
   char buf[256];
+  if (params && strlen(params) >= sizeof buf)
+    return nnb_fail(e, NNB_ERR_INVALID, "synthetic: parameters longer than %zu characters",
+                    sizeof buf - 1);
   snprintf(buf, sizeof buf, "%s", params ? params : "");
   char *save = NULL;
   for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {

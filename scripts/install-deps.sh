@@ -11,6 +11,7 @@ packages=(
   libvulkan-dev mesa-vulkan-drivers glslc   # vulkan backend (lavapipe runs it on the CPU)
   vulkan-tools                              # vulkaninfo, for diagnosing a missing device
   libcriterion-dev                          # tests
+  clang libclang-rt-14-dev                  # fuzzing (libFuzzer, fuzz/README.md)
   gnuplot-nox                               # plots
   python3-torch                             # the pytorch peer (CPU), and the fixture scripts
   dataset-fashion-mnist                     # the default dataset

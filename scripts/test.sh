@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test twice: in a normal
-# build with warnings as errors, and in an AddressSanitizer + UBSan build.
+# build with warnings as errors, and in an AddressSanitizer + UBSan build;
+# then builds the fuzz targets, replays their corpora and fuzzes each for a
+# short while (fuzz/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +23,6 @@ cmake --build --preset release -j "$jobs"
 
 echo "== reference conformance (nnbench check --backend reference)"
 ./build/dev/nnbench check --backend reference
+
+echo "== fuzz: replay the corpora, then 15 s per target"
+bash scripts/fuzz.sh 15

@@ -38,7 +38,7 @@ static cJSON *failed(cJSON *rec, const char *status, const char *reason) {
 static void add_info(cJSON *rec, nnb_backend *b) {
   nnb_backend_info info = {0};
   nnb_error e;
-  if (b->vt->describe(b->ctx, &info, &e) != NNB_OK) return;
+  if (nnb_backend_describe(b, &info, &e) != NNB_OK) return;
   cJSON *o = cJSON_AddObjectToObject(rec, "backend_info");
   cJSON_AddStringToObject(o, "device", info.device);
   cJSON_AddStringToObject(o, "library", info.library);
@@ -366,6 +366,7 @@ cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
   if (pid == 0) {
     leash_child(parent, timeout_s);
     close(fd[0]);
+    nnb_registry_trust_init(true);      /* this child is the isolation */
     dup2(STDERR_FILENO, STDOUT_FILENO); /* a plugin's chatter must never reach our stdout */
     cJSON *rec = fn(arg);
     char *text = cJSON_PrintUnformatted(rec);

@@ -13,6 +13,7 @@
 #include "evaluate.h"
 #include "memory_limit.h"
 #include "peer.h"
+#include "fmt.h"
 #include "record.h"
 #include "results.h"
 #include "round_conditions.h"
@@ -403,11 +404,16 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     st = nnb_dataset_open(s->dataset, 1, o->accuracy_samples, &test, e);
   if (st != NNB_OK) return st;
   if (o->out_dir) {
-    snprintf(out_dir, len, "%s", o->out_dir);
+    st = nnb_format(out_dir, len, e, "the results folder's path", "%s", o->out_dir);
   } else {
     char stamp[32];
     nnb_utc_now("%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
     snprintf(out_dir, len, "results/%s-%s", s->name, stamp);
+  }
+  if (st != NNB_OK) {
+    nnb_dataset_free(&data);
+    nnb_dataset_free(&test);
+    return st;
   }
   nnb_case *cases;
   int n = expand_backends(s, &cases);

@@ -24,11 +24,18 @@ static const char about[] =
     "--memory-limit SIZE (8G, 512M, 60%, none; default 75% of physical memory)\n"
     "refuses a case whose estimated memory is larger, and caps each case's process.";
 
-/* "a,b,c" -> "a b c" (suite lists are space separated); ';' for model specs. */
-static void to_list(char *dst, size_t len, const char *src, int models) {
-  snprintf(dst, len, "%s", src);
-  for (char *p = dst; *p; p++)
-    if (*p == (models && strchr(src, ';') ? ';' : ',')) *p = ' ';
+/* "a,b,c" (';' between model specs when one has parameters) as the suite
+ * key `key` with one item per indented line, so no list meets the suite
+ * reader's line limit. */
+static void write_list(FILE *f, const char *key, const char *src, int models) {
+  char sep = models && strchr(src, ';') ? ';' : ',';
+  fprintf(f, "%s =", key);
+  while (*src) {
+    size_t n = strcspn(src, (char[]){sep, 0});
+    if (n) fprintf(f, "\n  %.*s", (int)n, src);
+    src += n + (src[n] == sep);
+  }
+  fputc('\n', f);
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -74,6 +81,10 @@ int cmd_bench(int argc, char **argv) {
   char err[160];
   if (pin && nnb_cpulist_parse(pin, NULL, err, sizeof err))
     return cli_usage_error("bench", "--pin: %s", err);
+  const char *const lines[] = {models, backends, modes, batches, dataset, backend_opts.text};
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
+    if (strpbrk(lines[i], "\n\r")) /* the options become lines of a suite file */
+      return cli_usage_error("bench", "'%s': a value cannot hold a line break", lines[i]);
   /* Write the cases as a suite file, so bench and run share one parser. */
   char tmpl[] = "/tmp/nnbench-bench-XXXXXX.ini";
   int fd = mkstemps(tmpl, 4);
@@ -82,7 +93,6 @@ int cmd_bench(int argc, char **argv) {
     return 1;
   }
   FILE *f = fdopen(fd, "w");
-  char list[2048];
   fprintf(f,
           "[suite]\nname = bench\ndataset = %s\nseed = %llu\nthreads = %llu\nmin_time = %g\n"
           "min_iters = %llu\nwarmup = %llu\nrounds = %d\ntimeout = %g\n",
@@ -90,14 +100,10 @@ int cmd_bench(int argc, char **argv) {
   if (pin) fprintf(f, "pin = %s\n", pin);
   fprintf(f, "[bench]\n");
   if (*backend_opts.text) fprintf(f, "options = %s\n", backend_opts.text);
-  to_list(list, sizeof list, models, 1);
-  fprintf(f, "models = %s\n", list);
-  to_list(list, sizeof list, backends, 0);
-  fprintf(f, "backends = %s\n", list);
-  to_list(list, sizeof list, modes, 0);
-  fprintf(f, "mode = %s\n", list);
-  to_list(list, sizeof list, batches, 0);
-  fprintf(f, "batch = %s\n", list);
+  write_list(f, "models", models, 1);
+  write_list(f, "backends", backends, 0);
+  write_list(f, "mode", modes, 0);
+  write_list(f, "batch", batches, 0);
   fclose(f);
   nnb_error e = {{0}};
   nnb_suite s;

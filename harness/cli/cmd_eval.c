@@ -73,7 +73,12 @@ int cmd_eval(int argc, char **argv) {
     nnb_backend b;
     /* the reference, the oracle, runs as it is */
     nnb_backend_config cfg = {.threads = (int)threads, .options = i < 0 ? NULL : backend_opts.text};
-    if ((st = nnb_backend_open(p->name, &cfg, &b, &e)) != NNB_OK) break;
+    if ((st = nnb_backend_open(p->name, &cfg, &b, &e)) != NNB_OK) {
+      if (i < 0 || strcmp(backend, "all") || st != NNB_ERR_UNAVAILABLE) break;
+      fprintf(stderr, "skipping %s: %s\n", p->name, p->available ? e.msg : p->reason);
+      st = NNB_OK;
+      continue;
+    }
     fprintf(stderr, "evaluating %s on %s (%lld samples)\n", spec.text, p->name, (long long)d.n);
     snprintf(rows[n].name, sizeof rows[n].name, "%s", p->name);
     st = nnb_evaluate(&spec, &b, &w, &d, (int)batch, &rows[n].r, &e);

@@ -70,10 +70,10 @@ static int list_backends(int json) {
       nnb_backend b;
       nnb_backend_config cfg = {0};
       if (nnb_backend_open(p->name, &cfg, &b, &e) != NNB_OK) {
-        ok = 0;
-        snprintf(reason, sizeof reason, "%s", e.msg);
+        ok = 0; /* a plugin found crashing or hanging in init says so in its reason */
+        snprintf(reason, sizeof reason, "%s", p->available ? e.msg : p->reason);
       } else {
-        if (b.vt->describe(b.ctx, &info, &e) != NNB_OK)
+        if (nnb_backend_describe(&b, &info, &e) != NNB_OK)
           snprintf(info.device, sizeof info.device, "?");
         nnb_backend_close(&b);
       }

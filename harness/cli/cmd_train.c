@@ -118,6 +118,8 @@ int cmd_train(int argc, char **argv) {
   nnb_error e = {{0}};
   if (nnb_model_parse(model, &c.spec, &e) != NNB_OK) return cli_usage_error("train", "%s", e.msg);
   char outbuf[512], csv[600];
+  if (out && strlen(out) >= sizeof outbuf) /* csv has room for its suffix */
+    return cli_usage_error("train", "--out: a path longer than %zu characters", sizeof outbuf - 1);
   if (!out) {
     default_out(model, backend, outbuf, sizeof outbuf);
     out = outbuf;

@@ -140,19 +140,40 @@ void nnb_doc_figure(nnb_doc *d, const char *alt, const char *caption, const char
 
 /* ---- Markdown ---------------------------------------------------------- */
 
-/* Table cells: no line breaks, and no character that would end or format the cell. */
-static void md_cell(FILE *f, const char *s) {
-  for (; *s; s++) {
-    if (strchr("|*`<>\\", *s)) fputc('\\', f);
-    fputc(*s == '\n' ? ' ' : *s, f);
+/* Text from the results (names, warnings, cells): no line break, and every
+ * character that could open an HTML tag or a link, start code or emphasis,
+ * end a table cell or make a heading escaped, so it reads as written. */
+static void md_text(FILE *f, const char *s) {
+  for (const char *c = s; *c; c++) {
+    if (*c == '\n' || *c == '\r') {
+      fputc(' ', f);
+      continue;
+    }
+    if (strchr("\\`*[]<>|&", *c) || (c == s && *c == '#')) fputc('\\', f);
+    fputc(*c, f);
   }
+}
+
+/* A fenced block around text: the fence is longer than any run of
+ * backquotes inside, so the text cannot close it. */
+static void md_code(FILE *f, const char *s) {
+  int run = 0, longest = 0;
+  for (const char *c = s; *c; c++) {
+    run = *c == '`' ? run + 1 : 0;
+    if (run > longest) longest = run;
+  }
+  int fence = longest < 3 ? 3 : longest + 1;
+  for (int i = 0; i < fence; i++) fputc('`', f);
+  fprintf(f, "\n%s\n", s);
+  for (int i = 0; i < fence; i++) fputc('`', f);
+  fputc('\n', f);
 }
 
 static void md_table(FILE *f, const block *b) {
   for (int r = 0; r <= b->nrows; r++) {
     for (int c = 0; c < b->ncols; c++) {
       fputs(c ? " | " : "| ", f);
-      md_cell(f, b->cells[r * b->ncols + c]);
+      md_text(f, b->cells[r * b->ncols + c]);
     }
     fputs(" |\n", f);
     if (r == 0)
@@ -169,16 +190,29 @@ char *nnb_doc_markdown(const nnb_doc *d) {
   size_t len = 0;
   FILE *f = open_memstream(&out, &len);
   if (!f) return NULL;
-  fprintf(f, "# %s\n", d->title);
+  fputs("# ", f);
+  md_text(f, d->title);
+  fputc('\n', f);
   for (int i = 0; i < d->n; i++) {
     const block *b = &d->b[i];
     int list_start = b->type == B_ITEM && (i == 0 || d->b[i - 1].type != B_ITEM);
     if (b->type != B_ITEM || list_start) fputc('\n', f);
     switch (b->type) {
-    case B_HEADING: fprintf(f, "%.*s %s\n", b->level, "####", b->text); break;
-    case B_TEXT: fprintf(f, "%s\n", b->text); break;
-    case B_ITEM: fprintf(f, "- %s\n", b->text); break;
-    case B_CODE: fprintf(f, "```\n%s\n```\n", b->text); break;
+    case B_HEADING:
+      fprintf(f, "%.*s ", b->level, "####");
+      md_text(f, b->text);
+      fputc('\n', f);
+      break;
+    case B_TEXT:
+      md_text(f, b->text);
+      fputc('\n', f);
+      break;
+    case B_ITEM:
+      fputs("- ", f);
+      md_text(f, b->text);
+      fputc('\n', f);
+      break;
+    case B_CODE: md_code(f, b->text); break;
     case B_TABLE: md_table(f, b); break;
     case B_FIGURE:
       fprintf(f, "![%s](%s)\n\n%s ([SVG](%s))\n", b->alt, b->png, b->text, b->svg);
@@ -197,6 +231,7 @@ static void html_text(FILE *f, const char *s) {
     case '<': fputs("&lt;", f); break;
     case '>': fputs("&gt;", f); break;
     case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
     default: fputc(*s, f);
     }
 }

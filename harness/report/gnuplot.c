@@ -139,11 +139,19 @@ nnb_status nnb_gnuplot_open(nnb_gnuplot *g, nnb_error *e) {
   return st != NNB_OK ? st : nnb_plot_templates_dir(g->templates, sizeof g->templates, e);
 }
 
+/* gnuplot expands nothing inside single quotes (no backquoted command, no
+ * macro), but they cannot hold a line break: a control character is joined
+ * on as an octal escape in double quotes, which then hold nothing else. */
 void nnb_gnuplot_quote(FILE *f, const char *s) {
   fputc('\'', f);
   for (; *s; s++) {
-    if (*s == '\'') fputc('\'', f);
-    fputc(*s == '\n' ? ' ' : *s, f);
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x20 || c == 0x7f) {
+      fprintf(f, "'.\"\\%03o\".'", c);
+      continue;
+    }
+    if (c == '\'') fputc('\'', f);
+    fputc(c, f);
   }
   fputc('\'', f);
 }
@@ -156,10 +164,13 @@ static char *driver_text(const nnb_gnuplot *g, const char *plots_dir, const char
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   if (!f) return NULL;
+  /* No path in the comments: a comment ending in a backslash would swallow
+   * the next line, and a line break would end it. */
   fprintf(f,
-          "# The %s plot, written by nnbench. Redraw it, e.g. after editing the template:\n"
-          "#   gnuplot %s/data/%s.gp\n# Every style choice is in the templates (docs/plots.md).\n",
-          name, plots_dir, name);
+          "# The %s plot, written by nnbench. Redraw it, e.g. after editing the template,\n"
+          "# by running gnuplot on this file.\n"
+          "# Every style choice is in the templates (docs/plots.md).\n",
+          name);
   fprintf(f, "templates = ");
   nnb_gnuplot_quote(f, g->templates);
   snprintf(path, sizeof path, "%s/data/%s.dat", plots_dir, name);

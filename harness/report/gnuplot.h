@@ -25,7 +25,9 @@ nnb_status nnb_gnuplot_open(nnb_gnuplot *g, nnb_error *e);
 nnb_status nnb_gnuplot_draw(const nnb_gnuplot *g, const char *plots_dir, const char *name,
                             const char *vars, const char *data, nnb_error *e);
 
-/* Appends s to f as a gnuplot single-quoted string ('' for a quote). */
+/* Appends s to f as a gnuplot string expression that expands nothing: a
+ * single-quoted string ('' for a quote), control characters joined on as
+ * "\ooo" escapes. */
 void nnb_gnuplot_quote(FILE *f, const char *s);
 
 #endif

@@ -6,27 +6,33 @@
 #include "gnuplot.h"
 #include "jsonpath.h"
 
-/* A word safe inside '"..." "..."' lists and data files. */
+/* A word safe inside '"..." "..."' lists and data files: no quote, no
+ * backslash, no control character (a backquote is inert inside single
+ * quotes). A longer word is cut, and the cut marked, as it is only a label. */
 static void clean_copy(char *dst, size_t len, const char *src) {
-  snprintf(dst, len, "%s", src);
+  if (snprintf(dst, len, "%s", src) >= (int)len && len > 4) memcpy(dst + len - 4, "...", 4);
   for (char *c = dst; *c; c++)
-    if (*c == '"' || *c == '\'' || *c == '\n' || *c == '\\') *c = '`';
+    if (*c == '"' || *c == '\'' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f) *c = '`';
 }
 
 int nnb_pl_series_index(nnb_pl_series *s, int *n, const char *backend, const char *options,
                         int threads) {
-  char key[64];
+  /* Compared by the cleaned names, which are what a series keeps. */
+  char key[sizeof s->backend], opts[sizeof s->options];
   clean_copy(key, sizeof key, backend);
   for (char *c = key; *c; c++)
     if (*c == ' ' || *c == '`') *c = '_';
+  clean_copy(opts, sizeof opts, options);
   for (int i = 0; i < *n; i++)
-    if (!strcmp(s[i].backend, key) && !strcmp(s[i].options, options) && s[i].threads == threads)
+    if (!strcmp(s[i].backend, key) && !strcmp(s[i].options, opts) && s[i].threads == threads)
       return i;
   nnb_pl_series *x = &s[(*n)++];
-  snprintf(x->backend, sizeof x->backend, "%s", key);
-  clean_copy(x->options, sizeof x->options, options);
+  memcpy(x->backend, key, sizeof key);
+  memcpy(x->options, opts, sizeof opts);
   x->threads = threads;
-  snprintf(x->label, sizeof x->label, *x->options ? "%s[%s]" : "%s", x->backend, x->options);
+  if (snprintf(x->label, sizeof x->label, *x->options ? "%s[%s]" : "%s", x->backend, x->options) >=
+      (int)sizeof x->label)
+    memcpy(x->label + sizeof x->label - 4, "...", 4); /* a legend's text: the cut is marked */
   return *n - 1;
 }
 
@@ -100,6 +106,16 @@ nnb_status nnb_pl_collect(const cJSON *doc, nnb_pl *p, nnb_error *e) {
       p->spec_key[p->nspecs] = key;
       model[p->nspecs++] = rec;
     }
+    /* What names a series must fit, so two series never merge into one. */
+    const char *name = nnb_json_str(rec, "backend"), *opts = nnb_json_str(rec, "options");
+    if (strlen(name) >= sizeof p->series->backend || strlen(opts) >= sizeof p->series->options) {
+      free(model);
+      nnb_pl_free(p);
+      return nnb_fail(e, NNB_ERR_FORMAT,
+                      "a case's backend name or options are longer than %zu or %zu characters "
+                      "(the limits of a plot series): '%.40s', '%.40s'",
+                      sizeof p->series->backend - 1, sizeof p->series->options - 1, name, opts);
+    }
     double threads = nnb_json_num(rec, "threads"), batch = nnb_json_num(rec, "batch");
     nnb_pl_case *c = &p->cases[p->ncases++];
     c->rec = rec;
@@ -153,7 +169,7 @@ void nnb_pl_data_word(FILE *f, const char *s) {
     if (*s == '\n')
       fputs("\\n", f); /* gnuplot breaks the line there */
     else
-      fputc(strchr("\"'\\", *s) ? '`' : *s, f);
+      fputc(strchr("\"'\\", *s) || (unsigned char)*s < 0x20 || *s == 0x7f ? '`' : *s, f);
   }
   fputc('"', f);
 }
@@ -177,4 +193,13 @@ void nnb_pl_panel_vars(FILE *v, int n, const char *title, int first, const char 
   nnb_gnuplot_quote(v, title);
   if (first >= 0) fprintf(v, "\npanel_first_%d = %d\npanel_series_%d = '%s'", n, first, n, series);
   fputc('\n', v);
+}
+
+char *nnb_pl_series_list(const nnb_pl *p) {
+  return calloc((size_t)p->nseries * 12 + 1, 1); /* a space and at most 11 digits each */
+}
+
+void nnb_pl_series_list_add(char *list, int k) {
+  size_t at = strlen(list);
+  sprintf(list + at, "%s%d", at ? " " : "", k + 1);
 }

@@ -61,6 +61,12 @@ void nnb_pl_data_word(FILE *f, const char *s);
  * blocks); first < 0 leaves those two out. */
 void nnb_pl_panel_vars(FILE *v, int n, const char *title, int first, const char *series);
 
+/* An empty list of series numbers with room for all of p's series
+ * (malloc'd, NULL when out of memory), and one that appends series k as its
+ * 1-based number. */
+char *nnb_pl_series_list(const nnb_pl *p);
+void nnb_pl_series_list_add(char *list, int k);
+
 /* A plot's writer: puts the driver's variables in v and the figures in d,
  * and returns 1; or returns 0 with why filled when the results hold nothing
  * for that plot. */

@@ -100,7 +100,8 @@ int nnb_pl_loss(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *why, 
         batch = c->batch;
     }
     if (!batch) continue;
-    char series[256] = "", title[160];
+    char title[160], *series = nnb_pl_series_list(p);
+    if (!series) return snprintf(why, len, "out of memory"), 0;
     int first = blocks;
     for (int k = 0; k < p->nseries; k++) {
       const nnb_pl_case *c = nnb_pl_find(p, k, s, 1, batch);
@@ -113,12 +114,12 @@ int nnb_pl_loss(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *why, 
           fprintf(d, "%d %.6g\n", ++step, cJSON_IsNumber(x) ? x->valuedouble : NAN);
       if (step > max_steps) max_steps = step;
       fprintf(d, "\n\n");
-      snprintf(series + strlen(series), sizeof series - strlen(series), "%s%d", *series ? " " : "",
-               k + 1);
+      nnb_pl_series_list_add(series, k);
       blocks++;
     }
     snprintf(title, sizeof title, "%s, training at batch %d", p->spec_label[s], batch);
     nnb_pl_panel_vars(v, ++panels, title, first, series);
+    free(series);
     fprintf(v, "panel_steps_%d = %d\n", panels, max_steps);
   }
   fprintf(v, "npanels = %d\n", panels);

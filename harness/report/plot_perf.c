@@ -89,7 +89,11 @@ int nnb_pl_scaling(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *wh
   for (int s = 0; s < p->nspecs; s++)
     for (int train = 0; train < 2; train++) {
       if (batches(p, -1, s, train, b) < 2) continue;
-      char series[256] = "", title[160];
+      char title[160], *series = nnb_pl_series_list(p);
+      if (!series) {
+        free(b);
+        return snprintf(why, len, "out of memory"), 0;
+      }
       int first = blocks;
       for (int k = 0; k < p->nseries; k++) {
         int n = batches(p, k, s, train, b);
@@ -102,12 +106,12 @@ int nnb_pl_scaling(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *wh
                   nnb_json_num(r, "throughput_ci95_lo"), nnb_json_num(r, "throughput_ci95_hi"));
         }
         fprintf(d, "\n\n");
-        snprintf(series + strlen(series), sizeof series - strlen(series), "%s%d",
-                 *series ? " " : "", k + 1);
+        nnb_pl_series_list_add(series, k);
         blocks++;
       }
       snprintf(title, sizeof title, "%s, %s", p->spec_label[s], mode_word[train]);
       nnb_pl_panel_vars(v, ++panels, title, first, series);
+      free(series);
     }
   free(b);
   fprintf(v, "npanels = %d\n", panels);
@@ -123,7 +127,8 @@ static int by_double(const void *pa, const void *pb) {
 int nnb_pl_latency(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *why, size_t len) {
   int panels = 0, blocks = 0;
   for (int s = 0; s < p->nspecs; s++) {
-    char series[256] = "", title[160];
+    char title[160], *series = nnb_pl_series_list(p);
+    if (!series) return snprintf(why, len, "out of memory"), 0;
     int first = blocks;
     double lo = INFINITY, hi = 0;
     for (int k = 0; k < p->nseries; k++) {
@@ -146,13 +151,16 @@ int nnb_pl_latency(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, char *wh
       }
       fprintf(d, "\n\n");
       free(x);
-      snprintf(series + strlen(series), sizeof series - strlen(series), "%s%d", *series ? " " : "",
-               k + 1);
+      nnb_pl_series_list_add(series, k);
       blocks++;
     }
-    if (blocks == first) continue;
+    if (blocks == first) {
+      free(series);
+      continue;
+    }
     snprintf(title, sizeof title, "%s, batch 1 inference", p->spec_label[s]);
     nnb_pl_panel_vars(v, ++panels, title, first, series);
+    free(series);
     fprintf(v, "panel_logx_%d = %d\n", panels, hi > 10 * lo);
   }
   fprintf(v, "npanels = %d\n", panels);

@@ -8,6 +8,7 @@
 
 #include "fields.h"
 #include "files.h"
+#include "fmt.h"
 
 static char *results_csv(cJSON *doc) {
   char *out = NULL;
@@ -79,8 +80,9 @@ nnb_status nnb_results_write(const char *dir, cJSON *doc, nnb_error *e) {
 nnb_status nnb_results_read(const char *path, cJSON **doc, nnb_error *e) {
   char file[1100];
   struct stat sb;
-  snprintf(file, sizeof file, "%s", path);
-  if (!stat(path, &sb) && S_ISDIR(sb.st_mode)) snprintf(file, sizeof file, "%s/results.json", path);
+  int is_dir = !stat(path, &sb) && S_ISDIR(sb.st_mode);
+  if (nnb_format(file, sizeof file, e, "a results path", is_dir ? "%s/results.json" : "%s", path))
+    return NNB_ERR_INVALID;
   FILE *f = fopen(file, "rb");
   if (!f) return nnb_fail(e, NNB_ERR_IO, "cannot read %s: %s", file, strerror(errno));
   fseek(f, 0, SEEK_END);

@@ -493,7 +493,9 @@ void nnb_check_op(nnb_backend *ref, nnb_backend *b, nnb_op op, uint64_t base_see
       break;
     }
     nnb_error why = {{0}};
-    if (!b->vt->supports(b->ctx, &c.g, &c.g.nodes[c.node], &why)) {
+    bool ok = b->vt->supports(b->ctx, &c.g, &c.g.nodes[c.node], &why);
+    nnb_plugin_status(NNB_OK, &why); /* the plugin's text, bounded */
+    if (!ok) {
       out->verdict = NNB_UNSUPPORTED;
       snprintf(out->detail, sizeof out->detail, "%s", why.msg[0] ? why.msg : "not supported");
       nnb_graph_free(&c.g);

@@ -7,9 +7,15 @@
  * set says so through its optional score export. */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <nnbench/runtime.h>
 
@@ -25,6 +31,8 @@
 #define PATH_ENV "NNBENCH_BACKEND_PATH"
 #define FILE_PREFIX "libnnb-"
 #define FILE_SUFFIX ".so"
+#define INIT_TIMEOUT_ENV "NNBENCH_INIT_TIMEOUT"
+#define INIT_TIMEOUT_S 60.0
 
 /* The backends nnbench ships, listed after a load whether found or not. */
 static const char *const shipped[] = {"reference", "openblas", "onednn", "vulkan"};
@@ -37,6 +45,7 @@ static struct {
   char env_copy[4096];        /* NNBENCH_BACKEND_PATH, split in place */
   const char *dirs[MAX_DIRS]; /* the search path, in order */
   int n_dirs;
+  bool trust_init; /* open without trying init in a child first */
 } reg;
 
 /* ---- names and the search path ------------------------------------------ */
@@ -79,21 +88,31 @@ static void add_dir(const char *d) {
 }
 
 /* Rebuilds the search path from the environment: NNBENCH_BACKEND_PATH's
- * directories, then the build tree, then the install prefix. */
-static void compute_dirs(void) {
+ * directories, then the build tree, then the install prefix. A path that
+ * does not fit is refused whole (an error from nnb_registry_load), never
+ * searched in part. */
+static nnb_status compute_dirs(nnb_error *e) {
   reg.n_dirs = 0;
   const char *env = getenv(PATH_ENV);
+  if (env && strlen(env) >= sizeof reg.env_copy)
+    return nnb_fail(e, NNB_ERR_INVALID, "%s is longer than %zu characters", PATH_ENV,
+                    sizeof reg.env_copy - 1);
   snprintf(reg.env_copy, sizeof reg.env_copy, "%s", env ? env : "");
   char *save = NULL;
-  for (char *d = strtok_r(reg.env_copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) add_dir(d);
+  for (char *d = strtok_r(reg.env_copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+    if (reg.n_dirs + 2 >= MAX_DIRS) /* room for the build tree and the install prefix */
+      return nnb_fail(e, NNB_ERR_INVALID, "%s names more than %d folders", PATH_ENV, MAX_DIRS - 2);
+    else
+      add_dir(d);
   add_dir(NNB_BACKEND_BUILD_DIR);
   add_dir(NNB_BACKEND_INSTALL_DIR);
+  return NNB_OK;
 }
 
 /* Fills at most max entries and returns how many it filled. The strings
  * stay valid until the next call here, nnb_registry_load or unload. */
 int nnb_registry_search_dirs(const char **dirs, int max) {
-  if (!reg.loaded) compute_dirs(); /* once loaded: the path that was searched */
+  if (!reg.loaded && compute_dirs(NULL) != NNB_OK) return 0; /* once loaded: the path searched */
   int n = 0;
   for (; dirs && n < reg.n_dirs && n < max; n++) dirs[n] = reg.dirs[n];
   return n;
@@ -300,19 +319,43 @@ static int by_name(const void *a, const void *b) {
 }
 
 /* Adds the plugin files of one directory whose name no earlier directory
- * (and no entry already recorded) has. A missing directory is no error. */
-static int scan_dir(const char *dir, candidate *c, int n, int max) {
+ * (and no entry already recorded) has. A missing directory is no error; a
+ * plugin file that cannot be recorded (its name or path too long, or one
+ * more than the table holds) is, rather than being left out unseen.
+ * Returns the new count, or -1 with e filled. */
+static int scan_dir(const char *dir, candidate *c, int n, int max, nnb_error *e) {
   DIR *d = opendir(dir);
   if (!d) return n;
   struct dirent *de;
-  while ((de = readdir(d)) != NULL && n < max) {
+  while (n >= 0 && (de = readdir(d)) != NULL) {
+    size_t len = strlen(de->d_name), pre = strlen(FILE_PREFIX), suf = strlen(FILE_SUFFIX);
+    if (len <= pre + suf || strncmp(de->d_name, FILE_PREFIX, pre) ||
+        strcmp(de->d_name + len - suf, FILE_SUFFIX))
+      continue;
     char name[32];
-    if (!is_plugin_file(de->d_name, name, sizeof name)) continue;
+    if (!is_plugin_file(de->d_name, name, sizeof name)) {
+      nnb_fail(e, NNB_ERR_INVALID, "%s/%s: a backend name longer than %zu characters", dir,
+               de->d_name, sizeof name - 1);
+      n = -1;
+      break;
+    }
     bool dup = find_entry(name) != NULL;
     for (int i = 0; i < n && !dup; i++) dup = !strcmp(c[i].name, name);
     if (dup) continue;
-    int len = snprintf(c[n].path, sizeof c[n].path, "%s/%s", dir, de->d_name);
-    if (len < 0 || (size_t)len >= sizeof c[n].path) continue; /* path too long to record */
+    if (n == max) {
+      nnb_fail(e, NNB_ERR_INVALID,
+               "%s/%s: more than %d plugins on the search path; remove unused libnnb-*.so files",
+               dir, de->d_name, max);
+      n = -1;
+      break;
+    }
+    int plen = snprintf(c[n].path, sizeof c[n].path, "%s/%s", dir, de->d_name);
+    if (plen < 0 || (size_t)plen >= sizeof c[n].path) {
+      nnb_fail(e, NNB_ERR_INVALID, "%s/%s: a plugin path longer than %zu characters", dir,
+               de->d_name, sizeof c[n].path - 1);
+      n = -1;
+      break;
+    }
     snprintf(c[n].name, sizeof c[n].name, "%s", name);
     n++;
   }
@@ -322,13 +365,17 @@ static int scan_dir(const char *dir, candidate *c, int n, int max) {
 
 nnb_status nnb_registry_load(nnb_error *e) {
   if (reg.loaded) return NNB_OK;
-  compute_dirs();
+  nnb_status s = compute_dirs(e);
+  if (s != NNB_OK) return s;
   candidate *c = calloc(MAX_PLUGINS, sizeof *c);
   if (!c) return nnb_fail(e, NNB_ERR_NOMEM, "registry: out of memory");
   int n = 0;
-  for (int i = 0; i < reg.n_dirs; i++) n = scan_dir(reg.dirs[i], c, n, MAX_PLUGINS);
+  for (int i = 0; i < reg.n_dirs && n >= 0; i++) n = scan_dir(reg.dirs[i], c, n, MAX_PLUGINS, e);
+  if (n < 0) {
+    free(c);
+    return NNB_ERR_INVALID;
+  }
 
-  nnb_status s = NNB_OK;
   /* The shipped backends first, in a fixed order, found or not... */
   for (int k = 0; k < N_SHIPPED && s == NNB_OK; k++) {
     if (find_entry(shipped[k])) continue;
@@ -380,13 +427,105 @@ const nnb_plugin *nnb_registry_find(const char *name) { return name ? find_entry
 
 /* ---- backend instances ------------------------------------------------------ */
 
+void nnb_registry_trust_init(bool trust) { reg.trust_init = trust; }
+
+static double init_timeout(void) {
+  const char *env = getenv(INIT_TIMEOUT_ENV);
+  char *end;
+  double t = env ? strtod(env, &end) : 0;
+  return env && *env && !*end && t > 0 ? t : INIT_TIMEOUT_S;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The child: init, destroy, and the status byte then init's message. */
+static void init_child(const nnb_plugin *p, const nnb_backend_config *cfg, int fd) {
+  dup2(STDERR_FILENO, STDOUT_FILENO); /* a plugin's chatter must never reach our stdout */
+  /* A crash ends the child by its signal, also in a sanitizer build (whose
+   * handlers would turn it into exit status 1), so it is reported as one. */
+  const int crashes[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+  for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++) signal(crashes[i], SIG_DFL);
+  nnb_error ce;
+  nnb_fail(&ce, NNB_ERR_BACKEND, "%s: init failed without a message", p->name);
+  nnb_backend_ctx *ctx = NULL;
+  nnb_status st = nnb_plugin_status(p->vt->init(cfg, &ctx, &ce), &ce);
+  if (st == NNB_OK) p->vt->destroy(ctx);
+  unsigned char code = (unsigned char)st;
+  size_t len = st == NNB_OK ? 0 : strlen(ce.msg);
+  if (write(fd, &code, 1) != 1 || (len && write(fd, ce.msg, len) < 0)) _exit(3);
+  _exit(0);
+}
+
+/* Runs p's init in a child process. NNB_OK when it succeeded there; its own
+ * error when it returned one; and when the child was killed by a signal or
+ * did not return in time, p is marked unavailable saying so. */
+static nnb_status probe_init(nnb_plugin *p, const nnb_backend_config *cfg, nnb_error *e) {
+  int fd[2];
+  if (pipe(fd))
+    return nnb_fail(e, NNB_ERR_IO, "%s: cannot create a pipe to try init: %s", p->name,
+                    strerror(errno));
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fd[0]), close(fd[1]);
+    return nnb_fail(e, NNB_ERR_IO, "%s: cannot fork to try init: %s", p->name, strerror(errno));
+  }
+  if (pid == 0) {
+    close(fd[0]);
+    init_child(p, cfg, fd[1]);
+  }
+  close(fd[1]);
+  char msg[sizeof e->msg + 1];
+  size_t len = 0;
+  double timeout = init_timeout(), deadline = now_s() + timeout;
+  int hung = 0;
+  for (;;) {
+    double left = deadline - now_s();
+    if (left <= 0) {
+      hung = 1;
+      kill(pid, SIGKILL);
+      break;
+    }
+    struct pollfd pfd = {fd[0], POLLIN, 0};
+    int ready = poll(&pfd, 1, left > 1e6 ? 1000000000 : (int)(left * 1000) + 1);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    ssize_t n = read(fd[0], msg + len, len < sizeof msg - 1 ? sizeof msg - 1 - len : 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (len < sizeof msg - 1) len += (size_t)n; /* what does not fit is drained */
+  }
+  close(fd[0]);
+  msg[len] = '\0';
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (hung)
+    refuse(p, "init did not return within %g s and was killed (%s sets the limit)", timeout,
+           INIT_TIMEOUT_ENV);
+  else if (WIFSIGNALED(status))
+    refuse(p, "init crashed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else if (!WIFEXITED(status) || WEXITSTATUS(status) || len < 1)
+    refuse(p, "init ended its process (exit status %d) instead of returning",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  else if (msg[0] != NNB_OK)
+    return nnb_fail(e, (nnb_status)msg[0], "%s", msg + 1);
+  else
+    return NNB_OK;
+  return nnb_fail(e, NNB_ERR_UNAVAILABLE, "backend '%s' is unavailable: %s", p->name, p->reason);
+}
+
 nnb_status nnb_backend_open(const char *name, const nnb_backend_config *cfg, nnb_backend *out,
                             nnb_error *e) {
   if (out) memset(out, 0, sizeof *out);
   if (!name || !out) return nnb_fail(e, NNB_ERR_INVALID, "nnb_backend_open: no name or no output");
   nnb_status s = nnb_registry_load(e);
   if (s != NNB_OK) return s;
-  const nnb_plugin *p = find_entry(name);
+  nnb_plugin *p = find_entry(name);
   if (!p) {
     char names[512];
     size_t at = 0;
@@ -402,15 +541,35 @@ nnb_status nnb_backend_open(const char *name, const nnb_backend_config *cfg, nnb
   if (!p->available)
     return nnb_fail(e, NNB_ERR_UNAVAILABLE, "backend '%s' is unavailable: %s", name, p->reason);
   nnb_backend_config dflt = {0};
+  if (!cfg) cfg = &dflt;
+  if (!reg.trust_init && !p->init_tried) {
+    if ((s = probe_init(p, cfg, e)) != NNB_OK) return s;
+    p->init_tried = true;
+  }
   nnb_fail(e, NNB_ERR_BACKEND, "%s: init failed without a message", name);
   nnb_backend_ctx *ctx = NULL;
-  s = p->vt->init(cfg ? cfg : &dflt, &ctx, e);
+  s = nnb_plugin_status(p->vt->init(cfg, &ctx, e), e);
   if (s != NNB_OK) return s;
   if (e) e->msg[0] = '\0';
   out->plugin = p;
   out->vt = p->vt;
   out->ctx = ctx;
   return NNB_OK;
+}
+
+nnb_status nnb_backend_describe(const nnb_backend *b, nnb_backend_info *info, nnb_error *e) {
+  memset(info, 0, sizeof *info);
+  nnb_status st = nnb_plugin_status(b->vt->describe(b->ctx, info, e), e);
+  info->name[sizeof info->name - 1] = '\0';
+  info->device[sizeof info->device - 1] = '\0';
+  info->library[sizeof info->library - 1] = '\0';
+  if (info->n_props < 0) info->n_props = 0;
+  if (info->n_props > NNB_INFO_PROPS) info->n_props = NNB_INFO_PROPS;
+  for (int i = 0; i < info->n_props; i++) {
+    info->props[i].key[sizeof info->props[i].key - 1] = '\0';
+    info->props[i].value[sizeof info->props[i].value - 1] = '\0';
+  }
+  return st;
 }
 
 void nnb_backend_close(nnb_backend *b) {

@@ -13,7 +13,7 @@ static nnb_status zero_buffer(nnb_backend *b, nnb_buffer *buf, uint64_t bytes, n
   nnb_status s = NNB_OK;
   for (uint64_t off = 0; off < bytes && s == NNB_OK; off += CHUNK) {
     uint64_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
-    s = b->vt->upload(b->ctx, buf, off, zeros, n, e);
+    s = nnb_plugin_status(b->vt->upload(b->ctx, buf, off, zeros, n, e), e);
   }
   free(zeros);
   return s;
@@ -42,8 +42,10 @@ static nnb_status write_guards(nnb_session *s, nnb_error *e) {
       memset(pat, GUARD_BYTE, len);
       cap = len;
     }
-    st = s->backend->vt->upload(s->backend->ctx, s->bindings[t].buffer,
-                                s->bindings[t].offset + nnb_nbytes(&g->tensors[t]), pat, len, e);
+    st = nnb_plugin_status(
+        s->backend->vt->upload(s->backend->ctx, s->bindings[t].buffer,
+                               s->bindings[t].offset + nnb_nbytes(&g->tensors[t]), pat, len, e),
+        e);
   }
   free(pat);
   return st;
@@ -58,8 +60,9 @@ nnb_status nnb_session_check_guards(nnb_session *s, nnb_error *e) {
     uint64_t len = guard_len(s, t), nb = nnb_nbytes(&g->tensors[t]);
     unsigned char *got = malloc(len);
     if (!got) return nnb_fail(e, NNB_ERR_NOMEM, "out of host memory");
-    st = s->backend->vt->download(s->backend->ctx, s->bindings[t].buffer,
-                                  s->bindings[t].offset + nb, got, len, e);
+    st = nnb_plugin_status(s->backend->vt->download(s->backend->ctx, s->bindings[t].buffer,
+                                                    s->bindings[t].offset + nb, got, len, e),
+                           e);
     for (uint64_t i = 0; st == NNB_OK && i < len; i++)
       if (got[i] != GUARD_BYTE)
         st = nnb_fail(e, NNB_ERR_BACKEND,
@@ -83,7 +86,9 @@ nnb_status nnb_session_create_guarded(nnb_backend *b, const nnb_graph *g, uint64
   if (nnb_graph_status(g, e) != NNB_OK) return g->status;
   for (int i = 0; i < g->n_nodes; i++) {
     nnb_error why = {{0}};
-    if (!b->vt->supports(b->ctx, g, &g->nodes[i], &why))
+    bool ok = b->vt->supports(b->ctx, g, &g->nodes[i], &why);
+    nnb_plugin_status(NNB_OK, &why); /* the plugin's text, bounded */
+    if (!ok)
       return nnb_fail(e, NNB_ERR_UNSUPPORTED, "backend %s does not support node '%s' (%s)%s%s",
                       b->plugin ? b->plugin->name : b->vt->name, g->nodes[i].name,
                       nnb_op_name(g->nodes[i].op), why.msg[0] ? ": " : "", why.msg);
@@ -92,7 +97,7 @@ nnb_status nnb_session_create_guarded(nnb_backend *b, const nnb_graph *g, uint64
   if (st != NNB_OK) return st;
   for (int r = 0; r < NNB_REGION_COUNT && st == NNB_OK; r++) {
     uint64_t bytes = s->mem.region_bytes[r] ? s->mem.region_bytes[r] : NNB_ALIGN;
-    st = b->vt->buffer_alloc(b->ctx, bytes, &s->buffers[r], e);
+    st = nnb_plugin_status(b->vt->buffer_alloc(b->ctx, bytes, &s->buffers[r], e), e);
     /* Zeroed once so optimizer state starts at zero and a kernel that reads
      * memory nobody wrote gives the same wrong answer every run. */
     if (st == NNB_OK) st = zero_buffer(b, s->buffers[r], bytes, e);
@@ -106,7 +111,7 @@ nnb_status nnb_session_create_guarded(nnb_backend *b, const nnb_graph *g, uint64
     s->bindings[t].offset = s->mem.offset[t];
   }
   if (st == NNB_OK && guard) st = write_guards(s, e);
-  if (st == NNB_OK) st = b->vt->prepare(b->ctx, g, s->bindings, &s->plan, e);
+  if (st == NNB_OK) st = nnb_plugin_status(b->vt->prepare(b->ctx, g, s->bindings, &s->plan, e), e);
   if (st != NNB_OK) nnb_session_free(s);
   return st;
 }
@@ -131,18 +136,21 @@ static nnb_status check_tensor(const nnb_session *s, int t, nnb_error *e) {
 nnb_status nnb_session_upload(nnb_session *s, int t, const void *src, nnb_error *e) {
   if (check_tensor(s, t, e) != NNB_OK) return NNB_ERR_INVALID;
   const nnb_tensor_desc *d = &s->graph->tensors[t];
-  return s->backend->vt->upload(s->backend->ctx, s->bindings[t].buffer, s->bindings[t].offset, src,
-                                nnb_nbytes(d), e);
+  return nnb_plugin_status(s->backend->vt->upload(s->backend->ctx, s->bindings[t].buffer,
+                                                  s->bindings[t].offset, src, nnb_nbytes(d), e),
+                           e);
 }
 
 nnb_status nnb_session_download(nnb_session *s, int t, void *dst, nnb_error *e) {
   if (check_tensor(s, t, e) != NNB_OK) return NNB_ERR_INVALID;
   const nnb_tensor_desc *d = &s->graph->tensors[t];
-  return s->backend->vt->download(s->backend->ctx, s->bindings[t].buffer, s->bindings[t].offset,
-                                  dst, nnb_nbytes(d), e);
+  return nnb_plugin_status(s->backend->vt->download(s->backend->ctx, s->bindings[t].buffer,
+                                                    s->bindings[t].offset, dst, nnb_nbytes(d), e),
+                           e);
 }
 
 nnb_status nnb_session_run(nnb_session *s, nnb_error *e) {
   nnb_status st = s->backend->vt->execute(s->backend->ctx, s->plan, e);
-  return st == NNB_OK ? s->backend->vt->sync(s->backend->ctx, e) : st;
+  if (st == NNB_OK) st = s->backend->vt->sync(s->backend->ctx, e);
+  return nnb_plugin_status(st, e);
 }

@@ -20,6 +20,7 @@ typedef struct nnb_plugin {
   int score;        /* from the optional score export, 1 without one */
   void *handle;     /* dlopen handle */
   const nnb_backend_vtable *vt;
+  bool init_tried; /* init succeeded once in a child process (nnb_backend_open) */
 } nnb_plugin;
 
 /* Scans NNBENCH_BACKEND_PATH (colon separated), then the build tree, then
@@ -43,10 +44,28 @@ typedef struct nnb_backend {
   nnb_backend_ctx *ctx;
 } nnb_backend;
 
-/* Loads the registry if needed, finds `name` and initialises it. */
+/* Loads the registry if needed, finds `name` and initialises it. The first
+ * time a plugin is opened in a process, its init runs in a child process
+ * first: a plugin that crashes there, or does not return within
+ * $NNBENCH_INIT_TIMEOUT seconds (default 60), is marked unavailable with the
+ * signal, and the call fails with NNB_ERR_UNAVAILABLE instead of taking the
+ * process down. */
 nnb_status nnb_backend_open(const char *name, const nnb_backend_config *cfg, nnb_backend *out,
                             nnb_error *e);
 void nnb_backend_close(nnb_backend *b);
+/* For a process that is itself the isolation (a case's child): open
+ * backends without trying init in a child first. */
+void nnb_registry_trust_init(bool trust);
+/* The backend's describe(), with what the plugin wrote bounded: strings cut
+ * at their buffers' ends, the property count clamped to the table. */
+nnb_status nnb_backend_describe(const nnb_backend *b, nnb_backend_info *info, nnb_error *e);
+
+/* A plugin is not trusted to end its strings: cuts what it wrote into e at
+ * the buffer's end and returns st. */
+static inline nnb_status nnb_plugin_status(nnb_status st, nnb_error *e) {
+  if (e) e->msg[sizeof e->msg - 1] = '\0';
+  return st;
+}
 
 /* ---- memory planner ------------------------------------------------------ */
 
