@@ -62,7 +62,7 @@ Test(isolation, list_reports_plugins_that_crash_or_hang_in_init) {
   int rc = nnbench(&out, "list backends");
   cr_expect_eq(rc, 0, "list exits 0: %s", out);
   says_crashed_and_hung(out);
-  cr_expect(strstr(out, "reference    available"), "the rest are listed: %s", out);
+  cr_expect(strstr(out, "reference    plugin  available"), "the rest are listed: %s", out);
   free(out);
 }
 

@@ -77,7 +77,9 @@ cJSON *nnb_conditions_json(const nnb_conditions *a, const nnb_conditions *b, dou
   cJSON_AddStringToObject(o, "cpu_mhz_source", *a->mhz_source ? a->mhz_source : "unreadable");
   double share = -1, steal = -1;
   long long total = b->total - a->total;
-  if (a->total >= 0 && b->total >= 0 && total > 0) {
+  if (a->total >= 0 && b->total >= 0 && total == 0) {
+    share = steal = 0; /* shorter than one clock tick: nothing else was seen running */
+  } else if (a->total >= 0 && b->total >= 0 && total > 0) {
     double hz = (double)sysconf(_SC_CLK_TCK);
     double others = (double)(b->busy - a->busy) - child_cpu_s * hz;
     /* jiffies are coarse: a short round can read slightly below zero */
