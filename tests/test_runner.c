@@ -139,6 +139,8 @@ static void validate(cJSON *doc) {
       cr_expect(has_num(cond, "other_cpu_share") && has_num(cond, "load_avg_1m_start") &&
                     cJSON_IsBool(cJSON_GetObjectItem(cond, "loaded")),
                 "rounds[].conditions");
+      double share = cJSON_GetObjectItem(cond, "other_cpu_share")->valuedouble;
+      cr_expect(share >= 0 && share <= 1, "other processes' share is a fraction: %g", share);
     }
     cr_expect_eq(in_rounds, cJSON_GetArraySize(cJSON_GetObjectItem(c, "samples_s")));
     cJSON *s = cJSON_GetObjectItem(c, "summary");
@@ -174,24 +176,32 @@ static cJSON *case_of(cJSON *doc, const char *backend) {
   return NULL;
 }
 
-Test(runner, crash_and_hang_fail_their_cases_and_the_suite_goes_on) {
-  setenv("NNBENCH_BACKEND_PATH", NNB_FIXTURE_DIR, 1);
-  const char *p = write_file(
-      "s.ini", "[suite]\nname = iso\ndataset = synthetic:n=64\nmin_time = 0\n"
-               "min_iters = 3\nwarmup = 1\ntimeout = 4\n"
-               "[g]\nmodels = mlp:hidden=8\nbackends = crash hang reference\nbatch = 2\n");
+/* Runs the suite file `name` holding `text` with options o (its out_dir
+ * set here) and returns the results read back; *failed counts failed cases. */
+static cJSON *run_suite(const char *name, const char *text, nnb_run_options o, int *failed) {
+  const char *p = write_file(name, text);
   nnb_suite s;
   nnb_error e;
   cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
   char out[256], resdir[300];
   snprintf(resdir, sizeof resdir, "%s/results", dir);
-  nnb_run_options o = {.out_dir = resdir, .accuracy_samples = 16};
-  int failed = 0;
-  cr_assert_eq(nnb_suite_run(&s, &o, out, sizeof out, &failed, &e), NNB_OK, "%s", e.msg);
+  o.out_dir = resdir;
+  cr_assert_eq(nnb_suite_run(&s, &o, out, sizeof out, failed, &e), NNB_OK, "%s", e.msg);
   nnb_suite_free(&s);
-  cr_expect_eq(failed, 2);
   cJSON *doc;
   cr_assert_eq(nnb_results_read(out, &doc, &e), NNB_OK, "%s", e.msg);
+  return doc;
+}
+
+Test(runner, crash_and_hang_fail_their_cases_and_the_suite_goes_on) {
+  setenv("NNBENCH_BACKEND_PATH", NNB_FIXTURE_DIR, 1);
+  int failed = 0;
+  cJSON *doc = run_suite("s.ini",
+                         "[suite]\nname = iso\ndataset = synthetic:n=64\nmin_time = 0\n"
+                         "min_iters = 3\nwarmup = 1\ntimeout = 4\n"
+                         "[g]\nmodels = mlp:hidden=8\nbackends = crash hang reference\nbatch = 2\n",
+                         (nnb_run_options){.accuracy_samples = 16}, &failed);
+  cr_expect_eq(failed, 2);
   validate(doc);
   cJSON *crash = case_of(doc, "crash"), *hang = case_of(doc, "hang"),
         *ok = case_of(doc, "reference");
@@ -207,7 +217,7 @@ Test(runner, crash_and_hang_fail_their_cases_and_the_suite_goes_on) {
   cJSON *acc = cJSON_GetObjectItem(doc, "accuracy");
   cr_expect_geq(cJSON_GetArraySize(acc), 1, "the accuracy section ran");
   char csv[400];
-  snprintf(csv, sizeof csv, "%s/results.csv", out);
+  snprintf(csv, sizeof csv, "%s/results/results.csv", dir);
   FILE *f = fopen(csv, "r");
   cr_assert(f, "results.csv exists");
   int lines = 0;
@@ -218,23 +228,14 @@ Test(runner, crash_and_hang_fail_their_cases_and_the_suite_goes_on) {
 }
 
 Test(runner, rounds_are_fresh_processes_interleaved_in_a_seeded_order) {
-  const char *p = write_file(
-      "r.ini", "[suite]\nname = rounds\ndataset = synthetic:n=64\nmin_time = 0\nmin_iters = 3\n"
-               "warmup = 1\nrounds = 3\n"
-               "[g]\nmodels = mlp:hidden=8 mlp:hidden=4 cnn:c1=2,c2=2,c3=2,fc=4\n"
-               "backends = reference\nbatch = 2\n");
-  nnb_suite s;
-  nnb_error e;
-  cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
-  char out[256], resdir[300];
-  snprintf(resdir, sizeof resdir, "%s/results", dir);
-  nnb_run_options o = {.out_dir = resdir, .rounds = 4, .pin = "0"};
   int failed = 0;
-  cr_assert_eq(nnb_suite_run(&s, &o, out, sizeof out, &failed, &e), NNB_OK, "%s", e.msg);
-  nnb_suite_free(&s);
+  cJSON *doc = run_suite("r.ini",
+                         "[suite]\nname = rounds\ndataset = synthetic:n=64\nmin_time = 0\n"
+                         "min_iters = 3\nwarmup = 1\nrounds = 3\n"
+                         "[g]\nmodels = mlp:hidden=8 mlp:hidden=4 cnn:c1=2,c2=2,c3=2,fc=4\n"
+                         "backends = reference\nbatch = 2\n",
+                         (nnb_run_options){.rounds = 4, .pin = "0"}, &failed);
   cr_expect_eq(failed, 0);
-  cJSON *doc;
-  cr_assert_eq(nnb_results_read(out, &doc, &e), NNB_OK, "%s", e.msg);
   validate(doc);
   int used[12] = {0}, k = 0;
   cJSON *c;
@@ -286,17 +287,8 @@ Test(runner, accuracy_uses_the_checkpoints_of_the_weights_folder) {
            "warmup = 0\nweights = %s\n[g]\nmodels = mlp:hidden=8 mlp:hidden=4\n"
            "backends = reference\nbatch = 2\n",
            dir);
-  const char *p = write_file("w.ini", text);
-  nnb_suite s;
-  cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
-  char out[256], resdir[300];
-  snprintf(resdir, sizeof resdir, "%s/results", dir);
-  nnb_run_options o = {.out_dir = resdir, .accuracy_samples = 8};
   int failed = 0;
-  cr_assert_eq(nnb_suite_run(&s, &o, out, sizeof out, &failed, &e), NNB_OK, "%s", e.msg);
-  nnb_suite_free(&s);
-  cJSON *doc;
-  cr_assert_eq(nnb_results_read(out, &doc, &e), NNB_OK, "%s", e.msg);
+  cJSON *doc = run_suite("w.ini", text, (nnb_run_options){.accuracy_samples = 8}, &failed);
   cJSON *acc = cJSON_GetObjectItem(doc, "accuracy");
   cr_assert_eq(cJSON_GetArraySize(acc), 2);
   cJSON *with = cJSON_GetArrayItem(acc, 0), *without = cJSON_GetArrayItem(acc, 1);

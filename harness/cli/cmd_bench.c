@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affinity.h"
 #include "cli.h"
 #include "options.h"
 #include "results.h"
@@ -60,6 +61,9 @@ int cmd_bench(int argc, char **argv) {
   int rc = cli_parse(&spec, argc, argv);
   if (rc >= 0) return rc;
   if (!models) return cli_usage_error("bench", "--model is required");
+  char err[160];
+  if (pin && nnb_cpulist_parse(pin, NULL, err, sizeof err))
+    return cli_usage_error("bench", "--pin: %s", err);
   /* Write the cases as a suite file, so bench and run share one parser. */
   char tmpl[] = "/tmp/nnbench-bench-XXXXXX.ini";
   int fd = mkstemps(tmpl, 4);
