@@ -6,10 +6,10 @@
 # Variables: npanels, panel_title_N, panel_logy_N (1: log axis), peer_name.
 reset
 plot_w = panel_w * npanels + 80
-plot_h = panel_h + 100
+plot_h = panel_h + 180   # room for a legend of several rows
 load templates.'/terminal.gp'
 set multiplot layout 1, npanels title sprintf('Speed relative to %s at its best thread count (above 1: faster)', peer_name) \
-    margins 0.1, 0.98, 0.2, 0.86 spacing 0.08, 0
+    margins 0.1, 0.98, 0.32, 0.88 spacing 0.08, 0
 set style data histogram
 set style histogram errorbars gap 1.5 lw 1.2
 set style fill solid 0.9 border rgb '#333333'
