@@ -155,6 +155,14 @@ Test(openblas, large_cases_take_the_parallel_paths) {
     nnb_attr at = {.matmul = {0, 1}};
     big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2, 1}, 3, &at);
   }
+  for (int ta = 0; ta < 2; ta++) /* one row or one column of C: SGEMV, every transposition */
+    for (int tb = 0; tb < 2; tb++)
+      for (int row = 0; row < 2; row++) {
+        int64_t m = row ? 1 : 37, n = row ? 45 : 1, k = 29;
+        const int64_t sh[2][4] = {{ta ? k : m, ta ? m : k}, {tb ? n : k, tb ? k : n}};
+        nnb_attr at = {.matmul = {ta, tb}};
+        big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at);
+      }
   { /* bias gradient: per-thread partial sums */
     const int64_t sh[1][4] = {{4096, 72}};
     nnb_attr at = {.shape = {.rank = 1, .dims = {72}}};
@@ -296,6 +304,9 @@ Test(openblas, lstm_trains_as_the_reference_split_by_sequences) {
   train_agrees("lstm", 6, "lstm_split=0");
 }
 Test(openblas, transformer_trains_as_the_reference) { train_agrees("transformer", 6, NULL); }
+/* a batch of one: every GEMM with one row is an SGEMV */
+Test(openblas, lstm_trains_as_the_reference_one_sequence) { train_agrees("lstm", 1, NULL); }
+Test(openblas, mlp_trains_as_the_reference_one_sample) { train_agrees("mlp", 1, NULL); }
 
 /* Inference logits agree with the reference, and running with the relu
  * fusion off (option fuse=0) gives the same bits. */
@@ -304,18 +315,19 @@ Test(openblas, inference_agrees_fused_or_not) {
   nnb_backend ob, plain;
   open_openblas(&ob, NULL);
   open_openblas(&plain, "fuse=0");
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 8; k++) { /* batches of 5 and of 1 (SGEMV) */
+    int batch = k < 4 ? 5 : 1;
     run a, b, c;
-    start(&a, &ref, specs[k], 5, 0);
-    start(&b, &ob, specs[k], 5, 0);
-    start(&c, &plain, specs[k], 5, 0);
+    start(&a, &ref, specs[k % 4], batch, 0);
+    start(&b, &ob, specs[k % 4], batch, 0);
+    start(&c, &plain, specs[k % 4], batch, 0);
     step(&a), step(&b), step(&c);
     float *la = fetch(&a, a.m.logits), *lb = fetch(&b, b.m.logits), *lc = fetch(&c, c.m.logits);
     int64_t n = nnb_numel(&a.m.g.tensors[a.m.logits]);
     double err = nmse(lb, la, n);
-    cr_expect_leq(err, 1e-8, "%s logits: NMSE %.3g", specs[k], err);
-    cr_expect_arr_eq(lb, lc, (size_t)n * sizeof *lb, "%s: fused and unfused logits differ",
-                     specs[k]);
+    cr_expect_leq(err, 1e-8, "%s, batch %d, logits: NMSE %.3g", specs[k % 4], batch, err);
+    cr_expect_arr_eq(lb, lc, (size_t)n * sizeof *lb,
+                     "%s, batch %d: fused and unfused logits differ", specs[k % 4], batch);
     free(la), free(lb), free(lc);
     stop(&a), stop(&b), stop(&c);
   }

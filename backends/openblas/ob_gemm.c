@@ -10,6 +10,30 @@
  * two cores (but more than on one when the two vCPUs share a core). */
 #define GEMM_PAR_MIN_FLOPS 4.0e6
 
+/* C (one row or one column) = alpha op(A) op(B) + beta C as one SGEMV.
+ * SGEMM would pack the whole matrix operand on every call, which for a
+ * single row costs as much as the product itself (a batch of one, an LSTM
+ * step of one sequence: 4-5 GFLOP/s against the weights' size). */
+static void sgemv(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                  int64_t ldc) {
+  const float *mat, *x;
+  int64_t ld, incx, incy, rows, cols;
+  bool trans;
+  if (m == 1) { /* c[0, :] = op(B)^T op(A)[0, :]; op(B) is [k, n] */
+    mat = b, ld = ldb, trans = !tb, rows = tb ? n : k, cols = tb ? k : n;
+    x = a, incx = ta ? lda : 1, incy = 1;
+  } else { /* c[:, 0] = op(A) op(B)[:, 0]; op(A) is [m, k] */
+    mat = a, ld = lda, trans = ta, rows = ta ? k : m, cols = ta ? m : k;
+    x = b, incx = tb ? 1 : ldb, incy = ldc;
+  }
+  int64_t len = m == 1 ? n : m;
+  if (beta == 0.0f) /* C need not hold numbers: never let 0 * NaN through */
+    for (int64_t i = 0; i < len; i++) c[i * incy] = 0.0f;
+  env->blas.sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, (blasint)rows, (blasint)cols,
+                  alpha, mat, (blasint)ld, x, (blasint)incx, beta, c, (blasint)incy);
+}
+
 void ob_sgemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
               int64_t ldc) {
@@ -17,6 +41,10 @@ void ob_sgemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t
   if (k <= 0) { /* nothing to multiply: C = beta C (OpenBLAS refuses lda = 0) */
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
+  if (m == 1 || n == 1) { /* a matrix-vector product */
+    sgemv(env, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   env->blas.sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
