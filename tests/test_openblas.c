@@ -296,12 +296,15 @@ static void train_agrees(const char *spec, int batch, const char *options) {
 
 Test(openblas, mlp_trains_as_the_reference) { train_agrees("mlp", 300, NULL); }
 Test(openblas, cnn_trains_as_the_reference) { train_agrees("cnn", 6, NULL); }
-/* both ways of sharing the recurrence among threads */
+/* both ways of sharing the recurrence among threads, each with the input
+ * projection of all steps at once and step by step */
 Test(openblas, lstm_trains_as_the_reference_split_by_units) {
-  train_agrees("lstm", 6, "lstm_split=1");
+  train_agrees("lstm", 6, "lstm_split=1,lstm_input=0");
+  train_agrees("lstm", 6, "lstm_split=1,lstm_input=1");
 }
 Test(openblas, lstm_trains_as_the_reference_split_by_sequences) {
-  train_agrees("lstm", 6, "lstm_split=0");
+  train_agrees("lstm", 6, "lstm_split=0,lstm_input=0");
+  train_agrees("lstm", 6, "lstm_split=0,lstm_input=1");
 }
 Test(openblas, transformer_trains_as_the_reference) { train_agrees("transformer", 6, NULL); }
 /* a batch of one: every GEMM with one row is an SGEMV */
