@@ -163,6 +163,12 @@ Test(openblas, large_cases_take_the_parallel_paths) {
         nnb_attr at = {.matmul = {ta, tb}};
         big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at);
       }
+  /* short K, 2.2 MB of C per thread: blocks of rows, the last partial */
+  for (int ta = 0; ta < 2; ta++) {
+    const int64_t sh[2][4] = {{ta ? 20 : 1600, ta ? 1600 : 20}, {20, 700}};
+    nnb_attr at = {.matmul = {ta, 0}};
+    big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at);
+  }
   { /* bias gradient: per-thread partial sums */
     const int64_t sh[1][4] = {{4096, 72}};
     nnb_attr at = {.shape = {.rank = 1, .dims = {72}}};
