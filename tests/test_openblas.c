@@ -391,6 +391,49 @@ Test(openblas, core_type_decision) {
   cr_expect_not(ob_coretype_is_avx512(NULL));
 }
 
+Test(openblas, vector_isa_decision) {
+  char why[256];
+  cr_expect_str_eq(ob_vec_isa_decide(NULL, true, true, why, sizeof why), "avx512");
+  cr_expect_str_eq(ob_vec_isa_decide("", false, true, why, sizeof why), "avx2");
+  cr_expect_str_eq(ob_vec_isa_decide(NULL, false, false, why, sizeof why), "baseline");
+  /* a narrower table than the CPU's: the AVX2 paths on an AVX-512 machine */
+  cr_expect_str_eq(ob_vec_isa_decide("AVX2", true, true, why, sizeof why), "avx2");
+  cr_expect(strstr(why, "NNB_OPENBLAS_VEC=AVX2"), "%s", why);
+  cr_expect_str_eq(ob_vec_isa_decide("baseline", false, true, why, sizeof why), "baseline");
+  /* wider than the CPU, or unknown: refused, with the reason */
+  cr_expect_null(ob_vec_isa_decide("avx512", false, true, why, sizeof why));
+  cr_expect(strstr(why, "cannot run"), "%s", why);
+  cr_expect_null(ob_vec_isa_decide("sse9", true, true, why, sizeof why));
+  cr_expect(strstr(why, "expected avx512, avx2 or baseline"), "%s", why);
+}
+
+/* The variable reaches the backend: the baseline kernels run every op as
+ * the reference does, and the provenance says so; a wrong value fails. */
+Test(openblas, vector_isa_can_be_narrowed) {
+  cr_assert_eq(setenv("NNB_OPENBLAS_VEC", "baseline", 1), 0);
+  nnb_backend ob;
+  open_openblas(&ob, NULL);
+  unsetenv("NNB_OPENBLAS_VEC");
+  nnb_backend_info info;
+  nnb_error e = {{0}};
+  cr_assert_eq(ob.vt->describe(ob.ctx, &info, &e), NNB_OK, "%s", e.msg);
+  cr_assert_not_null(prop(&info, "vector_isa_reason"));
+  cr_expect_str_eq(prop(&info, "vector_isa"), "baseline");
+  cr_expect(strstr(prop(&info, "vector_isa_reason"), "NNB_OPENBLAS_VEC"));
+  for (int op = 0; op < NNB_OP_COUNT; op++) {
+    nnb_check_result r;
+    nnb_check_op(&ref, &ob, (nnb_op)op, 1, &r);
+    cr_expect_eq(r.verdict, NNB_PASS, "%s on baseline kernels: %s", nnb_op_name((nnb_op)op),
+                 r.detail);
+  }
+  nnb_backend_close(&ob);
+  cr_assert_eq(setenv("NNB_OPENBLAS_VEC", "sse9", 1), 0);
+  nnb_backend_config cfg = {.threads = 1};
+  cr_expect_neq(nnb_backend_open("openblas", &cfg, &ob, &e), NNB_OK);
+  cr_expect(strstr(e.msg, "NNB_OPENBLAS_VEC=sse9"), "%s", e.msg);
+  unsetenv("NNB_OPENBLAS_VEC");
+}
+
 Test(openblas, cpu_features_are_consistent) {
   ob_cpu c;
   ob_cpu_detect(&c);
