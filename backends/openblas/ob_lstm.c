@@ -89,7 +89,6 @@ static bool input_per_step(const ob_step *s, const ldims *d, int nt, bool by_uni
 /* The forward's workspace, in floats from s->ws: bias = b_ih + b_hh [4H];
  * all at once: Z [B*T, 4H]; per step: w_cat [4H, I+H], Z_t [B, 4H], one
  * [x_t h_{t-1}] buffer [B, I+H] per thread. */
-
 typedef struct fwd_ws {
   bool per_step, by_units;
   int nt;
