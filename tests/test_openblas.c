@@ -156,6 +156,20 @@ Test(openblas, large_cases_take_the_parallel_paths) {
     nnb_attr at = {.matmul = {0, 1}};
     big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2, 1}, 3, &at);
   }
+  for (int ta = 0; ta < 2; ta++) /* one row or one column of C: SGEMV, every transposition */
+    for (int tb = 0; tb < 2; tb++)
+      for (int row = 0; row < 2; row++) {
+        int64_t m = row ? 1 : 37, n = row ? 45 : 1, k = 29;
+        const int64_t sh[2][4] = {{ta ? k : m, ta ? m : k}, {tb ? n : k, tb ? k : n}};
+        nnb_attr at = {.matmul = {ta, tb}};
+        big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at);
+      }
+  /* short K, 2.2 MB of C per thread: blocks of rows, the last partial */
+  for (int ta = 0; ta < 2; ta++) {
+    const int64_t sh[2][4] = {{ta ? 20 : 1600, ta ? 1600 : 20}, {20, 700}};
+    nnb_attr at = {.matmul = {ta, 0}};
+    big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at);
+  }
   { /* bias gradient: per-thread partial sums */
     const int64_t sh[1][4] = {{4096, 72}};
     nnb_attr at = {.shape = {.rank = 1, .dims = {72}}};
@@ -289,14 +303,20 @@ static void train_agrees(const char *spec, int batch, const char *options) {
 
 Test(openblas, mlp_trains_as_the_reference) { train_agrees("mlp", 300, NULL); }
 Test(openblas, cnn_trains_as_the_reference) { train_agrees("cnn", 6, NULL); }
-/* both ways of sharing the recurrence among threads */
+/* both ways of sharing the recurrence among threads, each with the input
+ * projection of all steps at once and step by step */
 Test(openblas, lstm_trains_as_the_reference_split_by_units) {
-  train_agrees("lstm", 6, "lstm_split=1");
+  train_agrees("lstm", 6, "lstm_split=1,lstm_input=0");
+  train_agrees("lstm", 6, "lstm_split=1,lstm_input=1");
 }
 Test(openblas, lstm_trains_as_the_reference_split_by_sequences) {
-  train_agrees("lstm", 6, "lstm_split=0");
+  train_agrees("lstm", 6, "lstm_split=0,lstm_input=0");
+  train_agrees("lstm", 6, "lstm_split=0,lstm_input=1");
 }
 Test(openblas, transformer_trains_as_the_reference) { train_agrees("transformer", 6, NULL); }
+/* a batch of one: every GEMM with one row is an SGEMV */
+Test(openblas, lstm_trains_as_the_reference_one_sequence) { train_agrees("lstm", 1, NULL); }
+Test(openblas, mlp_trains_as_the_reference_one_sample) { train_agrees("mlp", 1, NULL); }
 
 /* Inference logits agree with the reference, and running with the relu
  * fusion off (option fuse=0) gives the same bits. */
@@ -305,18 +325,19 @@ Test(openblas, inference_agrees_fused_or_not) {
   nnb_backend ob, plain;
   open_openblas(&ob, NULL);
   open_openblas(&plain, "fuse=0");
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 8; k++) { /* batches of 5 and of 1 (SGEMV) */
+    int batch = k < 4 ? 5 : 1;
     run a, b, c;
-    start(&a, &ref, specs[k], 5, 0);
-    start(&b, &ob, specs[k], 5, 0);
-    start(&c, &plain, specs[k], 5, 0);
+    start(&a, &ref, specs[k % 4], batch, 0);
+    start(&b, &ob, specs[k % 4], batch, 0);
+    start(&c, &plain, specs[k % 4], batch, 0);
     step(&a), step(&b), step(&c);
     float *la = fetch(&a, a.m.logits), *lb = fetch(&b, b.m.logits), *lc = fetch(&c, c.m.logits);
     int64_t n = nnb_numel(&a.m.g.tensors[a.m.logits]);
     double err = nmse(lb, la, n);
-    cr_expect_leq(err, 1e-8, "%s logits: NMSE %.3g", specs[k], err);
-    cr_expect_arr_eq(lb, lc, (size_t)n * sizeof *lb, "%s: fused and unfused logits differ",
-                     specs[k]);
+    cr_expect_leq(err, 1e-8, "%s, batch %d, logits: NMSE %.3g", specs[k % 4], batch, err);
+    cr_expect_arr_eq(lb, lc, (size_t)n * sizeof *lb,
+                     "%s, batch %d: fused and unfused logits differ", specs[k % 4], batch);
     free(la), free(lb), free(lc);
     stop(&a), stop(&b), stop(&c);
   }
@@ -369,6 +390,49 @@ Test(openblas, core_type_decision) {
   cr_expect(ob_coretype_is_avx512("cooperlake"));
   cr_expect_not(ob_coretype_is_avx512("Haswell"));
   cr_expect_not(ob_coretype_is_avx512(NULL));
+}
+
+Test(openblas, vector_isa_decision) {
+  char why[256];
+  cr_expect_str_eq(ob_vec_isa_decide(NULL, true, true, why, sizeof why), "avx512");
+  cr_expect_str_eq(ob_vec_isa_decide("", false, true, why, sizeof why), "avx2");
+  cr_expect_str_eq(ob_vec_isa_decide(NULL, false, false, why, sizeof why), "baseline");
+  /* a narrower table than the CPU's: the AVX2 paths on an AVX-512 machine */
+  cr_expect_str_eq(ob_vec_isa_decide("AVX2", true, true, why, sizeof why), "avx2");
+  cr_expect(strstr(why, "NNB_OPENBLAS_VEC=AVX2"), "%s", why);
+  cr_expect_str_eq(ob_vec_isa_decide("baseline", false, true, why, sizeof why), "baseline");
+  /* wider than the CPU, or unknown: refused, with the reason */
+  cr_expect_null(ob_vec_isa_decide("avx512", false, true, why, sizeof why));
+  cr_expect(strstr(why, "cannot run"), "%s", why);
+  cr_expect_null(ob_vec_isa_decide("sse9", true, true, why, sizeof why));
+  cr_expect(strstr(why, "expected avx512, avx2 or baseline"), "%s", why);
+}
+
+/* The variable reaches the backend: the baseline kernels run every op as
+ * the reference does, and the provenance says so; a wrong value fails. */
+Test(openblas, vector_isa_can_be_narrowed) {
+  cr_assert_eq(setenv("NNB_OPENBLAS_VEC", "baseline", 1), 0);
+  nnb_backend ob;
+  open_openblas(&ob, NULL);
+  unsetenv("NNB_OPENBLAS_VEC");
+  nnb_backend_info info;
+  nnb_error e = {{0}};
+  cr_assert_eq(ob.vt->describe(ob.ctx, &info, &e), NNB_OK, "%s", e.msg);
+  cr_assert_not_null(prop(&info, "vector_isa_reason"));
+  cr_expect_str_eq(prop(&info, "vector_isa"), "baseline");
+  cr_expect(strstr(prop(&info, "vector_isa_reason"), "NNB_OPENBLAS_VEC"));
+  for (int op = 0; op < NNB_OP_COUNT; op++) {
+    nnb_check_result r;
+    nnb_check_op(&ref, &ob, (nnb_op)op, 1, &r);
+    cr_expect_eq(r.verdict, NNB_PASS, "%s on baseline kernels: %s", nnb_op_name((nnb_op)op),
+                 r.detail);
+  }
+  nnb_backend_close(&ob);
+  cr_assert_eq(setenv("NNB_OPENBLAS_VEC", "sse9", 1), 0);
+  nnb_backend_config cfg = {.threads = 1};
+  cr_expect_neq(nnb_backend_open("openblas", &cfg, &ob, &e), NNB_OK);
+  cr_expect(strstr(e.msg, "NNB_OPENBLAS_VEC=sse9"), "%s", e.msg);
+  unsetenv("NNB_OPENBLAS_VEC");
 }
 
 Test(openblas, cpu_features_are_consistent) {

@@ -18,8 +18,9 @@
 typedef struct ob_env {
   int threads;       /* the one thread count: OpenMP teams; OpenBLAS runs single-threaded */
   ob_blas blas;      /* OpenBLAS, loaded by ob_blas_load in init */
-  const ob_vec *vec; /* vector kernels for this CPU's widest ISA */
+  const ob_vec *vec; /* vector kernels: the CPU's widest ISA, or NNB_OPENBLAS_VEC's */
   int lstm_split;    /* option lstm_split: -1 auto, 0 by sequences, 1 by units */
+  int lstm_input;    /* option lstm_input: -1 auto, 0 all steps' x w_ih^T at once, 1 per step */
 } ob_env;
 
 /* How a node finishes its output when the node after it is folded in. */

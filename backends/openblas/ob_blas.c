@@ -27,6 +27,7 @@ static nnb_status open_lib(ob_blas *b, nnb_error *e) {
     return nnb_fail(e, NNB_ERR_UNAVAILABLE, "openblas: cannot load %s: %s", NNB_OPENBLAS_SONAME,
                     dlerror());
   nnb_status s = sym(b->handle, "cblas_sgemm", &b->sgemm, sizeof b->sgemm, e);
+  if (s == NNB_OK) s = sym(b->handle, "cblas_sgemv", &b->sgemv, sizeof b->sgemv, e);
   if (s == NNB_OK)
     s = sym(b->handle, "openblas_set_num_threads", &b->set_num_threads, sizeof b->set_num_threads,
             e);

@@ -17,9 +17,15 @@ typedef void (*ob_sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
                             const float *b, const blasint ldb, const float beta, float *c,
                             const blasint ldc);
 
+typedef void (*ob_sgemv_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const blasint m,
+                            const blasint n, const float alpha, const float *a, const blasint lda,
+                            const float *x, const blasint incx, const float beta, float *y,
+                            const blasint incy);
+
 typedef struct ob_blas {
   void *handle;
   ob_sgemm_fn sgemm;
+  ob_sgemv_fn sgemv;
   void (*set_num_threads)(int);
   char *(*get_corename)(void);
   char *(*get_config)(void);

@@ -101,3 +101,24 @@ const char *ob_coretype_decide(const char *nnb, const char *env, bool cpu_avx512
              got);
   return "SkylakeX";
 }
+
+const char *ob_vec_isa_decide(const char *want, bool cpu_avx512, bool cpu_avx2, char *why,
+                              size_t why_len) {
+  const char *widest = cpu_avx512 ? "avx512" : cpu_avx2 ? "avx2" : "baseline";
+  if (!want || !want[0]) {
+    snprintf(why, why_len, "the widest this CPU runs");
+    return widest;
+  }
+  bool ok = !strcasecmp(want, "baseline") || (!strcasecmp(want, "avx2") && cpu_avx2) ||
+            (!strcasecmp(want, "avx512") && cpu_avx512);
+  if (!ok) {
+    bool known = !strcasecmp(want, "avx2") || !strcasecmp(want, "avx512");
+    snprintf(why, why_len,
+             known ? "NNB_OPENBLAS_VEC=%s: this CPU cannot run it (widest: %s)"
+                   : "NNB_OPENBLAS_VEC=%s: expected avx512, avx2 or baseline (widest here: %s)",
+             want, widest);
+    return NULL;
+  }
+  snprintf(why, why_len, "NNB_OPENBLAS_VEC=%s (widest here: %s)", want, widest);
+  return !strcasecmp(want, "avx512") ? "avx512" : !strcasecmp(want, "avx2") ? "avx2" : "baseline";
+}

@@ -38,4 +38,12 @@ bool ob_coretype_is_avx512(const char *corename);
 const char *ob_coretype_decide(const char *nnb, const char *env, bool cpu_avx512,
                                const char *chosen, char *why, size_t why_len);
 
+/* The ISA of the vector kernels (ob_vec.h): "avx512", "avx2" or
+ * "baseline". want: NNB_OPENBLAS_VEC (NULL or "" when unset), which lets a
+ * wider CPU run a narrower table (an AVX-512 machine the AVX2 paths);
+ * otherwise the widest the CPU runs. Returns NULL when want is not one of
+ * the three or the CPU cannot run it. Writes a one-line reason. */
+const char *ob_vec_isa_decide(const char *want, bool cpu_avx512, bool cpu_avx2, char *why,
+                              size_t why_len);
+
 #endif

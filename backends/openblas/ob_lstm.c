@@ -69,46 +69,111 @@ static part thread_part(const ldims *d, bool by_units) {
   return p;
 }
 
-/* Workspace: Z [B*T, 4H], then b_ih + b_hh [4H]. */
+/* Where the input's contribution to the gates is computed:
+ * - all steps at once (one GEMM Z [B*T, 4H] = x w_ih^T before the
+ *   recurrence, each step then adds h_{t-1} w_hh^T into its rows of Z): the
+ *   weights are streamed once per step (w_hh) but Z, 4H floats per row and
+ *   step, goes through memory three times, and the GEMM has K = I (28 for
+ *   the first layer: a poor GEMM);
+ * - per step (Z_t [B, 4H] = [x_t h_{t-1}] [w_ih w_hh]^T, one GEMM with
+ *   K = I + H into a buffer that stays in cache): w_ih is streamed every
+ *   step as well.
+ * Per step the first moves about 3 x 4H floats more per row of the GEMM,
+ * the second 4H x I more weights: per step wins while I < 3 rows. */
+static bool input_per_step(const ob_step *s, const ldims *d, int nt, bool by_units) {
+  if (s->env->lstm_input >= 0) return s->env->lstm_input == 1;
+  int64_t rows = by_units ? d->b : (d->b + nt - 1) / nt;
+  return d->i < 3 * rows;
+}
+
+/* The forward's workspace, in floats from s->ws: bias = b_ih + b_hh [4H];
+ * all at once: Z [B*T, 4H]; per step: w_cat [4H, I+H], Z_t [B, 4H], one
+ * [x_t h_{t-1}] buffer [B, I+H] per thread. */
+typedef struct fwd_ws {
+  bool per_step, by_units;
+  int nt;
+  size_t bias, z, wcat, xh, xh_each, total;
+} fwd_ws;
+
+static fwd_ws fwd_layout(const ob_step *s, const ldims *d) {
+  fwd_ws w = {0};
+  w.nt = seq_threads(s, d, &w.by_units);
+  w.per_step = input_per_step(s, d, w.nt, w.by_units);
+  size_t g = (size_t)(4 * d->h), k = (size_t)(d->i + d->h), at = ob_round16(g);
+  w.bias = 0;
+  if (w.per_step) {
+    w.wcat = at, at += ob_round16(g * k);
+    w.z = at, at += ob_round16((size_t)d->b * g);
+    w.xh = at, w.xh_each = ob_round16((size_t)d->b * k), at += (size_t)w.nt * w.xh_each;
+  } else {
+    w.z = at, at += ob_round16((size_t)(d->b * d->t) * g);
+  }
+  w.total = at;
+  return w;
+}
+
 size_t ob_lstm_ws(const ob_step *s) {
   ldims d = dims_of(s->ti[0], s->ti[2]);
-  return ob_round16((size_t)(d.b * d.t * 4 * d.h)) + ob_round16((size_t)(4 * d.h));
+  return fwd_layout(s, &d).total;
 }
 
 nnb_status ob_lstm(const ob_step *s, nnb_error *e) {
   ldims d = dims_of(s->ti[0], s->ti[2]);
-  const int64_t B = d.b, T = d.t, NI = d.i, H = d.h, G = 4 * H;
+  const int64_t T = d.t, NI = d.i, H = d.h, G = 4 * H, K = NI + H;
   const float *x = s->in[0], *w_ih = s->in[1], *w_hh = s->in[2];
   const float *b_ih = s->in[3], *b_hh = s->in[4];
-  float *y = s->out[0], *cache = s->out[1];
-  float *z = s->ws, *bias = s->ws + ob_round16((size_t)(B * T * G));
+  float *y = s->out[0];
+  fwd_ws w = fwd_layout(s, &d);
+  float *bias = s->ws + w.bias, *z = s->ws + w.z, *wcat = s->ws + w.wcat;
   for (int64_t r = 0; r < G; r++) bias[r] = b_ih[r] + b_hh[r];
+  if (w.per_step)
+    for (int64_t r = 0; r < G; r++) {
+      memcpy(wcat + r * K, w_ih + r * NI, (size_t)NI * sizeof *wcat);
+      memcpy(wcat + r * K + NI, w_hh + r * H, (size_t)H * sizeof *wcat);
+    }
+  float *cache = s->out[1];
   const ob_env *env = s->env;
-  bool by_units;
-  int nt = seq_threads(s, &d, &by_units);
-#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(w.nt) if (w.nt > 1)
   {
-    part pt = thread_part(&d, by_units);
+    part pt = thread_part(&d, w.by_units);
     int64_t b0 = pt.b0, b1 = pt.b1, u0 = pt.u0, nb = b1 - b0, nu = pt.u1 - u0;
+    float *xh = s->ws + w.xh + (size_t)omp_get_thread_num() * w.xh_each;
     /* With every unit, the four gates are one GEMM; with a slice of the
      * units, one GEMM per gate (rows q*H + u0 .. of the weights). */
     int gates = nu == H ? 1 : 4;
     int64_t ncols = nu == H ? G : nu;
-    for (int q = 0; q < gates; q++) /* these units, every step of these rows */
-      ob_sgemm(env, false, true, nb * T, ncols, NI, 1.0f, x + b0 * T * NI, NI,
-               w_ih + (q * H + u0) * NI, NI, 0.0f, z + b0 * T * G + q * H + u0, G);
+    if (!w.per_step)
+      for (int q = 0; q < gates; q++) /* these units, every step of these rows */
+        ob_sgemm(env, false, true, nb * T, ncols, NI, 1.0f, x + b0 * T * NI, NI,
+                 w_ih + (q * H + u0) * NI, NI, 0.0f, z + b0 * T * G + q * H + u0, G);
     for (int64_t t = 0; t < T; t++) {
-      if (t > 0) /* rows b0..b1 of step t: stride T*G in Z, T*H in y */
+      /* this step's gate pre-activations of rows b0..b1: zt, row stride zs */
+      float *zt = w.per_step ? z + b0 * G : z + (b0 * T + t) * G;
+      int64_t zs = w.per_step ? G : T * G;
+      if (w.per_step) {
+        for (int64_t b = b0; b < b1; b++) {
+          float *row = xh + (b - b0) * K;
+          memcpy(row, x + (b * T + t) * NI, (size_t)NI * sizeof *row);
+          if (t > 0)
+            memcpy(row + NI, y + (b * T + t - 1) * H, (size_t)H * sizeof *row);
+          else
+            memset(row + NI, 0, (size_t)H * sizeof *row);
+        }
+        for (int q = 0; q < gates; q++)
+          ob_sgemm(env, false, true, nb, ncols, K, 1.0f, xh, K, wcat + (q * H + u0) * K, K, 0.0f,
+                   zt + q * H + u0, zs);
+      } else if (t > 0) { /* h_{t-1} read in place: stride T*H in y */
         for (int q = 0; q < gates; q++)
           ob_sgemm(env, false, true, nb, ncols, H, 1.0f, y + (b0 * T + t - 1) * H, T * H,
-                   w_hh + (q * H + u0) * H, H, 1.0f, z + (b0 * T + t) * G + q * H + u0, T * G);
+                   w_hh + (q * H + u0) * H, H, 1.0f, zt + q * H + u0, zs);
+      }
       for (int64_t b = b0; b < b1 && nu > 0; b++) {
         int64_t row = b * T + t;
-        env->vec->lstm_fwd(nu, H, z + row * G + u0, bias + u0,
+        env->vec->lstm_fwd(nu, H, zt + (b - b0) * zs + u0, bias + u0,
                            t > 0 ? cache + (row - 1) * 5 * H + 4 * H + u0 : NULL,
                            cache + row * 5 * H + u0, y + row * H + u0);
       }
-      if (by_units) {
+      if (w.by_units) {
 #pragma omp barrier
       }
     }

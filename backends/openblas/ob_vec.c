@@ -24,8 +24,24 @@ static inline uint32_t float_to_bits(float f) {
   return b;
 }
 
-/* exp(x) to about 1 ulp: x = n ln2 + r with |r| <= ln2/2, Cephes' degree-6
- * polynomial for e^r, then 2^n applied as two exponent scalings so that
+/* e^r for |r| <= ln2/2 (Cephes' degree-6 polynomial) and n, for
+ * x = n ln2 + r; x is finite and within [-103, 88.72] (or NaN). */
+static inline float exp_reduced(float x, int32_t *n_out) {
+  const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+  float t = x * 1.44269504088896341f + magic;
+  float n = t - magic;
+  *n_out = (int32_t)(float_to_bits(t) - float_to_bits(magic));
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  return p * (r * r) + r + 1.0f;
+}
+
+/* exp(x) to about 1 ulp: 2^n applied as two exponent scalings so that
  * n = 128 (results near FLT_MAX) and denormal results are exact. NaN
  * propagates (the comparisons are false for it); beyond the range the
  * result is 0 or +inf, as expf's. */
@@ -33,18 +49,8 @@ static inline float vexp(float x) {
   const float hi = 88.72283935546875f, lo = -103.0f;
   float xc = x > hi ? hi : x;
   xc = xc < lo ? lo : xc;
-  const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-  float t = xc * 1.44269504088896341f + magic;
-  float n = t - magic;
-  int32_t ni = (int32_t)(float_to_bits(t) - float_to_bits(magic));
-  float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
+  int32_t ni;
+  float p = exp_reduced(xc, &ni);
   int32_t n1 = ni / 2, n2 = ni - n1;
   float y =
       p * bits_to_float((uint32_t)(n1 + 127) << 23) * bits_to_float((uint32_t)(n2 + 127) << 23);
@@ -52,7 +58,22 @@ static inline float vexp(float x) {
   return x < lo ? 0.0f : y;
 }
 
-static inline float vsigmoid(float x) { return 1.0f / (1.0f + vexp(-x)); }
+/* exp(x) for x in [-87, 88] (NaN propagates), where 2^n is one normal
+ * float: one scaling and no edge cases, for the gates' hot loops. */
+static inline float vexp_normal(float x) {
+  int32_t ni;
+  float p = exp_reduced(x, &ni);
+  return p * bits_to_float((uint32_t)(ni + 127) << 23);
+}
+
+/* 1 / (1 + e^-x) with e^-x clamped to [e^-87, e^87]: outside, sigmoid is 1
+ * in f32, or below 2e-38 (returned as 1.6e-38). */
+static inline float vsigmoid(float x) {
+  float a = -x;
+  a = a < -87.0f ? -87.0f : a;
+  a = a > 87.0f ? 87.0f : a;
+  return 1.0f / (1.0f + vexp_normal(a));
+}
 
 /* tanh(x): Cephes' odd polynomial below |x| = 0.625 (no cancellation near
  * 0), 1 - 2 / (e^{2|x|} + 1) above, saturating at |x| = 9 where tanh is 1
@@ -66,7 +87,7 @@ static inline float vtanh(float x) {
   p = p * z - 3.33332819422e-1f;
   float small = p * z * x + x;
   float ac = a > 9.0f ? 9.0f : a;
-  float big = copysignf(1.0f - 2.0f / (vexp(2.0f * ac) + 1.0f), x);
+  float big = copysignf(1.0f - 2.0f / (vexp_normal(2.0f * ac) + 1.0f), x);
   return a < 0.625f ? small : big;
 }
 

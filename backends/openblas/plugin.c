@@ -14,7 +14,8 @@
 struct nnb_backend_ctx {
   ob_env env;
   ob_cpu cpu;
-  bool fuse; /* option fuse=0 turns the relu fusion off (for measuring it) */
+  bool fuse;         /* option fuse=0 turns the relu fusion off (for measuring it) */
+  char vec_why[128]; /* why this vector ISA */
   nnb_memory_stats mem;
 };
 
@@ -65,6 +66,7 @@ static nnb_status ob_describe(nnb_backend_ctx *ctx, nnb_backend_info *out, nnb_e
   snprintf(v, sizeof v, "%d", _OPENMP);
   nnb_info_prop(out, "openmp", v);
   nnb_info_prop(out, "vector_isa", ctx->env.vec->isa);
+  nnb_info_prop(out, "vector_isa_reason", ctx->vec_why);
   nnb_info_prop(out, "relu_fusion", ctx->fuse ? "on" : "off");
   return NNB_OK;
 }
@@ -85,11 +87,20 @@ static nnb_status ob_init(const nnb_backend_config *cfg, nnb_backend_ctx **out, 
     return s;
   }
   c->env.threads = cfg && cfg->threads > 0 ? cfg->threads : default_threads();
-  c->env.vec = ob_cpu_has_avx512(&c->cpu) ? &ob_vec_avx512
-               : ob_cpu_has_avx2(&c->cpu) ? &ob_vec_avx2
-                                          : &ob_vec_baseline;
+  const char *isa = ob_vec_isa_decide(getenv("NNB_OPENBLAS_VEC"), ob_cpu_has_avx512(&c->cpu),
+                                      ob_cpu_has_avx2(&c->cpu), c->vec_why, sizeof c->vec_why);
+  if (!isa) {
+    nnb_status st = nnb_fail(e, NNB_ERR_INVALID, "openblas: %s", c->vec_why);
+    ob_blas_unload(&c->env.blas);
+    free(c);
+    return st;
+  }
+  c->env.vec = !strcmp(isa, "avx512") ? &ob_vec_avx512
+               : !strcmp(isa, "avx2") ? &ob_vec_avx2
+                                      : &ob_vec_baseline;
   c->fuse = nnb_config_int(cfg, "fuse", 1) != 0;
   c->env.lstm_split = (int)nnb_config_int(cfg, "lstm_split", -1);
+  c->env.lstm_input = (int)nnb_config_int(cfg, "lstm_input", -1);
   *out = c;
   return NNB_OK;
 }
