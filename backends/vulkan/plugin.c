@@ -45,8 +45,11 @@ static int tile_option(const nnb_backend_config *cfg, nnb_error *e, int *out) {
     *out = VK_SH_GEMM_M;
   else if (!strcmp(v, "128") || !strcmp(v, "l"))
     *out = VK_SH_GEMM_L;
+  else if (!strcmp(v, "1") || !strcmp(v, "v"))
+    *out = VK_SH_GEMM_V;
   else {
-    nnb_fail(e, NNB_ERR_INVALID, "vulkan: option tile=%s: expected 32, 64 or 128 (or s, m, l)", v);
+    nnb_fail(e, NNB_ERR_INVALID,
+             "vulkan: option tile=%s: expected 1, 32, 64 or 128 (or v, s, m, l)", v);
     return -1;
   }
   return 0;

@@ -19,6 +19,7 @@ typedef enum vk_shader {
   VK_SH_GEMM_S = 0, /* 32x32 tiles */
   VK_SH_GEMM_M,     /* 64x64 */
   VK_SH_GEMM_L,     /* 128x128 */
+  VK_SH_GEMM_V,     /* one output per invocation, no shared memory */
   VK_SH_POINTWISE,
   VK_SH_REDUCE,
   VK_SH_ROWS,

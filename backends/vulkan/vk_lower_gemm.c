@@ -15,6 +15,7 @@ static uint32_t tile_of(vk_shader s) {
 static vk_shader pick_tile(const nnb_backend_ctx *c, const vk_gemm *g) {
   if (c->tile >= 0) return (vk_shader)c->tile;
   uint64_t mn = (uint64_t)g->m * g->n * g->batch;
+  if (g->m <= 8 || g->n <= 8) return VK_SH_GEMM_V; /* a 32x32 tile would idle */
   if (g->m >= 128 && g->n >= 128 && mn >= 64ull * 128 * 128) return VK_SH_GEMM_L;
   if (g->m >= 64 && g->n >= 64 && mn >= 16ull * 64 * 64) return VK_SH_GEMM_M;
   return VK_SH_GEMM_S;
@@ -26,6 +27,8 @@ nnb_status vk_gemm_run(vk_rec *r, vk_gemm gm, vk_arg a, vk_arg b, vk_arg c, cons
                        nnb_error *e) {
   vk_shader sh = pick_tile(r->c, &gm);
   uint32_t t = tile_of(sh), tiles = cdiv(gm.m, t) * cdiv(gm.n, t) * gm.batch;
+  uint32_t step = sh == VK_SH_GEMM_V ? 1 : BK; /* K per loop iteration */
+  if (sh == VK_SH_GEMM_V) tiles = cdiv((uint64_t)gm.m * gm.n * gm.batch, 256);
   /* Split K into parts written to the workspace and summed after: when one
    * invocation's K loop would be too long, or the output has too few tiles
    * to occupy the device. Only for one contiguous, overwritten C. */
@@ -35,14 +38,15 @@ nnb_status vk_gemm_run(vk_rec *r, vk_gemm gm, vk_arg a, vk_arg b, vk_arg c, cons
     if (r->c->split_k > 1)
       parts = (uint32_t)r->c->split_k;
     else if (r->c->split_k < 0) {
-      parts = cdiv(gm.k, (uint64_t)BK * MAX_K_STEPS);
+      parts = cdiv(gm.k, (uint64_t)step * MAX_K_STEPS);
+      if (parts == 0) parts = 1;
       if (tiles < 16 && gm.k >= 4096 && parts < 16 / tiles) parts = 16 / tiles;
     }
   }
   gm.kchunk = cdiv(cdiv(gm.k, parts), BK) * BK;
   if (gm.kchunk == 0) gm.kchunk = BK;
   parts = cdiv(gm.k ? gm.k : 1, gm.kchunk);
-  if (gm.kchunk / BK > VK_LOOP_BUDGET)
+  if (gm.kchunk / step > VK_LOOP_BUDGET)
     return nnb_fail(e, NNB_ERR_UNSUPPORTED,
                     "a GEMM with K=%u in one pass exceeds the per-invocation loop budget (%d "
                     "steps of %d)",
@@ -54,6 +58,8 @@ nnb_status vk_gemm_run(vk_rec *r, vk_gemm gm, vk_arg a, vk_arg b, vk_arg c, cons
     gm.c_off = 0, gm.c_s1 = gm.m * gm.n, gm.c_sm = gm.n;
   }
   uint32_t g[3] = {cdiv(gm.n, t), cdiv(gm.m, t), parts > 1 ? parts : gm.batch};
+  if (sh == VK_SH_GEMM_V)
+    vk_grid((uint64_t)gm.m * gm.n, 256, g), g[2] = parts > 1 ? parts : gm.batch;
   vk_arg args[4] = {a, b, out, bias ? *bias : out};
   /* the push constants are vk_gemm from m on, less batch */
   struct {

@@ -11,6 +11,9 @@ static const uint32_t spv_gemm_m[] =
 static const uint32_t spv_gemm_l[] =
 #include "gemm_l.spv.inc"
     ;
+static const uint32_t spv_gemm_v[] =
+#include "gemm_v.spv.inc"
+    ;
 static const uint32_t spv_pointwise[] =
 #include "pointwise.spv.inc"
     ;
@@ -36,15 +39,11 @@ static const uint32_t spv_fma_peak[] =
 #define ENTRY(name, var)                                                                           \
   { name, var, sizeof var }
 static const vk_spirv table[VK_SH_COUNT] = {
-    ENTRY("gemm 32x32", spv_gemm_s),
-    ENTRY("gemm 64x64", spv_gemm_m),
-    ENTRY("gemm 128x128", spv_gemm_l),
-    ENTRY("pointwise", spv_pointwise),
-    ENTRY("reduce", spv_reduce),
-    ENTRY("rows", spv_rows),
-    ENTRY("ce", spv_ce),
-    ENTRY("pool", spv_pool),
-    ENTRY("lstm", spv_lstm),
+    ENTRY("gemm 32x32", spv_gemm_s),   ENTRY("gemm 64x64", spv_gemm_m),
+    ENTRY("gemm 128x128", spv_gemm_l), ENTRY("gemm per element", spv_gemm_v),
+    ENTRY("pointwise", spv_pointwise), ENTRY("reduce", spv_reduce),
+    ENTRY("rows", spv_rows),           ENTRY("ce", spv_ce),
+    ENTRY("pool", spv_pool),           ENTRY("lstm", spv_lstm),
     ENTRY("fma_peak", spv_fma_peak),
 };
 

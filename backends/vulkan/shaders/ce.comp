@@ -39,16 +39,29 @@ void main() {
   float m = -3.402823466e38;
   for (uint j = tid; j < pc.c; j += 64u) m = max(m, logits[base + j]);
   m = reduce64(m, true);
-  float s = 0.0;
-  for (uint j = tid; j < pc.c; j += 64u) s += exp(logits[base + j] - m);
-  float lse = m + log(reduce64(s, false));
+  // sum exp(x - m) = ties + rest, kept apart so that 1 - p of a row's clear
+  // winner (rest tiny) and log(sum) keep their digits
+  float ties = 0.0, rest = 0.0;
+  for (uint j = tid; j < pc.c; j += 64u) {
+    float x = logits[base + j];
+    if (x == m) ties += 1.0;
+    else rest += exp(x - m);
+  }
+  ties = reduce64(ties, false);
+  rest = reduce64(rest, false);
+  float over = ties - 1.0 + rest, s = 1.0 + over; // s = sum exp(x - m) >= 1
+  float log_s = over < 1e-4 ? over * (1.0 - over * (0.5 - over / 3.0)) : log(s);
   const float nan_ = uintBitsToFloat(0x7fc00000u);
   if (pc.op == 0u) {
-    if (tid == 0u) out_[r] = bad ? nan_ : lse - logits[base + uint(label)];
+    if (tid == 0u) out_[r] = bad ? nan_ : m + log_s - logits[base + uint(label)];
   } else {
     float scale = dloss[0] / float(pc.rows);
-    for (uint j = tid; j < pc.c; j += 64u)
-      out_[base + j] =
-          bad ? nan_ : (exp(logits[base + j] - lse) - (int(j) == label ? 1.0 : 0.0)) * scale;
+    for (uint j = tid; j < pc.c; j += 64u) {
+      float x = logits[base + j], g;
+      if (int(j) != label) g = exp(x - m) / s;
+      else if (x == m) g = -over / s; // p - 1 without cancelling
+      else g = exp(x - m) / s - 1.0;
+      out_[base + j] = bad ? nan_ : g * scale;
+    }
   }
 }

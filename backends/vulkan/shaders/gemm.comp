@@ -83,12 +83,47 @@ float load_b(uint boff, uint kk, uint j) {
                                           : b[((nn * pc.cv_c + ch) * H) * W + yx];
 }
 
-void main() {
+void geometry() {
   H = pc.cv_hw & 0xffffu, W = pc.cv_hw >> 16, OH = pc.cv_ohw & 0xffffu, OW = pc.cv_ohw >> 16;
   KH = pc.cv_k & 0xffu, KW = (pc.cv_k >> 8) & 0xffu, SH = (pc.cv_k >> 16) & 0xffu,
   SW = pc.cv_k >> 24;
   PH = pc.cv_pad & 0xffffu, PW = pc.cv_pad >> 16;
+}
 
+// C[row, col] of batch (or split part) z: alpha * acc, the bias, the old C.
+void store(uint z, uint coff, uint row, uint col, float acc) {
+  bool split = (pc.flags & 8u) != 0u;
+  float v = pc.alpha * acc;
+  if (!split || z == 0u) { // split-K: the first part carries the bias
+    if ((pc.flags & 1u) != 0u) v += bias[col];
+    if ((pc.flags & 2u) != 0u) v += bias[row];
+  }
+  uint at = coff + row * pc.c_sm + col;
+  if ((pc.flags & 4u) != 0u) v += c[at];
+  c[at] = v;
+}
+
+#ifdef NAIVE
+// One output element per invocation, no shared memory and no barriers: for
+// outputs with few rows or columns, where tiles would mostly idle.
+void main() {
+  geometry();
+  uint z = gl_WorkGroupID.z, idx = flat_group() * 256u + gl_LocalInvocationID.x;
+  if (idx >= pc.m * pc.n) return;
+  uint row = idx / pc.n, col = idx % pc.n;
+  bool split = (pc.flags & 8u) != 0u;
+  uint z1 = split ? 0u : z / pc.nb2, z2 = split ? 0u : z % pc.nb2;
+  uint aoff = pc.a_off + z1 * pc.a_s1 + z2 * pc.a_s2;
+  uint boff = pc.b_off + z1 * pc.b_s1 + z2 * pc.b_s2;
+  uint coff = split ? pc.c_off + z * pc.c_s1 : pc.c_off + z1 * pc.c_s1 + z2 * pc.c_s2;
+  uint k0 = split ? z * pc.kchunk : 0u, k1 = split ? min(pc.k, k0 + pc.kchunk) : pc.k;
+  float acc = 0.0;
+  for (uint kk = k0; kk < k1; kk++) acc = fma(load_a(aoff, row, kk), load_b(boff, kk, col), acc);
+  store(z, coff, row, col, acc);
+}
+#else
+void main() {
+  geometry();
   uint z = gl_WorkGroupID.z, tid = gl_LocalInvocationID.x;
   uint tx = tid % NTX, ty = tid / NTX;
   uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
@@ -96,8 +131,7 @@ void main() {
   uint z1 = split ? 0u : z / pc.nb2, z2 = split ? 0u : z % pc.nb2;
   uint aoff = pc.a_off + z1 * pc.a_s1 + z2 * pc.a_s2;
   uint boff = pc.b_off + z1 * pc.b_s1 + z2 * pc.b_s2;
-  uint coff = pc.c_off + z * pc.c_s1 + z2 * pc.c_s2;
-  if (!split) coff = pc.c_off + z1 * pc.c_s1 + z2 * pc.c_s2;
+  uint coff = split ? pc.c_off + z * pc.c_s1 : pc.c_off + z1 * pc.c_s1 + z2 * pc.c_s2;
   uint k0 = split ? z * pc.kchunk : 0u, k1 = split ? min(pc.k, k0 + pc.kchunk) : pc.k;
 
   float acc[TM][TN];
@@ -123,19 +157,13 @@ void main() {
     barrier();
   }
 
-  bool with_bias = !split || z == 0u; // split-K: the first part carries the bias
   [[unroll]] for (uint i = 0; i < TM; i++) {
     uint row = m0 + ty + i * NTY;
     if (row >= pc.m) continue;
     [[unroll]] for (uint j = 0; j < TN; j++) {
       uint col = n0 + tx + j * NTX;
-      if (col >= pc.n) continue;
-      float v = pc.alpha * acc[i][j];
-      if (with_bias && (pc.flags & 1u) != 0u) v += bias[col];
-      if (with_bias && (pc.flags & 2u) != 0u) v += bias[row];
-      uint at = coff + row * pc.c_sm + col;
-      if ((pc.flags & 4u) != 0u) v += c[at];
-      c[at] = v;
+      if (col < pc.n) store(z, coff, row, col, acc[i][j]);
     }
   }
 }
+#endif
