@@ -155,6 +155,17 @@ Test(vulkan, transformer_trains_as_the_reference) {
   nnb_backend_close(&vk);
 }
 
+Test(vulkan, reproduces_pytorch_logits) {
+  nnb_backend vk;
+  open_vulkan(&vk, NULL);
+  static const char *const kinds[] = {"mlp", "cnn", "lstm", "transformer"};
+  for (int i = 0; i < 4; i++) {
+    double worst = mr_pytorch_logit_error(&vk, kinds[i]);
+    cr_expect_lt(worst, 1e-4, "%s: max |logit - PyTorch's| = %.3g", kinds[i], worst);
+  }
+  nnb_backend_close(&vk);
+}
+
 /* softmax_ce with one label out of range: the execute call's error comes
  * from sync (the shader records it), names the node, row and label, and is
  * cleared, so the next run with good labels succeeds. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "safetensors.h"
 #include "testutil.h"
 #include "weights.h"
 
@@ -85,4 +86,39 @@ void mr_expect_train_agrees(nnb_backend *ref, nnb_backend *b, const char *spec, 
     free(ga), free(gc);
   }
   mr_stop(&a), mr_stop(&c);
+}
+
+double mr_pytorch_logit_error(nnb_backend *b, const char *kind) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/tests/fixtures/pytorch/%s.safetensors", NNB_SOURCE_DIR, kind);
+  nnb_safetensors st;
+  nnb_error e = {{0}};
+  cr_assert_eq(nnb_st_read(path, &st, &e), NNB_OK, "%s", e.msg);
+  const nnb_st_tensor *xin = nnb_st_find(&st, "input"), *want = nnb_st_find(&st, "expected_logits");
+  cr_assert(xin && want, "%s lacks input or expected_logits", path);
+  nnb_model_spec sp;
+  cr_assert_eq(nnb_model_parse(kind, &sp, &e), NNB_OK, "%s", e.msg);
+  nnb_input_shape in = {1, 28, 28, 10};
+  nnb_model m;
+  cr_assert_eq(nnb_model_build(&sp, &in, (int)xin->dims[0], 0, &m, &e), NNB_OK, "%s", e.msg);
+  nnb_weights w;
+  cr_assert_eq(nnb_weights_load(&m, path, 0, &w, &e), NNB_OK, "%s", e.msg);
+  nnb_session s;
+  cr_assert_eq(nnb_session_create(b, &m.g, &s, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_weights_to_session(&m, &s, &w, &e), NNB_OK, "%s", e.msg);
+  int64_t nx = nnb_numel(&m.g.tensors[m.x]), nl = nnb_numel(&m.g.tensors[m.logits]);
+  float *x = malloc((size_t)nx * 4), *got = malloc((size_t)nl * 4), *exp_ = malloc((size_t)nl * 4);
+  nnb_st_copy(&st, xin, x);
+  nnb_st_copy(&st, want, exp_);
+  cr_assert_eq(nnb_session_upload(&s, m.x, x, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_session_run(&s, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_session_download(&s, m.logits, got, &e), NNB_OK, "%s", e.msg);
+  double worst = 0;
+  for (int64_t k = 0; k < nl; k++) worst = fmax(worst, fabs((double)got[k] - exp_[k]));
+  free(x), free(got), free(exp_);
+  nnb_session_free(&s);
+  nnb_weights_free(&w);
+  nnb_model_free(&m);
+  nnb_st_free(&st);
+  return worst;
 }

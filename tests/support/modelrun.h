@@ -28,4 +28,9 @@ double mr_nmse(const float *a, const float *b, int64_t n);
  * parameter's gradient within NMSE 1e-6. */
 void mr_expect_train_agrees(nnb_backend *ref, nnb_backend *b, const char *spec, int batch);
 
+/* tests/fixtures/pytorch/<kind>.safetensors (a PyTorch state dict, its
+ * `input` images and PyTorch's `expected_logits`) run forward on b: the
+ * largest |logit - PyTorch's|. */
+double mr_pytorch_logit_error(nnb_backend *b, const char *kind);
+
 #endif
