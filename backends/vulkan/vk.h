@@ -141,6 +141,8 @@ nnb_status vk_device_open(nnb_backend_ctx *c, const nnb_backend_config *cfg, nnb
 void vk_device_close(nnb_backend_ctx *c);
 void vk_device_describe(const nnb_backend_ctx *c, nnb_backend_info *out);
 nnb_status vk_check(VkResult r, const char *what, nnb_error *e);
+/* A primary command buffer from the context's pool. */
+nnb_status vk_cmd_buffer(nnb_backend_ctx *c, VkCommandBuffer *out, nnb_error *e);
 /* The device heap's budget (VK_EXT_memory_budget), 0 when unknown. */
 uint64_t vk_budget(const nnb_backend_ctx *c);
 

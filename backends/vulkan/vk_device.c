@@ -259,6 +259,14 @@ static nnb_status pick_memory(nnb_backend_ctx *c, bool force_staging, nnb_error 
   return NNB_OK;
 }
 
+nnb_status vk_cmd_buffer(nnb_backend_ctx *c, VkCommandBuffer *out, nnb_error *e) {
+  VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                    .commandPool = c->pool,
+                                    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                    .commandBufferCount = 1};
+  return vk_check(c->vk.vkAllocateCommandBuffers(c->dev, &ai, out), "vkAllocateCommandBuffers", e);
+}
+
 static nnb_status make_device(nnb_backend_ctx *c, nnb_error *e) {
   int fam = compute_family(c->pd, &c->ts_bits);
   c->qfam = (uint32_t)fam;
@@ -296,12 +304,7 @@ static nnb_status make_device(nnb_backend_ctx *c, nnb_error *e) {
   s = vk_check(c->vk.vkCreateCommandPool(c->dev, &pi, NULL, &c->pool), "vkCreateCommandPool", e);
   if (s != NNB_OK) return s;
   c->n_objects++;
-  VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                    .commandPool = c->pool,
-                                    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                    .commandBufferCount = 1};
-  s = vk_check(c->vk.vkAllocateCommandBuffers(c->dev, &ai, &c->xfer_cb), "vkAllocateCommandBuffers",
-               e);
+  s = vk_cmd_buffer(c, &c->xfer_cb, e);
   if (s != NNB_OK) return s;
   VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   s = vk_check(c->vk.vkCreateFence(c->dev, &fi, NULL, &c->xfer_fence), "vkCreateFence", e);

@@ -66,12 +66,7 @@ nnb_status vk_fma_peak(nnb_backend_ctx *c, double *gflops, nnb_error *e) {
                               .queryCount = 2};
   if (s == NNB_OK)
     s = vk_check(c->vk.vkCreateQueryPool(c->dev, &qi, NULL, &p.queries), "vkCreateQueryPool", e);
-  VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                    .commandPool = c->pool,
-                                    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                    .commandBufferCount = 1};
-  if (s == NNB_OK)
-    s = vk_check(c->vk.vkAllocateCommandBuffers(c->dev, &ai, &p.cb), "vkAllocateCommandBuffers", e);
+  if (s == NNB_OK) s = vk_cmd_buffer(c, &p.cb, e);
   vk_arg out = {p.ws.buf, 0, p.ws.size};
   uint32_t groups = 64, iters = 16;
   double t = 0, best = 0;

@@ -173,11 +173,7 @@ static nnb_status begin(nnb_backend_ctx *c, nnb_plan *p, int n_dispatch, nnb_err
     if (s != NNB_OK) return s;
     c->n_objects++;
   }
-  VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                    .commandPool = c->pool,
-                                    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                    .commandBufferCount = 1};
-  s = vk_check(c->vk.vkAllocateCommandBuffers(c->dev, &ai, &p->cb), "vkAllocateCommandBuffers", e);
+  s = vk_cmd_buffer(c, &p->cb, e);
   if (s != NNB_OK) return s;
   c->n_objects++;
   VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
