@@ -53,7 +53,8 @@ void main() {
   float log_s = over < 1e-4 ? over * (1.0 - over * (0.5 - over / 3.0)) : log(s);
   const float nan_ = uintBitsToFloat(0x7fc00000u);
   if (pc.op == 0u) {
-    if (tid == 0u) out_[r] = bad ? nan_ : m + log_s - logits[base + uint(label)];
+    uint at = uint(clamp(label, 0, int(pc.c) - 1)); // never read outside the row
+    if (tid == 0u) out_[r] = bad ? nan_ : m + log_s - logits[base + at];
   } else {
     float scale = dloss[0] / float(pc.rows);
     for (uint j = tid; j < pc.c; j += 64u) {
