@@ -256,6 +256,19 @@ Test(vulkan, no_validation_messages) {
   nnb_backend_close(&vk);
 }
 
+/* The same layer, with the barriers left out, reports the hazards: the
+ * test above can fail. */
+Test(vulkan, validation_sees_missing_barriers) {
+  nnb_backend vk;
+  open_vulkan(&vk, "validation=1,barriers=0");
+  mr_run r;
+  mr_start(&r, &vk, "mlp", 2, 1);
+  mr_step(&r);
+  mr_stop(&r);
+  cr_expect_gt(ext_of(&vk)->validation_messages(vk.ctx), 0);
+  nnb_backend_close(&vk);
+}
+
 Test(vulkan, device_ranking) {
   char why[256];
   vk_dev_desc cpu_only[] = {{VK_KIND_CPU, "llvmpipe (LLVM 15)", 1, NULL}};

@@ -60,6 +60,7 @@ static nnb_status vk_init(const nnb_backend_config *cfg, nnb_backend_ctx **out, 
   if (!c) return nnb_fail(e, NNB_ERR_NOMEM, "vulkan: out of host memory");
   nnb_status s = tile_option(cfg, e, &c->tile) ? NNB_ERR_INVALID : NNB_OK;
   c->split_k = (int)nnb_config_int(cfg, "split_k", -1);
+  c->no_barriers = nnb_config_int(cfg, "barriers", 1) == 0;
   if (s == NNB_OK) s = vk_device_open(c, cfg, e);
   if (s == NNB_OK) s = vk_layouts_make(c, e);
   if (s == NNB_OK) s = vk_buffer_make(c, 16, true, &c->err, e);

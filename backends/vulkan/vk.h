@@ -93,8 +93,9 @@ struct nnb_backend_ctx {
   VkPipelineCache cache;
   VkPipeline pipes[VK_SH_COUNT];
   /* options */
-  int tile;    /* -1 by size, else the vk_shader of the forced tile */
-  int split_k; /* -1 by shape, 0 never, > 1 forced parts */
+  int tile;         /* -1 by size, else the vk_shader of the forced tile */
+  int split_k;      /* -1 by shape, 0 never, > 1 forced parts */
+  bool no_barriers; /* barriers=0: record none (shows that validation catches hazards) */
   nnb_memory_stats mem;
   uint64_t n_objects; /* Vulkan objects created, for the no-creation-in-execute test */
   char device_why[256];

@@ -54,7 +54,7 @@ static nnb_status track(vk_rec *r, const vk_arg *args, int n_args, uint32_t writ
       hazard = (w || r->acc[k].write) &&
                overlaps(&r->acc[k], args[i].buf, args[i].off, args[i].off + args[i].range);
   }
-  if (hazard) barrier(r);
+  if (hazard && !r->c->no_barriers) barrier(r);
   if (r->n_acc + n_args > r->cap_acc) {
     int cap = r->cap_acc ? 2 * r->cap_acc : 64;
     while (cap < r->n_acc + n_args) cap *= 2;
