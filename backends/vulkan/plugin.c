@@ -97,12 +97,6 @@ static bool vk_supports(nnb_backend_ctx *c, const nnb_graph *g, const nnb_node *
   return vk_node_fits(c, g, n, why) == NNB_OK;
 }
 
-static void count_alloc(nnb_backend_ctx *c, uint64_t bytes) {
-  c->mem.current_bytes += bytes;
-  c->mem.n_allocs++;
-  if (c->mem.current_bytes > c->mem.peak_bytes) c->mem.peak_bytes = c->mem.current_bytes;
-}
-
 static nnb_status vk_alloc(nnb_backend_ctx *c, uint64_t bytes, nnb_buffer **out, nnb_error *e) {
   nnb_buffer *b = calloc(1, sizeof *b);
   if (!b) return nnb_fail(e, NNB_ERR_NOMEM, "vulkan: out of host memory");
@@ -111,7 +105,7 @@ static nnb_status vk_alloc(nnb_backend_ctx *c, uint64_t bytes, nnb_buffer **out,
     free(b);
     return s;
   }
-  count_alloc(c, b->size);
+  vk_count_alloc(&c->mem, b->size);
   *out = b;
   return NNB_OK;
 }

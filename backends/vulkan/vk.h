@@ -137,6 +137,13 @@ typedef struct vk_rec {
   int n_acc, cap_acc;
 } vk_rec;
 
+/* Counts an allocation in the statistics memory_stats reports. */
+static inline void vk_count_alloc(nnb_memory_stats *m, uint64_t bytes) {
+  m->current_bytes += bytes;
+  m->n_allocs++;
+  if (m->current_bytes > m->peak_bytes) m->peak_bytes = m->current_bytes;
+}
+
 /* vk_device.c */
 nnb_status vk_device_open(nnb_backend_ctx *c, const nnb_backend_config *cfg, nnb_error *e);
 void vk_device_close(nnb_backend_ctx *c);

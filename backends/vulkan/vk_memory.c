@@ -122,9 +122,7 @@ nnb_status vk_copy(nnb_backend_ctx *c, nnb_buffer *b, uint64_t off, void *host, 
     vk_buffer_drop(c, &c->staging);
     s = vk_buffer_make(c, want, true, &c->staging, e);
     if (s != NNB_OK) return s;
-    c->mem.current_bytes += want; /* staging counts as the backend's memory */
-    c->mem.n_allocs++;
-    if (c->mem.current_bytes > c->mem.peak_bytes) c->mem.peak_bytes = c->mem.current_bytes;
+    vk_count_alloc(&c->mem, want); /* staging counts as the backend's memory */
   }
   for (uint64_t done = 0; done < n && s == NNB_OK;) {
     uint64_t part = n - done < c->staging.size ? n - done : c->staging.size;

@@ -212,11 +212,7 @@ nnb_status vk_plan_record(nnb_backend_ctx *c, const nnb_graph *g, const nnb_bind
   for (int i = 0; i < g->n_nodes && s == NNB_OK; i++) s = lower_node(&r, i, e);
   if (s == NNB_OK && r.ws_max) {
     s = vk_buffer_make(c, r.ws_max, false, &p->ws, e);
-    if (s == NNB_OK) {
-      c->mem.current_bytes += p->ws.size;
-      c->mem.n_allocs++;
-      if (c->mem.current_bytes > c->mem.peak_bytes) c->mem.peak_bytes = c->mem.current_bytes;
-    }
+    if (s == NNB_OK) vk_count_alloc(&c->mem, p->ws.size);
   }
   if (s == NNB_OK) s = begin(c, p, r.n_dispatch, e);
   r.dry = false;
