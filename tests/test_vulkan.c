@@ -125,35 +125,19 @@ Test(vulkan, staged_memory_agrees) {
   nnb_backend_close(&vk);
 }
 
-Test(vulkan, mlp_trains_as_the_reference) {
+static void train_agrees(const char *spec, int batch) {
   nnb_backend vk;
   open_vulkan(&vk, NULL);
-  mr_expect_train_agrees(&ref, &vk, "mlp", 6);
+  mr_expect_train_agrees(&ref, &vk, spec, batch);
   nnb_backend_close(&vk);
 }
 
-Test(vulkan, cnn_trains_as_the_reference) {
-  nnb_backend vk;
-  open_vulkan(&vk, NULL);
-  mr_expect_train_agrees(&ref, &vk, "cnn", 3);
-  nnb_backend_close(&vk);
-}
-
-Test(vulkan, lstm_trains_as_the_reference) {
-  nnb_backend vk;
-  open_vulkan(&vk, NULL);
-  /* the seed model at a quarter of its width: lavapipe runs the 28 steps'
-   * small GEMMs slowly, and the tests keep under a minute */
-  mr_expect_train_agrees(&ref, &vk, "lstm:hidden=32", 3);
-  nnb_backend_close(&vk);
-}
-
-Test(vulkan, transformer_trains_as_the_reference) {
-  nnb_backend vk;
-  open_vulkan(&vk, NULL);
-  mr_expect_train_agrees(&ref, &vk, "transformer", 3);
-  nnb_backend_close(&vk);
-}
+Test(vulkan, mlp_trains_as_the_reference) { train_agrees("mlp", 6); }
+Test(vulkan, cnn_trains_as_the_reference) { train_agrees("cnn", 3); }
+/* the seed model at a quarter of its width: lavapipe runs the 28 steps'
+ * small GEMMs slowly, and the tests keep under a minute */
+Test(vulkan, lstm_trains_as_the_reference) { train_agrees("lstm:hidden=32", 3); }
+Test(vulkan, transformer_trains_as_the_reference) { train_agrees("transformer", 3); }
 
 Test(vulkan, reproduces_pytorch_logits) {
   nnb_backend vk;
