@@ -1,6 +1,8 @@
 /* Instance and device bring-up through volk (the plugin never links the
  * loader), device choice (vk_rank.c), the validation layer on request, and
  * the provenance describe() reports. */
+#include <dlfcn.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +314,18 @@ static nnb_status make_device(nnb_backend_ctx *c, nnb_error *e) {
   return s;
 }
 
+/* Mesa's drivers (and the LLVM lavapipe compiles with) are loaded by the
+ * Vulkan loader and unloaded again when the instance goes. Kept for the
+ * process's life instead: LLVM's one-time set-up is not repeated for every
+ * context, and what they allocate for the process stays attributable to
+ * them (LeakSanitizer names the library; scripts/lsan.supp). */
+static int keep_loaded(struct dl_phdr_info *info, size_t size, void *data) {
+  const char *n = info->dlpi_name;
+  if (n && (strstr(n, "/libvulkan_") || strstr(n, "/libLLVM")))
+    dlopen(n, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  return 0;
+}
+
 nnb_status vk_device_open(nnb_backend_ctx *c, const nnb_backend_config *cfg, nnb_error *e) {
   if (volkInitialize() != VK_SUCCESS)
     return nnb_fail(e, NNB_ERR_UNAVAILABLE,
@@ -325,6 +339,7 @@ nnb_status vk_device_open(nnb_backend_ctx *c, const nnb_backend_config *cfg, nnb
   c->validation = nnb_config_int(cfg, "validation", 0) != 0;
   nnb_status s = make_instance(c, e);
   if (s == NNB_OK) s = choose(c, cfg, e);
+  dl_iterate_phdr(keep_loaded, NULL);
   if (s != NNB_OK) return s;
   read_properties(c);
   s = pick_memory(c, nnb_config_int(cfg, "staging", 0) != 0, e);
