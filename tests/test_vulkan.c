@@ -119,9 +119,10 @@ Test(vulkan, staged_memory_agrees) {
   static const nnb_op ops[] = {NNB_OP_MATMUL, NNB_OP_SOFTMAX_CE, NNB_OP_ADAM, NNB_OP_SLICE_BWD};
   all_ops(&vk, 2, 2, ops, 4, "staging=1");
   mr_expect_train_agrees(&ref, &vk, "mlp", 5);
+  /* every session is gone; the reusable staging buffer stays, counted */
   nnb_memory_stats st;
   vk.vt->memory_stats(vk.ctx, &st);
-  cr_expect_gt(st.peak_bytes, st.current_bytes > 0 ? 0 : 1, "staging is counted");
+  cr_expect_gt(st.current_bytes, 0, "the staging buffer is not in memory_stats");
   nnb_backend_close(&vk);
 }
 
