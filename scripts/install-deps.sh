@@ -9,6 +9,8 @@ packages=(
   libopenblas-dev                           # openblas backend
   libdnnl-dev                               # onednn backend
   libvulkan-dev mesa-vulkan-drivers glslc   # vulkan backend (lavapipe runs it on the CPU)
+  libvulkan-volk-dev spirv-tools            # volk (compiled in), spirv-val for the shaders
+  vulkan-validationlayers                   # the vulkan tests' validation layer
   vulkan-tools                              # vulkaninfo, for diagnosing a missing device
   libcriterion-dev                          # tests
   clang libclang-rt-14-dev                  # fuzzing (libFuzzer, fuzz/README.md)

@@ -8,6 +8,7 @@
 
 #include "dataset.h"
 #include "model.h"
+#include "modelrun.h"
 #include "safetensors.h"
 #include "testutil.h"
 #include "train.h"
@@ -144,38 +145,8 @@ Test(models, forward_reproduces_pytorch_logits, .timeout = 120) {
   nnb_backend ref;
   tu_open_reference(&ref);
   for (int i = 0; i < 4; i++) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/fixtures/pytorch/%s.safetensors", NNB_SOURCE_DIR,
-             kinds[i]);
-    nnb_safetensors st;
-    nnb_error e;
-    cr_assert_eq(nnb_st_read(path, &st, &e), NNB_OK, "%s", e.msg);
-    const nnb_st_tensor *xin = nnb_st_find(&st, "input"),
-                        *want = nnb_st_find(&st, "expected_logits");
-    cr_assert(xin && want, "%s lacks input or expected_logits", path);
-    nnb_model m;
-    build(kinds[i], (int)xin->dims[0], 0, &m);
-    nnb_weights w;
-    cr_assert_eq(nnb_weights_load(&m, path, 0, &w, &e), NNB_OK, "%s", e.msg);
-    nnb_session s;
-    cr_assert_eq(nnb_session_create(&ref, &m.g, &s, &e), NNB_OK, "%s", e.msg);
-    cr_assert_eq(nnb_weights_to_session(&m, &s, &w, &e), NNB_OK, "%s", e.msg);
-    int64_t nx = nnb_numel(&m.g.tensors[m.x]), nl = nnb_numel(&m.g.tensors[m.logits]);
-    float *x = malloc((size_t)nx * 4), *got = malloc((size_t)nl * 4),
-          *exp_ = malloc((size_t)nl * 4);
-    nnb_st_copy(&st, xin, x);
-    nnb_st_copy(&st, want, exp_);
-    nnb_session_upload(&s, m.x, x, &e);
-    cr_assert_eq(nnb_session_run(&s, &e), NNB_OK, "%s", e.msg);
-    nnb_session_download(&s, m.logits, got, &e);
-    double worst = 0;
-    for (int64_t k = 0; k < nl; k++) worst = fmax(worst, fabs((double)got[k] - exp_[k]));
+    double worst = mr_pytorch_logit_error(&ref, kinds[i]);
     cr_expect_lt(worst, 1e-4, "%s: max |logit - PyTorch's| = %.3g", kinds[i], worst);
-    free(x), free(got), free(exp_);
-    nnb_session_free(&s);
-    nnb_weights_free(&w);
-    nnb_model_free(&m);
-    nnb_st_free(&st);
   }
   nnb_backend_close(&ref);
   nnb_registry_unload();

@@ -15,9 +15,9 @@
 
 #include "check.h"
 #include "model.h"
+#include "modelrun.h"
 #include "ob_coretype.h"
 #include "testutil.h"
-#include "weights.h"
 
 static nnb_backend ref;
 
@@ -70,16 +70,6 @@ Test(openblas, describe_records_version_config_and_core_type) {
     cr_expect(ob_coretype_is_avx512(core), "AVX-512 CPU but core type %s (%s)", core,
               prop(&info, "core_type_reason"));
   nnb_backend_close(&ob);
-}
-
-static double nmse(const float *a, const float *b, int64_t n) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double d = (double)a[i] - (double)b[i];
-    num += d * d;
-    den += (double)b[i] * b[i];
-  }
-  return den > 0 ? num / den : num;
 }
 
 Test(openblas, every_op_matches_the_reference) {
@@ -139,7 +129,7 @@ static void big_case(nnb_backend *ob, nnb_op op, const int64_t (*shapes)[4], con
     float *a = malloc((size_t)cnt * sizeof *a), *b = malloc((size_t)cnt * sizeof *b);
     cr_assert_eq(nnb_session_download(&s[0], cmp[c], a, &e), NNB_OK, "%s", e.msg);
     cr_assert_eq(nnb_session_download(&s[1], cmp[c], b, &e), NNB_OK, "%s", e.msg);
-    double err = nmse(b, a, cnt);
+    double err = mr_nmse(b, a, cnt);
     cr_expect_leq(err, 1e-6, "%s, tensor %d: NMSE %.3g", nnb_op_name(op), c, err);
     free(a), free(b);
   }
@@ -218,86 +208,10 @@ Test(openblas, large_cases_take_the_parallel_paths) {
   nnb_backend_close(&ob);
 }
 
-/* One model on one backend: a session with seeded weights and inputs;
- * with train, the loss and every parameter's gradient are outputs. */
-typedef struct run {
-  nnb_model m;
-  nnb_session s;
-  int *grad; /* per forward tensor: its gradient, or -1 */
-} run;
-
-static void start(run *r, nnb_backend *b, const char *spec, int batch, int train) {
-  nnb_error e = {{0}};
-  nnb_model_spec sp;
-  cr_assert_eq(nnb_model_parse(spec, &sp, &e), NNB_OK, "%s", e.msg);
-  nnb_input_shape in = {1, 28, 28, 10};
-  cr_assert_eq(nnb_model_build(&sp, &in, batch, train, &r->m, &e), NNB_OK, "%s", e.msg);
-  r->grad = NULL;
-  if (train) {
-    r->grad = malloc((size_t)r->m.g.n_tensors * sizeof *r->grad);
-    cr_assert_eq(nnb_autodiff(&r->m.g, r->m.loss, NULL, r->grad, &e), NNB_OK, "%s", e.msg);
-    for (int i = 0; i < r->m.n_params; i++)
-      nnb_graph_mark_output(&r->m.g, r->grad[r->m.params[i].tensor]);
-  }
-  nnb_graph_mark_output(&r->m.g, train ? r->m.loss : r->m.logits);
-  cr_assert_eq(nnb_session_create(b, &r->m.g, &r->s, &e), NNB_OK, "%s: %s", spec, e.msg);
-  nnb_weights w;
-  cr_assert_eq(nnb_weights_init(&r->m, 5, &w, &e), NNB_OK, "%s", e.msg);
-  cr_assert_eq(nnb_weights_to_session(&r->m, &r->s, &w, &e), NNB_OK, "%s", e.msg);
-  nnb_weights_free(&w);
-  size_t nx = (size_t)batch * 28 * 28;
-  float *x = tu_rand(9, nx, 0.0f, 1.0f);
-  cr_assert_eq(nnb_session_upload(&r->s, r->m.x, x, &e), NNB_OK, "%s", e.msg);
-  free(x);
-  if (train) {
-    int32_t *labels = malloc((size_t)batch * sizeof *labels);
-    for (int i = 0; i < batch; i++) labels[i] = (i * 7 + 3) % 10;
-    cr_assert_eq(nnb_session_upload(&r->s, r->m.labels, labels, &e), NNB_OK, "%s", e.msg);
-    free(labels);
-  }
-}
-
-static void stop(run *r) {
-  nnb_session_free(&r->s);
-  nnb_model_free(&r->m);
-  free(r->grad);
-}
-
-static float *fetch(run *r, int t) {
-  nnb_error e = {{0}};
-  float *v = malloc(nnb_nbytes(&r->m.g.tensors[t]));
-  cr_assert_eq(nnb_session_download(&r->s, t, v, &e), NNB_OK, "%s", e.msg);
-  return v;
-}
-
-static void step(run *r) {
-  nnb_error e = {{0}};
-  cr_assert_eq(nnb_session_run(&r->s, &e), NNB_OK, "%s", e.msg);
-}
-
-/* Forward and backward of a whole model, run twice (arena memory reused
- * across runs): the loss and every parameter's gradient agree with the
- * reference. */
 static void train_agrees(const char *spec, int batch, const char *options) {
   nnb_backend ob;
   open_openblas(&ob, options);
-  run a, b;
-  start(&a, &ref, spec, batch, 1);
-  start(&b, &ob, spec, batch, 1);
-  step(&a);
-  step(&b), step(&b);
-  float *la = fetch(&a, a.m.loss), *lb = fetch(&b, b.m.loss);
-  cr_expect(fabsf(la[0] - lb[0]) <= 1e-5f * fabsf(la[0]), "%s: loss %.7g vs %.7g", spec, lb[0],
-            la[0]);
-  free(la), free(lb);
-  for (int i = 0; i < a.m.n_params; i++) {
-    int t = a.m.params[i].tensor;
-    float *ga = fetch(&a, a.grad[t]), *gb = fetch(&b, b.grad[t]);
-    double err = nmse(gb, ga, nnb_numel(&a.m.g.tensors[t]));
-    cr_expect_leq(err, 1e-6, "%s: gradient of %s: NMSE %.3g", spec, a.m.g.tensors[t].name, err);
-    free(ga), free(gb);
-  }
-  stop(&a), stop(&b);
+  mr_expect_train_agrees(&ref, &ob, spec, batch);
   nnb_backend_close(&ob);
 }
 
@@ -327,19 +241,20 @@ Test(openblas, inference_agrees_fused_or_not) {
   open_openblas(&plain, "fuse=0");
   for (int k = 0; k < 8; k++) { /* batches of 5 and of 1 (SGEMV) */
     int batch = k < 4 ? 5 : 1;
-    run a, b, c;
-    start(&a, &ref, specs[k % 4], batch, 0);
-    start(&b, &ob, specs[k % 4], batch, 0);
-    start(&c, &plain, specs[k % 4], batch, 0);
-    step(&a), step(&b), step(&c);
-    float *la = fetch(&a, a.m.logits), *lb = fetch(&b, b.m.logits), *lc = fetch(&c, c.m.logits);
+    mr_run a, b, c;
+    mr_start(&a, &ref, specs[k % 4], batch, 0);
+    mr_start(&b, &ob, specs[k % 4], batch, 0);
+    mr_start(&c, &plain, specs[k % 4], batch, 0);
+    mr_step(&a), mr_step(&b), mr_step(&c);
+    float *la = mr_fetch(&a, a.m.logits), *lb = mr_fetch(&b, b.m.logits),
+          *lc = mr_fetch(&c, c.m.logits);
     int64_t n = nnb_numel(&a.m.g.tensors[a.m.logits]);
-    double err = nmse(lb, la, n);
+    double err = mr_nmse(lb, la, n);
     cr_expect_leq(err, 1e-8, "%s, batch %d, logits: NMSE %.3g", specs[k % 4], batch, err);
     cr_expect_arr_eq(lb, lc, (size_t)n * sizeof *lb,
                      "%s, batch %d: fused and unfused logits differ", specs[k % 4], batch);
     free(la), free(lb), free(lc);
-    stop(&a), stop(&b), stop(&c);
+    mr_stop(&a), mr_stop(&b), mr_stop(&c);
   }
   nnb_backend_close(&plain);
   nnb_backend_close(&ob);
@@ -350,16 +265,16 @@ Test(openblas, inference_agrees_fused_or_not) {
 Test(openblas, execute_allocates_nothing) {
   nnb_backend ob;
   open_openblas(&ob, NULL);
-  run r;
-  start(&r, &ob, "cnn", 4, 1);
+  mr_run r;
+  mr_start(&r, &ob, "cnn", 4, 1);
   nnb_memory_stats before, after;
   ob.vt->memory_stats(ob.ctx, &before);
-  step(&r), step(&r);
+  mr_step(&r), mr_step(&r);
   ob.vt->memory_stats(ob.ctx, &after);
   cr_expect_eq(after.n_allocs, before.n_allocs);
   cr_expect_eq(after.peak_bytes, before.peak_bytes);
   cr_expect_gt(before.current_bytes, 0);
-  stop(&r);
+  mr_stop(&r);
   nnb_backend_close(&ob);
 }
 

@@ -126,12 +126,17 @@ nnb_status ob_softmax_ce_bwd(const ob_step *s, nnb_error *e) {
   for (int64_t r = 0; r < b; r++) {
     const float *x = fin(s, 1) + r * c;
     float *dx = fout(s, 0) + r * c, m = s->env->vec->max(c, x);
-    double sum = s->env->vec->expsum(c, x, m, dx), lse = (double)m + log(sum);
+    double sum = s->env->vec->expsum(c, x, m, dx);
+    /* p_label - 1 as the reference computes it: from the terms other than
+     * the first maximum's, so a clear winner's 1 - p keeps its digits */
+    int64_t at = 0;
+    while (x[at] != m) at++;
+    double rest = 0;
+    for (int64_t i = 0; i < c; i++)
+      if (i != at) rest += dx[i];
     for (int64_t i = 0; i < c; i++) dx[i] = (float)((double)dx[i] / sum * scale);
-    /* p_label - 1 exactly as the reference rounds it (where p_label is
-     * within an ulp of 1, its digits are all that is left) */
     int32_t l = labels[r];
-    dx[l] = (float)((exp((double)x[l] - lse) - 1.0) * scale);
+    dx[l] = (float)(expm1(((double)x[l] - m) - log1p(rest)) * scale);
   }
   return NNB_OK;
 }

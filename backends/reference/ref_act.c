@@ -137,11 +137,18 @@ static nnb_status check_label(const ref_io *io, int32_t label, int64_t row, int6
   return NNB_OK;
 }
 
-static double logsumexp(const float *x, int64_t c) {
-  double mx = x[0], sum = 0;
-  for (int64_t i = 1; i < c; i++) mx = fmax(mx, x[i]);
-  for (int64_t i = 0; i < c; i++) sum += exp((double)x[i] - mx);
-  return mx + log(sum);
+/* log(sum_i exp(x_i)) = mx + log1p(rest), rest summing every term but the
+ * first maximum's: a row with a clear winner (rest far below 1) keeps
+ * rest's digits, which 1 - p of the winner consists of. */
+static double log1p_rest(const float *x, int64_t c, double *mx) {
+  int64_t at = 0;
+  for (int64_t i = 1; i < c; i++)
+    if (x[i] > x[at]) at = i;
+  double rest = 0;
+  *mx = x[at];
+  for (int64_t i = 0; i < c; i++)
+    if (i != at) rest += exp((double)x[i] - *mx);
+  return log1p(rest);
 }
 
 nnb_status ref_softmax_ce(const ref_io *io, nnb_error *e) {
@@ -152,7 +159,8 @@ nnb_status ref_softmax_ce(const ref_io *io, nnb_error *e) {
     nnb_status s = check_label(io, labels[r], r, c, e);
     if (s != NNB_OK) return s;
     const float *x = fin(io, 0) + r * c;
-    total += logsumexp(x, c) - x[labels[r]];
+    double mx, l1p = log1p_rest(x, c, &mx);
+    total += (mx - x[labels[r]]) + l1p;
   }
   fout(io, 0)[0] = (float)(total / (double)b);
   return NNB_OK;
@@ -166,9 +174,11 @@ nnb_status ref_softmax_ce_bwd(const ref_io *io, nnb_error *e) {
     nnb_status s = check_label(io, labels[r], r, c, e);
     if (s != NNB_OK) return s;
     const float *x = fin(io, 1) + r * c;
-    double lse = logsumexp(x, c);
-    for (int64_t i = 0; i < c; i++)
-      fout(io, 0)[r * c + i] = (float)((exp((double)x[i] - lse) - (i == labels[r])) * scale);
+    double mx, l1p = log1p_rest(x, c, &mx);
+    for (int64_t i = 0; i < c; i++) {
+      double z = ((double)x[i] - mx) - l1p; /* log p_i */
+      fout(io, 0)[r * c + i] = (float)((i == labels[r] ? expm1(z) : exp(z)) * scale);
+    }
   }
   return NNB_OK;
 }
