@@ -12,11 +12,10 @@
 
 #include <nnbench/nnbench.h>
 
+#include "backend_cases.h"
 #include "check.h"
-#include "model.h"
 #include "ob_coretype.h"
 #include "testutil.h"
-#include "weights.h"
 
 static nnb_backend ref;
 
@@ -71,79 +70,11 @@ Test(openblas, describe_records_version_config_and_core_type) {
   nnb_backend_close(&ob);
 }
 
-static double nmse(const float *a, const float *b, int64_t n) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double d = (double)a[i] - (double)b[i];
-    num += d * d;
-    den += (double)b[i] * b[i];
-  }
-  return den > 0 ? num / den : num;
-}
-
 Test(openblas, every_op_matches_the_reference) {
   nnb_backend ob;
   open_openblas(&ob, NULL);
-  for (uint64_t seed = 1; seed <= 3; seed++)
-    for (int op = 0; op < NNB_OP_COUNT; op++) {
-      nnb_check_result r;
-      nnb_check_op(&ref, &ob, (nnb_op)op, seed, &r);
-      cr_expect_eq(r.verdict, NNB_PASS, "%s seed %llu: %s (%s)", nnb_op_name((nnb_op)op),
-                   (unsigned long long)seed, nnb_verdict_name(r.verdict), r.detail);
-      cr_expect_eq(r.cases, nnb_check_variants((nnb_op)op), "%s ran %d cases",
-                   nnb_op_name((nnb_op)op), r.cases);
-    }
+  bc_every_op(&ref, &ob, 3);
   nnb_backend_close(&ob);
-}
-
-/* One node on shapes large enough to be split over the team, on both
- * backends with the same seeded inputs; every output and (for updates)
- * every written input must agree. */
-static void big_case(nnb_backend *ob, nnb_op op, const int64_t (*shapes)[4], const int *ranks,
-                     int n_in, const nnb_attr *at) {
-  nnb_graph g;
-  nnb_graph_init(&g);
-  int in[NNB_MAX_IN], out[NNB_MAX_OUT];
-  for (int i = 0; i < n_in; i++) {
-    char name[8];
-    snprintf(name, sizeof name, "in%d", i);
-    in[i] = nnb_tensor(&g, name, i ? NNB_ROLE_PARAM : NNB_ROLE_INPUT, NNB_F32, ranks[i], shapes[i]);
-  }
-  nnb_node_add(&g, op, in, n_in, at, nnb_op_name(op), out);
-  nnb_error e = {{0}};
-  cr_assert_eq(nnb_graph_status(&g, &e), NNB_OK, "%s", e.msg);
-  const nnb_node *n = &g.nodes[0];
-  for (int i = 0; i < n->n_out; i++) nnb_graph_mark_output(&g, n->out[i]);
-  nnb_session s[2];
-  nnb_backend *bs[2] = {&ref, ob};
-  for (int k = 0; k < 2; k++) {
-    cr_assert_eq(nnb_session_create(bs[k], &g, &s[k], &e), NNB_OK, "%s", e.msg);
-    for (int i = 0; i < n_in; i++) {
-      int64_t cnt = nnb_numel(&g.tensors[in[i]]);
-      /* Adam's second moment and step count must be non-negative */
-      float *v =
-          tu_rand(100 + (uint64_t)i, (size_t)cnt, op == NNB_OP_ADAM && i >= 3 ? 0.0f : -1.0f, 1.0f);
-      cr_assert_eq(nnb_session_upload(&s[k], in[i], v, &e), NNB_OK, "%s", e.msg);
-      free(v);
-    }
-    cr_assert_eq(nnb_session_run(&s[k], &e), NNB_OK, "%s: %s", nnb_op_name(op), e.msg);
-  }
-  int n_cmp = 0, cmp[NNB_MAX_IN + NNB_MAX_OUT];
-  for (int i = 0; i < n->n_out; i++) cmp[n_cmp++] = n->out[i];
-  if (nnb_op_is_update(op))
-    for (int i = 0; i < n_in; i++)
-      if (i != 1) cmp[n_cmp++] = in[i]; /* everything but the gradient is written */
-  for (int c = 0; c < n_cmp; c++) {
-    int64_t cnt = nnb_numel(&g.tensors[cmp[c]]);
-    float *a = malloc((size_t)cnt * sizeof *a), *b = malloc((size_t)cnt * sizeof *b);
-    cr_assert_eq(nnb_session_download(&s[0], cmp[c], a, &e), NNB_OK, "%s", e.msg);
-    cr_assert_eq(nnb_session_download(&s[1], cmp[c], b, &e), NNB_OK, "%s", e.msg);
-    double err = nmse(b, a, cnt);
-    cr_expect_leq(err, 1e-6, "%s, tensor %d: NMSE %.3g", nnb_op_name(op), c, err);
-    free(a), free(b);
-  }
-  nnb_session_free(&s[0]), nnb_session_free(&s[1]);
-  nnb_graph_free(&g);
 }
 
 Test(openblas, large_cases_take_the_parallel_paths) {
@@ -153,136 +84,60 @@ Test(openblas, large_cases_take_the_parallel_paths) {
   { /* a GEMM split over the team, bias in the epilogue */
     const int64_t sh[3][4] = {{300, 200}, {100, 200}, {100}};
     nnb_attr at = {.matmul = {0, 1}};
-    big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2, 1}, 3, &at);
+    bc_big_case(&ref, &ob, NNB_OP_MATMUL, sh, (int[]){2, 2, 1}, 3, &at, 1e-6);
   }
   { /* bias gradient: per-thread partial sums */
     const int64_t sh[1][4] = {{4096, 72}};
     nnb_attr at = {.shape = {.rank = 1, .dims = {72}}};
-    big_case(&ob, NNB_OP_SUM_TO, sh, (int[]){2}, 1, &at);
+    bc_big_case(&ref, &ob, NNB_OP_SUM_TO, sh, (int[]){2}, 1, &at, 1e-6);
   }
   {
     const int64_t sh[3][4] = {{2048, 48}, {2048, 48}, {48}};
     nnb_attr at = {.layernorm = {1e-5f}};
-    big_case(&ob, NNB_OP_LAYERNORM_BWD, sh, (int[]){2, 2, 1}, 3, &at);
+    bc_big_case(&ref, &ob, NNB_OP_LAYERNORM_BWD, sh, (int[]){2, 2, 1}, 3, &at, 1e-6);
   }
   {
     const int64_t sh[5][4] = {{700, 300}, {700, 300}, {700, 300}, {700, 300}, {1}};
     nnb_attr at = {.adam = {1e-3f, 0.9f, 0.999f, 1e-8f}};
-    big_case(&ob, NNB_OP_ADAM, sh, (int[]){2, 2, 2, 2, 1}, 5, &at);
+    bc_big_case(&ref, &ob, NNB_OP_ADAM, sh, (int[]){2, 2, 2, 2, 1}, 5, &at, 1e-6);
   }
   {
     const int64_t sh[2][4] = {{64, 48, 40}, {48, 1}}; /* a column: the strided broadcast */
-    big_case(&ob, NNB_OP_ADD, sh, (int[]){3, 2}, 2, &none);
+    bc_big_case(&ref, &ob, NNB_OP_ADD, sh, (int[]){3, 2}, 2, &none, 1e-6);
   }
   {
     const int64_t sh[1][4] = {{16, 8, 33, 31}};
     nnb_attr at = {.pool = {3, 3, 2, 2}};
-    big_case(&ob, NNB_OP_MAXPOOL2D, sh, (int[]){4}, 1, &at);
+    bc_big_case(&ref, &ob, NNB_OP_MAXPOOL2D, sh, (int[]){4}, 1, &at, 1e-6);
   }
   { /* strided, padded convolution: im2col's general path; 7 images make
      * groups of 3 on each of two threads, the last one partial */
     const int64_t sh[3][4] = {{7, 5, 17, 19}, {7, 5, 3, 3}, {7}};
     nnb_attr at = {.conv = {2, 2, 1, 1}};
-    big_case(&ob, NNB_OP_CONV2D, sh, (int[]){4, 4, 1}, 3, &at);
+    bc_big_case(&ref, &ob, NNB_OP_CONV2D, sh, (int[]){4, 4, 1}, 3, &at, 1e-6);
   }
   {
     const int64_t sh[2][4] = {{7, 7, 9, 10}, {7, 5, 3, 3}};
     nnb_attr at = {.conv = {2, 2, 1, 1, 3, 3, 17, 19, 1}};
-    big_case(&ob, NNB_OP_CONV2D_BWD_DATA, sh, (int[]){4, 4}, 2, &at);
+    bc_big_case(&ref, &ob, NNB_OP_CONV2D_BWD_DATA, sh, (int[]){4, 4}, 2, &at, 1e-6);
   }
   {
     const int64_t sh[2][4] = {{7, 7, 9, 10}, {7, 5, 17, 19}};
     nnb_attr at = {.conv = {2, 2, 1, 1, 3, 3, 17, 19, 1}};
-    big_case(&ob, NNB_OP_CONV2D_BWD_WEIGHT, sh, (int[]){4, 4}, 2, &at);
+    bc_big_case(&ref, &ob, NNB_OP_CONV2D_BWD_WEIGHT, sh, (int[]){4, 4}, 2, &at, 1e-6);
   }
   { /* a causal attention, many (sequence, head) pairs */
     const int64_t sh[1][4] = {{8, 20, 3 * 24}};
     nnb_attr at = {.attention = {4, 1}};
-    big_case(&ob, NNB_OP_ATTENTION, sh, (int[]){3}, 1, &at);
+    bc_big_case(&ref, &ob, NNB_OP_ATTENTION, sh, (int[]){3}, 1, &at, 1e-6);
   }
   nnb_backend_close(&ob);
 }
 
-/* One model on one backend: a session with seeded weights and inputs;
- * with train, the loss and every parameter's gradient are outputs. */
-typedef struct run {
-  nnb_model m;
-  nnb_session s;
-  int *grad; /* per forward tensor: its gradient, or -1 */
-} run;
-
-static void start(run *r, nnb_backend *b, const char *spec, int batch, int train) {
-  nnb_error e = {{0}};
-  nnb_model_spec sp;
-  cr_assert_eq(nnb_model_parse(spec, &sp, &e), NNB_OK, "%s", e.msg);
-  nnb_input_shape in = {1, 28, 28, 10};
-  cr_assert_eq(nnb_model_build(&sp, &in, batch, train, &r->m, &e), NNB_OK, "%s", e.msg);
-  r->grad = NULL;
-  if (train) {
-    r->grad = malloc((size_t)r->m.g.n_tensors * sizeof *r->grad);
-    cr_assert_eq(nnb_autodiff(&r->m.g, r->m.loss, NULL, r->grad, &e), NNB_OK, "%s", e.msg);
-    for (int i = 0; i < r->m.n_params; i++)
-      nnb_graph_mark_output(&r->m.g, r->grad[r->m.params[i].tensor]);
-  }
-  nnb_graph_mark_output(&r->m.g, train ? r->m.loss : r->m.logits);
-  cr_assert_eq(nnb_session_create(b, &r->m.g, &r->s, &e), NNB_OK, "%s: %s", spec, e.msg);
-  nnb_weights w;
-  cr_assert_eq(nnb_weights_init(&r->m, 5, &w, &e), NNB_OK, "%s", e.msg);
-  cr_assert_eq(nnb_weights_to_session(&r->m, &r->s, &w, &e), NNB_OK, "%s", e.msg);
-  nnb_weights_free(&w);
-  size_t nx = (size_t)batch * 28 * 28;
-  float *x = tu_rand(9, nx, 0.0f, 1.0f);
-  cr_assert_eq(nnb_session_upload(&r->s, r->m.x, x, &e), NNB_OK, "%s", e.msg);
-  free(x);
-  if (train) {
-    int32_t *labels = malloc((size_t)batch * sizeof *labels);
-    for (int i = 0; i < batch; i++) labels[i] = (i * 7 + 3) % 10;
-    cr_assert_eq(nnb_session_upload(&r->s, r->m.labels, labels, &e), NNB_OK, "%s", e.msg);
-    free(labels);
-  }
-}
-
-static void stop(run *r) {
-  nnb_session_free(&r->s);
-  nnb_model_free(&r->m);
-  free(r->grad);
-}
-
-static float *fetch(run *r, int t) {
-  nnb_error e = {{0}};
-  float *v = malloc(nnb_nbytes(&r->m.g.tensors[t]));
-  cr_assert_eq(nnb_session_download(&r->s, t, v, &e), NNB_OK, "%s", e.msg);
-  return v;
-}
-
-static void step(run *r) {
-  nnb_error e = {{0}};
-  cr_assert_eq(nnb_session_run(&r->s, &e), NNB_OK, "%s", e.msg);
-}
-
-/* Forward and backward of a whole model, run twice (arena memory reused
- * across runs): the loss and every parameter's gradient agree with the
- * reference. */
 static void train_agrees(const char *spec, int batch, const char *options) {
   nnb_backend ob;
   open_openblas(&ob, options);
-  run a, b;
-  start(&a, &ref, spec, batch, 1);
-  start(&b, &ob, spec, batch, 1);
-  step(&a);
-  step(&b), step(&b);
-  float *la = fetch(&a, a.m.loss), *lb = fetch(&b, b.m.loss);
-  cr_expect(fabsf(la[0] - lb[0]) <= 1e-5f * fabsf(la[0]), "%s: loss %.7g vs %.7g", spec, lb[0],
-            la[0]);
-  free(la), free(lb);
-  for (int i = 0; i < a.m.n_params; i++) {
-    int t = a.m.params[i].tensor;
-    float *ga = fetch(&a, a.grad[t]), *gb = fetch(&b, b.grad[t]);
-    double err = nmse(gb, ga, nnb_numel(&a.m.g.tensors[t]));
-    cr_expect_leq(err, 1e-6, "%s: gradient of %s: NMSE %.3g", spec, a.m.g.tensors[t].name, err);
-    free(ga), free(gb);
-  }
-  stop(&a), stop(&b);
+  bc_train_agrees(&ref, &ob, spec, batch, 1e-6);
   nnb_backend_close(&ob);
 }
 
@@ -305,19 +160,20 @@ Test(openblas, inference_agrees_fused_or_not) {
   open_openblas(&ob, NULL);
   open_openblas(&plain, "fuse=0");
   for (int k = 0; k < 4; k++) {
-    run a, b, c;
-    start(&a, &ref, specs[k], 5, 0);
-    start(&b, &ob, specs[k], 5, 0);
-    start(&c, &plain, specs[k], 5, 0);
-    step(&a), step(&b), step(&c);
-    float *la = fetch(&a, a.m.logits), *lb = fetch(&b, b.m.logits), *lc = fetch(&c, c.m.logits);
+    bc_run a, b, c;
+    bc_start(&a, &ref, specs[k], 5, 0);
+    bc_start(&b, &ob, specs[k], 5, 0);
+    bc_start(&c, &plain, specs[k], 5, 0);
+    bc_step(&a), bc_step(&b), bc_step(&c);
+    float *la = bc_fetch(&a, a.m.logits), *lb = bc_fetch(&b, b.m.logits),
+          *lc = bc_fetch(&c, c.m.logits);
     int64_t n = nnb_numel(&a.m.g.tensors[a.m.logits]);
-    double err = nmse(lb, la, n);
+    double err = bc_nmse(lb, la, n);
     cr_expect_leq(err, 1e-8, "%s logits: NMSE %.3g", specs[k], err);
     cr_expect_arr_eq(lb, lc, (size_t)n * sizeof *lb, "%s: fused and unfused logits differ",
                      specs[k]);
     free(la), free(lb), free(lc);
-    stop(&a), stop(&b), stop(&c);
+    bc_stop(&a), bc_stop(&b), bc_stop(&c);
   }
   nnb_backend_close(&plain);
   nnb_backend_close(&ob);
@@ -328,16 +184,16 @@ Test(openblas, inference_agrees_fused_or_not) {
 Test(openblas, execute_allocates_nothing) {
   nnb_backend ob;
   open_openblas(&ob, NULL);
-  run r;
-  start(&r, &ob, "cnn", 4, 1);
+  bc_run r;
+  bc_start(&r, &ob, "cnn", 4, 1);
   nnb_memory_stats before, after;
   ob.vt->memory_stats(ob.ctx, &before);
-  step(&r), step(&r);
+  bc_step(&r), bc_step(&r);
   ob.vt->memory_stats(ob.ctx, &after);
   cr_expect_eq(after.n_allocs, before.n_allocs);
   cr_expect_eq(after.peak_bytes, before.peak_bytes);
   cr_expect_gt(before.current_bytes, 0);
-  stop(&r);
+  bc_stop(&r);
   nnb_backend_close(&ob);
 }
 

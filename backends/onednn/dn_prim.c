@@ -1,0 +1,206 @@
+/* Primitive helpers: descriptors for the graph's row-major tensors,
+ * primitives created with a user scratchpad (the plan owns one buffer for
+ * all of them), arguments bound to fixed memory once, in prepare. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#include "dn.h"
+
+nnb_status dn_check(dnnl_status_t st, const char *what, const nnb_node *n, nnb_error *e) {
+  if (st == dnnl_success) return NNB_OK;
+  return nnb_fail(e, st == dnnl_unimplemented ? NNB_ERR_UNSUPPORTED : NNB_ERR_BACKEND,
+                  "onednn: %s for node '%s' failed: %s", what, n ? n->name : "?",
+                  dnnl_status2str(st));
+}
+
+void dn_md_strided(dnnl_memory_desc_t *md, int rank, const int64_t *dims, const int64_t *strides) {
+  dnnl_dims_t d, st;
+  for (int i = 0; i < rank; i++) d[i] = dims[i], st[i] = strides[i];
+  dnnl_memory_desc_init_by_strides(md, rank, d, dnnl_f32, st);
+}
+
+void dn_md_plain(dnnl_memory_desc_t *md, int rank, const int64_t *dims) {
+  int64_t st[DNNL_MAX_NDIMS];
+  int64_t acc = 1;
+  for (int i = rank - 1; i >= 0; i--) st[i] = acc, acc *= dims[i];
+  dn_md_strided(md, rank, dims, st);
+}
+
+void dn_md_tensor(dnnl_memory_desc_t *md, const nnb_tensor_desc *t) {
+  dn_md_plain(md, t->rank, t->dims);
+}
+
+nnb_status dn_attr(dnnl_primitive_attr_t *attr, const dnnl_memory_desc_t *add_md, bool relu,
+                   bool sum, float scale, nnb_error *e) {
+  dnnl_status_t st = dnnl_primitive_attr_create(attr);
+  if (st == dnnl_success)
+    st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+  if (st == dnnl_success && scale != 1.0f)
+    st = dnnl_primitive_attr_set_output_scales(*attr, 1, 0, &scale);
+  if (st == dnnl_success && (relu || sum || add_md)) {
+    dnnl_post_ops_t po;
+    st = dnnl_post_ops_create(&po);
+    if (st != dnnl_success) return dn_check(st, "creating post-ops", NULL, e);
+    if (sum) st = dnnl_post_ops_append_sum(po, 1.0f);
+    if (st == dnnl_success && add_md) st = dnnl_post_ops_append_binary(po, dnnl_binary_add, add_md);
+    if (st == dnnl_success && relu)
+      st = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
+    dnnl_post_ops_destroy(po);
+  }
+  return dn_check(st, "creating a primitive attribute", NULL, e);
+}
+
+static nnb_status finish_prim(dn_step *s, dnnl_primitive_desc_t pd, dnnl_primitive_desc_t *keep,
+                              nnb_error *e) {
+  if (s->n_prims == DN_MAX_PRIMS) {
+    dnnl_primitive_desc_destroy(pd);
+    return nnb_fail(e, NNB_ERR_BACKEND, "onednn: node '%s' needs more than %d primitives",
+                    s->n->name, DN_MAX_PRIMS);
+  }
+  dn_exec *x = &s->prims[s->n_prims];
+  memset(x, 0, sizeof *x);
+  dnnl_status_t st = dnnl_primitive_create(&x->prim, pd);
+  const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (st == dnnl_success && smd && dnnl_memory_desc_get_size(smd) > 0) {
+    x->scratch_bytes = dnnl_memory_desc_get_size(smd);
+    st = dnnl_memory_create(&x->scratch, smd, s->env->engine, DNNL_MEMORY_NONE);
+    if (st == dnnl_success) {
+      x->args[x->n_args].arg = DNNL_ARG_SCRATCHPAD;
+      x->args[x->n_args++].memory = x->scratch;
+    }
+  }
+  const char *impl = NULL;
+  if (st == dnnl_success &&
+      dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) {
+    /* the step's kernel names: the first primitive's, then any others' */
+    size_t len = strlen(s->kernel);
+    if (!len)
+      snprintf(s->kernel, sizeof s->kernel, "%s", impl);
+    else if (!strstr(s->kernel, impl) && len + strlen(impl) + 2 < sizeof s->kernel)
+      snprintf(s->kernel + len, sizeof s->kernel - len, "+%s", impl);
+  }
+  if (keep && st == dnnl_success)
+    *keep = pd;
+  else
+    dnnl_primitive_desc_destroy(pd);
+  s->n_prims++;
+  return dn_check(st, "creating a primitive", s->n, e);
+}
+
+nnb_status dn_add_prim(dn_step *s, const void *op_desc, dnnl_primitive_attr_t attr,
+                       const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, nnb_error *e) {
+  dnnl_primitive_attr_t own = NULL;
+  if (!attr) {
+    nnb_status r = dn_attr(&own, NULL, false, false, 1.0f, e);
+    if (r != NNB_OK) return r;
+    attr = own;
+  }
+  dnnl_primitive_desc_t p;
+  dnnl_status_t st = dnnl_primitive_desc_create(&p, op_desc, attr, s->env->engine, hint);
+  if (own) dnnl_primitive_attr_destroy(own);
+  if (st != dnnl_success) return dn_check(st, "creating a primitive descriptor", s->n, e);
+  return finish_prim(s, p, pd, e);
+}
+
+nnb_status dn_add_reorder(dn_step *s, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
+                          nnb_error *e) {
+  dnnl_primitive_attr_t attr;
+  nnb_status r = dn_attr(&attr, NULL, false, false, 1.0f, e);
+  if (r != NNB_OK) return r;
+  dnnl_primitive_desc_t p;
+  dnnl_status_t st =
+      dnnl_reorder_primitive_desc_create(&p, src, s->env->engine, dst, s->env->engine, attr);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success) return dn_check(st, "creating a reorder", s->n, e);
+  return finish_prim(s, p, NULL, e);
+}
+
+nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, nnb_error *e) {
+  dn_exec *x = &s->prims[s->n_prims - 1];
+  if (x->n_args == DN_MAX_ARGS)
+    return nnb_fail(e, NNB_ERR_BACKEND, "onednn: too many arguments for node '%s'", s->n->name);
+  dnnl_memory_t m;
+  dnnl_status_t st = dnnl_memory_create(&m, md, s->env->engine, ptr ? ptr : DNNL_MEMORY_NONE);
+  if (st != dnnl_success) return dn_check(st, "binding memory", s->n, e);
+  x->args[x->n_args].arg = arg;
+  x->args[x->n_args++].memory = m;
+  return NNB_OK;
+}
+
+nnb_status dn_bind_q(dn_step *s, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int arg,
+                     void *ptr, nnb_error *e) {
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, what, 0);
+  if (!md)
+    return nnb_fail(e, NNB_ERR_BACKEND, "onednn: no memory descriptor for argument %d of '%s'", arg,
+                    s->n->name);
+  return dn_bind(s, arg, md, ptr, e);
+}
+
+void dn_exec_point(dn_exec *x, int arg, void *ptr) {
+  for (int i = 0; i < x->n_args; i++)
+    if (x->args[i].arg == arg) dnnl_memory_set_data_handle(x->args[i].memory, ptr);
+}
+
+nnb_status dn_exec_run(const dn_env *env, dn_exec *x, nnb_error *e) {
+  dnnl_status_t st = dnnl_primitive_execute(x->prim, env->stream, x->n_args, x->args);
+  return st == dnnl_success ? NNB_OK : dn_check(st, "executing a primitive", NULL, e);
+}
+
+nnb_status dn_step_prims(dn_step *s, nnb_error *e) {
+  for (int i = 0; i < s->n_prims; i++) {
+    dnnl_status_t st = dnnl_primitive_execute(s->prims[i].prim, s->env->stream, s->prims[i].n_args,
+                                              s->prims[i].args);
+    if (st != dnnl_success) return dn_check(st, "executing", s->n, e);
+  }
+  return NNB_OK;
+}
+
+void dn_exec_free(dn_exec *x) {
+  for (int i = 0; i < x->n_args; i++) dnnl_memory_destroy(x->args[i].memory);
+  if (x->prim) dnnl_primitive_destroy(x->prim);
+  memset(x, 0, sizeof *x);
+}
+
+nnb_status dn_step_priv(dn_step *s, size_t bytes, nnb_error *e) {
+  size_t n = (bytes + 63) / 64 * 64 + 64;
+  s->priv = aligned_alloc(64, n);
+  if (!s->priv)
+    return nnb_fail(e, NNB_ERR_NOMEM, "onednn: cannot allocate a %zu-byte workspace for '%s'",
+                    bytes, s->n->name);
+  memset(s->priv, 0, n);
+  s->priv_bytes = n;
+  return NNB_OK;
+}
+
+int dn_producer(const nnb_graph *g, int t) {
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int j = 0; j < g->nodes[i].n_out; j++)
+      if (g->nodes[i].out[j] == t) return i;
+  return -1;
+}
+
+nnb_status dn_step_attr(const dn_step *s, const dnnl_memory_desc_t *dst_md,
+                        dnnl_primitive_attr_t *attr, nnb_error *e) {
+  return dn_attr(attr, s->post_add ? dst_md : NULL, s->post_relu, false, 1.0f, e);
+}
+
+nnb_status dn_bind_post(dn_step *s, const dnnl_memory_desc_t *dst_md, float **dst, nnb_error *e) {
+  *dst = s->post_out ? s->post_out : s->out[0];
+  if (!s->post_add) return NNB_OK;
+  return dn_bind(s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, dst_md, (void *)s->post_add,
+                 e);
+}
+
+nnb_status dn_hint(const dn_step *s, const void *op_desc, dnnl_primitive_desc_t *pd, nnb_error *e) {
+  dnnl_status_t st = dnnl_primitive_desc_create(pd, op_desc, NULL, s->env->engine, NULL);
+  return dn_check(st, "describing the forward pass", s->n, e);
+}
+
+nnb_status dn_c_kernel(dn_step *s, dn_run_fn fn) {
+  s->run = fn;
+  snprintf(s->kernel, sizeof s->kernel, "c:omp");
+  return NNB_OK;
+}
