@@ -175,13 +175,8 @@ Test(onednn, transformer_trains_as_the_reference_unfused) {
   train_agrees("transformer", 6, "fuse=0");
 }
 
-/* The kernel names the plan reports through lookup("node_kernel"). */
-typedef struct node_kernel_ext {
-  const char *(*node_kernel)(const nnb_plan *p, int node);
-} node_kernel_ext;
-
 static int fused_nodes(nnb_backend *b, bc_run *r) {
-  const node_kernel_ext *x = b->vt->lookup(b->ctx, "node_kernel");
+  const nnb_ext_node_kernel *x = b->vt->lookup(b->ctx, NNB_EXT_NODE_KERNEL);
   cr_assert_not_null(x);
   int fused = 0;
   for (int i = 0; i < r->m.g.n_nodes; i++) {

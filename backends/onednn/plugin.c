@@ -383,22 +383,17 @@ static nnb_status dn_profile(nnb_backend_ctx *ctx, nnb_plan *p, double *secs, nn
   return NNB_OK;
 }
 
-/* lookup("node_kernel"): the kernel each node runs, for provenance. */
+/* lookup(NNB_EXT_NODE_KERNEL): the kernel each node runs, for provenance. */
 static const char *node_kernel(const nnb_plan *p, int node) {
   if (!p || node < 0 || node >= p->n_steps) return NULL;
   const dn_step *s = &p->steps[node];
   return s->skip ? "fused into the previous node" : s->kernel[0] ? s->kernel : "none";
 }
 
-/* A function pointer travels inside a struct: ISO C has no conversion
- * between function and object pointers. */
-typedef struct dn_node_kernel_ext {
-  const char *(*node_kernel)(const nnb_plan *p, int node);
-} dn_node_kernel_ext;
-static const dn_node_kernel_ext node_kernel_ext = {node_kernel};
+static const nnb_ext_node_kernel node_kernel_ext = {node_kernel};
 
 static void *dn_lookup(nnb_backend_ctx *ctx, const char *name) {
-  if (!strcmp(name, "node_kernel")) return (void *)&node_kernel_ext;
+  if (!strcmp(name, NNB_EXT_NODE_KERNEL)) return (void *)&node_kernel_ext;
   return NULL;
 }
 

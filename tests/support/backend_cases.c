@@ -37,7 +37,7 @@ void bc_big_case(nnb_backend *ref, nnb_backend *ob, nnb_op op, const int64_t (*s
   nnb_graph_init(&g);
   int in[NNB_MAX_IN], out[NNB_MAX_OUT];
   for (int i = 0; i < n_in; i++) {
-    char name[8];
+    char name[16];
     snprintf(name, sizeof name, "in%d", i);
     in[i] = nnb_tensor(&g, name, i ? NNB_ROLE_PARAM : NNB_ROLE_INPUT, NNB_F32, ranks[i], shapes[i]);
   }
