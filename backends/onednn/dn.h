@@ -41,6 +41,9 @@ typedef struct dn_graph_info {
   const nnb_binding *bind;
   const int *readers;    /* per tensor: nodes reading it, plus 1 for a graph output */
   struct dn_step *steps; /* the steps prepared so far (those of earlier nodes) */
+  /* Per tensor: the layout its writer chose (ndims 0: plain row-major).
+   * Only tensors dn_blockable() allows are ever given another. */
+  dnnl_memory_desc_t *md;
 } dn_graph_info;
 
 struct dn_step;
@@ -66,6 +69,7 @@ typedef struct dn_step {
   float *post_out;
   const float *post_add;
   bool post_relu;
+  int dst; /* the tensor the step writes as its main output (post_out's when fused) */
   char kernel[DN_KERNEL_LEN];
 } dn_step;
 
@@ -84,6 +88,22 @@ void dn_md_plain(dnnl_memory_desc_t *md, int rank, const int64_t *dims);
 void dn_md_strided(dnnl_memory_desc_t *md, int rank, const int64_t *dims, const int64_t *strides);
 /* A tensor descriptor's own plain descriptor. */
 void dn_md_tensor(dnnl_memory_desc_t *md, const nnb_tensor_desc *t);
+
+/* Tensor t's descriptor: the layout chosen by its writer, or plain. */
+void dn_md_of(const dn_graph_info *gi, int t, dnnl_memory_desc_t *md);
+/* Whether tensor t may be stored in a blocked layout in its own binding:
+ * the option allows it, it is 4-D, no graph output, no view and not
+ * viewed, and every node reading it is a conv2d (as x), a maxpool2d or a
+ * relu whose output is blockable too, whose steps read any layout. */
+bool dn_blockable(const dn_step *s, const dn_graph_info *gi, int t);
+/* Records md as t's layout when it fits t's binding; false otherwise. */
+bool dn_set_layout(const dn_graph_info *gi, int t, const dnnl_memory_desc_t *md);
+/* Whether md is t's plain row-major layout. */
+bool dn_is_plain(const nnb_tensor_desc *t, const dnnl_memory_desc_t *md);
+/* Appends the primitive of an already created descriptor (taking it over;
+ * kept in *keep when keep is not NULL). */
+nnb_status dn_add_pd(dn_step *s, dnnl_primitive_desc_t pd, dnnl_primitive_desc_t *keep,
+                     nnb_error *e);
 
 /* Creates a primitive descriptor for op_desc (attr may be NULL; hint may be
  * NULL) with a user scratchpad, its primitive, appends it to s->prims and

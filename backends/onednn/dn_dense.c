@@ -84,12 +84,11 @@ static void flat(dnnl_memory_desc_t *md, const nnb_tensor_desc *t) {
   dn_md_plain(md, 1, &n);
 }
 
-static nnb_status eltwise_fwd(dn_step *s, nnb_op op, dnnl_primitive_desc_t *pd, nnb_error *e) {
-  dnnl_memory_desc_t md;
-  flat(&md, s->ti[0]);
+static nnb_status eltwise_fwd(dn_step *s, nnb_op op, const dnnl_memory_desc_t *md,
+                              dnnl_primitive_desc_t *pd, nnb_error *e) {
   dnnl_eltwise_desc_t d;
   dnnl_status_t st = dnnl_eltwise_forward_desc_init(
-      &d, pd ? dnnl_forward_training : dnnl_forward_inference, eltwise_alg(op), &md, 0.0f, 0.0f);
+      &d, pd ? dnnl_forward_training : dnnl_forward_inference, eltwise_alg(op), md, 0.0f, 0.0f);
   if (st != dnnl_success) return dn_check(st, "describing an activation", s->n, e);
   return pd ? dn_hint(s, &d, pd, e) : dn_add_prim(s, &d, NULL, NULL, NULL, e);
 }
@@ -97,7 +96,11 @@ static nnb_status eltwise_fwd(dn_step *s, nnb_op op, dnnl_primitive_desc_t *pd, 
 nnb_status dn_prep_eltwise(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
   dnnl_memory_desc_t md;
   flat(&md, s->ti[0]);
-  nnb_status r = eltwise_fwd(s, s->n->op, NULL, e);
+  if (gi->md[s->n->in[0]].ndims > 0) { /* a blocked x (its relu is blockable): y the same */
+    md = gi->md[s->n->in[0]];
+    dn_set_layout(gi, s->n->out[0], &md);
+  }
+  nnb_status r = eltwise_fwd(s, s->n->op, &md, NULL, e);
   if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_SRC, &md, s->in[0], e);
   if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_DST, &md, s->out[0], e);
   return r;
@@ -109,7 +112,7 @@ nnb_status dn_prep_act_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_er
   dnnl_memory_desc_t md;
   flat(&md, s->ti[0]);
   dnnl_primitive_desc_t hint;
-  nnb_status r = eltwise_fwd(s, op, &hint, e);
+  nnb_status r = eltwise_fwd(s, op, &md, &hint, e);
   if (r != NNB_OK) return r;
   dnnl_eltwise_desc_t d;
   dnnl_status_t st = dnnl_eltwise_backward_desc_init(&d, eltwise_alg(op), &md, &md, 0.0f, 0.0f);

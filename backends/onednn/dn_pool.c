@@ -30,9 +30,18 @@ static bool same_pool(const nnb_node *a, const nnb_node *b) {
 }
 
 /* The forward pass, writing y and (training) the workspace, which goes
- * into the step's private memory after `ws_at` bytes. */
-static nnb_status forward(dn_step *s, const pool_shape *p, bool training, float *y, size_t ws_at,
-                          nnb_error *e) {
+ * into the step's private memory after `ws_at` bytes. With gi, x may be
+ * blocked and y takes the primitive's layout: kept when y is blockable,
+ * otherwise written to private memory and reordered into y. */
+static nnb_status forward(dn_step *s, const dn_graph_info *gi, pool_shape *p, bool training,
+                          float *y, size_t ws_at, nnb_error *e) {
+  bool blocked = false;
+  if (gi) {
+    dn_md_of(gi, s->n->in[0], &p->x);
+    blocked = dn_blockable(s, gi, s->dst);
+    if (blocked || !dn_is_plain(s->ti[0], &p->x))
+      dnnl_memory_desc_init_by_tag(&p->y, 4, p->y.dims, dnnl_f32, dnnl_format_tag_any);
+  }
   dnnl_pooling_v2_desc_t d;
   dnnl_status_t st = dnnl_pooling_v2_forward_desc_init(
       &d, training ? dnnl_forward_training : dnnl_forward_inference, dnnl_pooling_max, &p->x, &p->y,
@@ -42,12 +51,25 @@ static nnb_status forward(dn_step *s, const pool_shape *p, bool training, float 
   nnb_status r = dn_add_prim(s, &d, NULL, NULL, &pd, e);
   if (r != NNB_OK) return r;
   const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
+  dnnl_memory_desc_t ymd = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
   size_t ws_bytes = training && ws ? dnnl_memory_desc_get_size(ws) : 0;
-  if (ws_bytes) r = dn_step_priv(s, ws_at + ws_bytes, e);
+  const nnb_tensor_desc *yt = s->to[0];
+  /* y through private memory: its layout is not plain and y cannot keep it */
+  bool via = gi && !dn_is_plain(yt, &ymd) && !(blocked && dn_set_layout(gi, s->dst, &ymd));
+  size_t y_bytes = via ? dnnl_memory_desc_get_size(&ymd) : 0;
+  if (ws_bytes || y_bytes) r = dn_step_priv(s, ws_at + ws_bytes + y_bytes, e);
+  float *tmp = (float *)((char *)s->priv + ws_at + ws_bytes);
   if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_SRC, &p->x, s->in[0], e);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_DST, &p->y, y ? y : s->priv, e);
+  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_DST, &ymd, via ? tmp : y ? y : s->priv, e);
   if (r == NNB_OK && ws_bytes) r = dn_bind(s, DNNL_ARG_WORKSPACE, ws, (char *)s->priv + ws_at, e);
   dnnl_primitive_desc_destroy(pd);
+  if (r == NNB_OK && via) {
+    dnnl_memory_desc_t plain;
+    dn_md_tensor(&plain, yt);
+    r = dn_add_reorder(s, &ymd, &plain, e);
+    if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_FROM, &ymd, tmp, e);
+    if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_TO, &plain, y, e);
+  }
   return r;
 }
 
@@ -59,7 +81,7 @@ nnb_status dn_prep_maxpool2d(dn_step *s, const dn_graph_info *gi, int node, nnb_
     const nnb_node *b = &gi->g->nodes[i];
     training = b->op == NNB_OP_MAXPOOL2D_BWD && b->in[1] == s->n->in[0] && same_pool(b, s->n);
   }
-  return forward(s, &p, training, s->out[0], 0, e);
+  return forward(s, gi, &p, training, s->out[0], 0, e);
 }
 
 nnb_status dn_prep_maxpool2d_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
@@ -76,7 +98,7 @@ nnb_status dn_prep_maxpool2d_bwd(dn_step *s, const dn_graph_info *gi, int node, 
     size_t y_bytes = (nnb_nbytes(s->ti[0]) + 63) / 64 * 64;
     float *x = s->in[0];
     s->in[0] = s->in[1]; /* forward() reads in[0] as its x */
-    r = forward(s, &p, true, NULL, y_bytes, e);
+    r = forward(s, NULL, &p, true, NULL, y_bytes, e);
     s->in[0] = x;
     if (r != NNB_OK) return r;
     ws = (float *)((char *)s->priv + y_bytes);

@@ -53,8 +53,8 @@ nnb_status dn_attr(dnnl_primitive_attr_t *attr, const dnnl_memory_desc_t *add_md
   return dn_check(st, "creating a primitive attribute", NULL, e);
 }
 
-static nnb_status finish_prim(dn_step *s, dnnl_primitive_desc_t pd, dnnl_primitive_desc_t *keep,
-                              nnb_error *e) {
+nnb_status dn_add_pd(dn_step *s, dnnl_primitive_desc_t pd, dnnl_primitive_desc_t *keep,
+                     nnb_error *e) {
   if (s->n_prims == DN_MAX_PRIMS) {
     dnnl_primitive_desc_destroy(pd);
     return nnb_fail(e, NNB_ERR_BACKEND, "onednn: node '%s' needs more than %d primitives",
@@ -102,7 +102,7 @@ nnb_status dn_add_prim(dn_step *s, const void *op_desc, dnnl_primitive_attr_t at
   dnnl_status_t st = dnnl_primitive_desc_create(&p, op_desc, attr, s->env->engine, hint);
   if (own) dnnl_primitive_attr_destroy(own);
   if (st != dnnl_success) return dn_check(st, "creating a primitive descriptor", s->n, e);
-  return finish_prim(s, p, pd, e);
+  return dn_add_pd(s, p, pd, e);
 }
 
 nnb_status dn_add_reorder(dn_step *s, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
@@ -115,7 +115,7 @@ nnb_status dn_add_reorder(dn_step *s, const dnnl_memory_desc_t *src, const dnnl_
       dnnl_reorder_primitive_desc_create(&p, src, s->env->engine, dst, s->env->engine, attr);
   dnnl_primitive_attr_destroy(attr);
   if (st != dnnl_success) return dn_check(st, "creating a reorder", s->n, e);
-  return finish_prim(s, p, NULL, e);
+  return dn_add_pd(s, p, NULL, e);
 }
 
 nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, nnb_error *e) {
@@ -203,4 +203,45 @@ nnb_status dn_c_kernel(dn_step *s, dn_run_fn fn) {
   s->run = fn;
   snprintf(s->kernel, sizeof s->kernel, "c:omp");
   return NNB_OK;
+}
+
+void dn_md_of(const dn_graph_info *gi, int t, dnnl_memory_desc_t *md) {
+  if (gi->md[t].ndims > 0)
+    *md = gi->md[t];
+  else
+    dn_md_tensor(md, &gi->g->tensors[t]);
+}
+
+bool dn_is_plain(const nnb_tensor_desc *t, const dnnl_memory_desc_t *md) {
+  dnnl_memory_desc_t plain;
+  dn_md_tensor(&plain, t);
+  return dnnl_memory_desc_equal(&plain, md) != 0;
+}
+
+static bool blockable(const nnb_graph *g, int t) {
+  if (g->tensors[t].rank != 4 || g->tensors[t].view_of >= 0) return false;
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == t) return false;
+  for (int i = 0; i < g->n_tensors; i++)
+    if (g->tensors[i].view_of == t) return false;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const nnb_node *n = &g->nodes[i];
+    for (int j = 0; j < n->n_in; j++) {
+      if (n->in[j] != t) continue;
+      bool knows = n->op == NNB_OP_MAXPOOL2D || (n->op == NNB_OP_CONV2D && j == 0) ||
+                   (n->op == NNB_OP_RELU && blockable(g, n->out[0]));
+      if (!knows) return false;
+    }
+  }
+  return true;
+}
+
+bool dn_blockable(const dn_step *s, const dn_graph_info *gi, int t) {
+  return s->env->blocked && blockable(gi->g, t);
+}
+
+bool dn_set_layout(const dn_graph_info *gi, int t, const dnnl_memory_desc_t *md) {
+  if (dnnl_memory_desc_get_size(md) > nnb_nbytes(&gi->g->tensors[t])) return false;
+  gi->md[t] = *md;
+  return true;
 }

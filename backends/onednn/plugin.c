@@ -253,6 +253,7 @@ static void plan_fusion(const dn_graph_info *gi, dn_step *steps, int i) {
         writable_by(gi, n, a->out[0])) {
       s->post_add = (const float *)nnb_host_bound(gi->bind, other);
       s->post_out = (float *)nnb_host_bound(gi->bind, a->out[0]);
+      s->dst = a->out[0];
       steps[k].skip = true;
       cur = a->out[0], k++;
     } else {
@@ -265,6 +266,7 @@ static void plan_fusion(const dn_graph_info *gi, dn_step *steps, int i) {
       (other < 0 || !overlaps(g, gi->bind, other, g->nodes[k].out[0]))) {
     s->post_relu = true;
     s->post_out = (float *)nnb_host_bound(gi->bind, g->nodes[k].out[0]);
+    s->dst = g->nodes[k].out[0];
     steps[k].skip = true;
   }
 }
@@ -287,16 +289,18 @@ static nnb_status dn_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
                              nnb_plan **out, nnb_error *e) {
   nnb_plan *p = calloc(1, sizeof *p);
   int *readers = calloc((size_t)g->n_tensors + 1, sizeof *readers);
+  dnnl_memory_desc_t *md = calloc((size_t)g->n_tensors + 1, sizeof *md);
   if (p) p->steps = calloc((size_t)g->n_nodes + 1, sizeof *p->steps);
-  if (!p || !readers || !p->steps) {
+  if (!p || !readers || !md || !p->steps) {
     free(readers);
+    free(md);
     dn_plan_free(ctx, p);
     return nnb_fail(e, NNB_ERR_NOMEM, "onednn: out of memory preparing %d nodes", g->n_nodes);
   }
   for (int i = 0; i < g->n_nodes; i++)
     for (int j = 0; j < g->nodes[i].n_in; j++) readers[g->nodes[i].in[j]]++;
   for (int i = 0; i < g->n_outputs; i++) readers[g->outputs[i]]++;
-  dn_graph_info gi = {g, bind, readers, p->steps};
+  dn_graph_info gi = {g, bind, readers, p->steps, md};
 
   nnb_status r = NNB_OK;
   for (int i = 0; i < g->n_nodes && r == NNB_OK; i++) {
@@ -304,6 +308,7 @@ static nnb_status dn_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     dn_step *s = &p->steps[i];
     s->env = &ctx->env;
     s->n = n;
+    s->dst = n->n_out ? n->out[0] : -1;
     p->n_steps = i + 1;
     for (int j = 0; j < n->n_in; j++) {
       s->ti[j] = &g->tensors[n->in[j]];
@@ -321,6 +326,7 @@ static nnb_status dn_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     if (s->priv) nnb_host_count_alloc(&ctx->mem, s->priv_bytes);
   }
   free(readers);
+  free(md);
   for (int i = 0; i < p->n_steps; i++)
     for (int k = 0; k < p->steps[i].n_prims; k++)
       if (p->steps[i].prims[k].scratch_bytes > p->scratch_bytes)
