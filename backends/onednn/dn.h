@@ -105,6 +105,26 @@ bool dn_is_plain(const nnb_tensor_desc *t, const dnnl_memory_desc_t *md);
 nnb_status dn_add_pd(dn_step *s, dnnl_primitive_desc_t pd, dnnl_primitive_desc_t *keep,
                      nnb_error *e);
 
+/* One operand of a primitive whose descriptor chose its own layouts: the
+ * graph's plain memory (user, ptr) and what the primitive wants (query). */
+typedef struct dn_operand {
+  int arg;
+  dnnl_query_t query;
+  int index; /* of query (a bias is the second diff_weights) */
+  dnnl_memory_desc_t user;
+  void *ptr;
+  bool out; /* written by the primitive */
+} dn_operand;
+/* Appends pd's primitive with every operand bound: where the primitive's
+ * layout differs from the plain one, through the step's private memory,
+ * with a reorder before the primitive (inputs) or after it (outputs). The
+ * private memory starts `at` bytes into the step's workspace, which this
+ * allocates (at bytes stay the caller's). Takes pd over. */
+nnb_status dn_add_reordered(dn_step *s, dnnl_primitive_desc_t pd, const dn_operand *ops, int n,
+                            size_t at, nnb_error *e);
+/* A descriptor with format_tag_any: the primitive chooses. */
+void dn_md_any(dnnl_memory_desc_t *md, const dnnl_memory_desc_t *like);
+
 /* Creates a primitive descriptor for op_desc (attr may be NULL; hint may be
  * NULL) with a user scratchpad, its primitive, appends it to s->prims and
  * records its kernel name. *pd receives the descriptor when pd is not NULL

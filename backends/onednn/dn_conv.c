@@ -31,83 +31,48 @@ static nnb_status fwd_desc(const dn_step *s, const conv_shape *c, bool bias, dnn
   return dn_check(st, "describing a convolution", s->n, e);
 }
 
-/* Writes y in `ymd` (plain: the binding; blocked: the binding, or the
- * private memory followed by a reorder into the plain binding when y must
- * stay plain). */
-static nnb_status bind_dst(dn_step *s, const dn_graph_info *gi, dnnl_memory_desc_t *ymd,
-                           size_t priv_at, bool keep_blocked, nnb_error *e) {
-  float *dst;
-  nnb_status r = dn_bind_post(s, ymd, &dst, e);
-  const nnb_tensor_desc *t = &gi->g->tensors[s->dst];
-  if (r != NNB_OK || keep_blocked || dn_is_plain(t, ymd))
-    return r == NNB_OK ? dn_bind(s, DNNL_ARG_DST, ymd, dst, e) : r;
-  float *tmp = (float *)((char *)s->priv + priv_at);
-  dnnl_memory_desc_t plain;
-  dn_md_tensor(&plain, t);
-  r = dn_bind(s, DNNL_ARG_DST, ymd, tmp, e);
-  if (r == NNB_OK) r = dn_add_reorder(s, ymd, &plain, e);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_FROM, ymd, tmp, e);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_TO, &plain, dst, e);
-  return r;
-}
-
-/* Bytes of private memory at `at` rounded up to a cache line. */
-static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
-
-/* The convolution with the layouts the primitive prefers where the plan
- * allows them: x as its writer left it, y blocked when it is blockable
- * (through private memory and a reorder when x is blocked but y must stay
- * plain), weights reordered from OIHW into private memory before each run
- * (they change every training step). */
+/* The convolution with the layouts the primitive prefers: x as its
+ * writer left it (blocked when the plan allows), y kept blocked when it is
+ * blockable, every other operand reordered between the graph's plain
+ * layout and the primitive's through private memory (weights before each
+ * run: they change every training step). A fused add keeps y plain. */
 static nnb_status conv_fwd(dn_step *s, const dn_graph_info *gi, conv_shape *c, bool allow,
                            nnb_error *e) {
   bool bias = s->n->n_in > 2;
   bool blocked = allow && !s->post_add && dn_blockable(s, gi, s->dst);
-  dn_md_of(gi, s->n->in[0], &c->x);
-  bool x_blocked = !dn_is_plain(s->ti[0], &c->x);
-  if (blocked || x_blocked) { /* let the primitive choose */
-    dnnl_memory_desc_init_by_tag(&c->w, 4, c->w.dims, dnnl_f32, dnnl_format_tag_any);
-    if (!s->post_add)
-      dnnl_memory_desc_init_by_tag(&c->y, 4, c->y.dims, dnnl_f32, dnnl_format_tag_any);
-  }
+  dnnl_memory_desc_t xuser, yuser, wuser = c->w;
+  dn_md_of(gi, s->n->in[0], &xuser);
+  dn_md_tensor(&yuser, &gi->g->tensors[s->dst]);
+  c->x = xuser;
+  if (dn_is_plain(s->ti[0], &xuser) && s->env->blocked) dn_md_any(&c->x, &xuser);
+  if (s->env->blocked) dn_md_any(&c->w, &wuser);
+  if (s->env->blocked && !s->post_add) dn_md_any(&c->y, &yuser);
   dnnl_convolution_desc_t d;
   nnb_status r = fwd_desc(s, c, bias, dnnl_forward_inference, &d, e);
   dnnl_primitive_attr_t attr;
-  if (r == NNB_OK) r = dn_step_attr(s, &c->y, &attr, e);
+  if (r == NNB_OK) r = dn_step_attr(s, &yuser, &attr, e);
   if (r != NNB_OK) return r;
   dnnl_primitive_desc_t pd;
   dnnl_status_t st = dnnl_primitive_desc_create(&pd, &d, attr, s->env->engine, NULL);
   dnnl_primitive_attr_destroy(attr);
   if (st != dnnl_success) return dn_check(st, "creating a convolution", s->n, e);
-  dnnl_memory_desc_t wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   dnnl_memory_desc_t ymd = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-  const nnb_tensor_desc *yt = &gi->g->tensors[s->dst];
-  if (blocked && !dn_is_plain(yt, &ymd) && !dn_set_layout(gi, s->dst, &ymd)) {
-    dnnl_primitive_desc_destroy(pd); /* blocked y does not fit its binding */
-    shape_of(c, s->ti[0]->dims, s->ti[1]->dims, s->to[0]->dims, &s->n->attr.conv);
-    return conv_fwd(s, gi, c, false, e);
+  if (blocked && !dn_is_plain(&gi->g->tensors[s->dst], &ymd)) {
+    if (!dn_set_layout(gi, s->dst, &ymd)) { /* blocked y does not fit its binding */
+      dnnl_primitive_desc_destroy(pd);
+      shape_of(c, s->ti[0]->dims, s->ti[1]->dims, s->to[0]->dims, &s->n->attr.conv);
+      return conv_fwd(s, gi, c, false, e);
+    }
+    yuser = ymd;
   }
-  dnnl_memory_desc_t wplain;
-  dn_md_plain(&wplain, 4, c->w.dims);
-  bool reorder_w = !dnnl_memory_desc_equal(&wplain, &wmd);
-  size_t w_bytes = reorder_w ? round64(dnnl_memory_desc_get_size(&wmd)) : 0;
-  size_t y_bytes = blocked || dn_is_plain(yt, &ymd) ? 0 : dnnl_memory_desc_get_size(&ymd);
-  if (w_bytes + y_bytes) r = dn_step_priv(s, w_bytes + y_bytes, e);
-  float *w = s->in[1];
-  if (r == NNB_OK && reorder_w) {
-    r = dn_add_reorder(s, &wplain, &wmd, e);
-    if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_FROM, &wplain, s->in[1], e);
-    if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_TO, &wmd, s->priv, e);
-    w = s->priv;
-  }
-  if (r == NNB_OK)
-    r = dn_add_pd(s, pd, NULL, e);
-  else
-    dnnl_primitive_desc_destroy(pd);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_SRC, &c->x, s->in[0], e);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_WEIGHTS, &wmd, w, e);
-  if (r == NNB_OK && bias) r = dn_bind(s, DNNL_ARG_BIAS, &c->b, s->in[2], e);
-  if (r == NNB_OK) r = bind_dst(s, gi, &ymd, w_bytes, blocked, e);
+  const dn_operand ops[] = {
+      {DNNL_ARG_SRC, dnnl_query_src_md, 0, xuser, s->in[0], false},
+      {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, wuser, s->in[1], false},
+      {DNNL_ARG_DST, dnnl_query_dst_md, 0, yuser, s->post_out ? s->post_out : s->out[0], true},
+      {DNNL_ARG_BIAS, dnnl_query_weights_md, 1, c->b, bias ? s->in[2] : NULL, false}};
+  r = dn_add_reordered(s, pd, ops, bias ? 4 : 3, 0, e);
+  float *dst;
+  if (r == NNB_OK && s->post_add) r = dn_bind_post(s, &yuser, &dst, e);
   return r;
 }
 
@@ -125,43 +90,61 @@ static void bwd_shape(conv_shape *c, const dn_step *s, const int64_t *w) {
   shape_of(c, x, w, dy, a);
 }
 
-nnb_status dn_prep_conv2d_bwd_data(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
-  conv_shape c;
-  bwd_shape(&c, s, s->ti[1]->dims);
-  dnnl_convolution_desc_t fd, d;
-  dnnl_primitive_desc_t hint;
-  nnb_status r = fwd_desc(s, &c, false, dnnl_forward_training, &fd, e);
+/* The backwards run on the layouts their primitives prefer (blocked jit
+ * kernels rather than im2col and GEMM), the graph's plain tensors reordered
+ * in and out through private memory. */
+static nnb_status bwd(dn_step *s, const void *d, const conv_shape *c, bool bias,
+                      const dn_operand *ops, int n, nnb_error *e) {
+  dnnl_convolution_desc_t fd;
+  conv_shape any = *c;
+  dn_md_any(&any.x, &c->x), dn_md_any(&any.w, &c->w), dn_md_any(&any.y, &c->y);
+  dnnl_primitive_desc_t hint, pd;
+  nnb_status r = fwd_desc(s, &any, bias, dnnl_forward_training, &fd, e);
   if (r == NNB_OK) r = dn_hint(s, &fd, &hint, e);
   if (r != NNB_OK) return r;
-  dnnl_status_t st = dnnl_convolution_backward_data_desc_init(
-      &d, dnnl_convolution_direct, &c.x, &c.w, &c.y, c.stride, c.pad_l, c.pad_r);
-  r = st == dnnl_success ? dn_add_prim(s, &d, NULL, hint, NULL, e)
-                         : dn_check(st, "describing a convolution's data backward", s->n, e);
+  dnnl_primitive_attr_t attr;
+  r = dn_attr(&attr, NULL, false, false, 1.0f, e);
+  if (r == NNB_OK) {
+    dnnl_status_t st = dnnl_primitive_desc_create(&pd, d, attr, s->env->engine, hint);
+    dnnl_primitive_attr_destroy(attr);
+    r = st == dnnl_success ? dn_add_reordered(s, pd, ops, n, 0, e)
+                           : dn_check(st, "creating a convolution's backward", s->n, e);
+  }
   dnnl_primitive_desc_destroy(hint);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_DIFF_DST, &c.y, s->in[0], e);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_WEIGHTS, &c.w, s->in[1], e);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_DIFF_SRC, &c.x, s->out[0], e);
   return r;
 }
 
+nnb_status dn_prep_conv2d_bwd_data(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
+  conv_shape c, a;
+  bwd_shape(&c, s, s->ti[1]->dims);
+  a = c;
+  dn_md_any(&a.x, &c.x), dn_md_any(&a.w, &c.w), dn_md_any(&a.y, &c.y);
+  dnnl_convolution_desc_t d;
+  dnnl_status_t st = dnnl_convolution_backward_data_desc_init(
+      &d, dnnl_convolution_direct, &a.x, &a.w, &a.y, c.stride, c.pad_l, c.pad_r);
+  if (st != dnnl_success) return dn_check(st, "describing a convolution's data backward", s->n, e);
+  const dn_operand ops[] = {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, c.y, s->in[0], false},
+                            {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, c.w, s->in[1], false},
+                            {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, c.x, s->out[0], true}};
+  return bwd(s, &d, &c, false, ops, 3, e);
+}
+
 nnb_status dn_prep_conv2d_bwd_weight(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
-  conv_shape c;
+  conv_shape c, a;
   bwd_shape(&c, s, s->to[0]->dims);
   bool bias = s->n->n_out > 1;
-  dnnl_convolution_desc_t fd, d;
-  dnnl_primitive_desc_t hint;
-  nnb_status r = fwd_desc(s, &c, bias, dnnl_forward_training, &fd, e);
-  if (r == NNB_OK) r = dn_hint(s, &fd, &hint, e);
-  if (r != NNB_OK) return r;
-  dnnl_status_t st = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &c.x,
-                                                                 &c.w, bias ? &c.b : NULL, &c.y,
+  a = c;
+  dn_md_any(&a.x, &c.x), dn_md_any(&a.w, &c.w), dn_md_any(&a.y, &c.y);
+  dnnl_convolution_desc_t d;
+  dnnl_status_t st = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &a.x,
+                                                                 &a.w, bias ? &c.b : NULL, &a.y,
                                                                  c.stride, c.pad_l, c.pad_r);
-  r = st == dnnl_success ? dn_add_prim(s, &d, NULL, hint, NULL, e)
-                         : dn_check(st, "describing a convolution's weight backward", s->n, e);
-  dnnl_primitive_desc_destroy(hint);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_DIFF_DST, &c.y, s->in[0], e);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_SRC, &c.x, s->in[1], e);
-  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_DIFF_WEIGHTS, &c.w, s->out[0], e);
-  if (r == NNB_OK && bias) r = dn_bind(s, DNNL_ARG_DIFF_BIAS, &c.b, s->out[1], e);
-  return r;
+  if (st != dnnl_success)
+    return dn_check(st, "describing a convolution's weight backward", s->n, e);
+  const dn_operand ops[] = {
+      {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, c.y, s->in[0], false},
+      {DNNL_ARG_SRC, dnnl_query_src_md, 0, c.x, s->in[1], false},
+      {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, 0, c.w, s->out[0], true},
+      {DNNL_ARG_DIFF_BIAS, dnnl_query_diff_weights_md, 1, c.b, bias ? s->out[1] : NULL, true}};
+  return bwd(s, &d, &c, bias, ops, bias ? 4 : 3, e);
 }

@@ -245,3 +245,46 @@ bool dn_set_layout(const dn_graph_info *gi, int t, const dnnl_memory_desc_t *md)
   gi->md[t] = *md;
   return true;
 }
+
+void dn_md_any(dnnl_memory_desc_t *md, const dnnl_memory_desc_t *like) {
+  dnnl_dims_t d;
+  for (int i = 0; i < like->ndims; i++) d[i] = like->dims[i];
+  dnnl_memory_desc_init_by_tag(md, like->ndims, d, dnnl_f32, dnnl_format_tag_any);
+}
+
+static nnb_status add_copy(dn_step *s, const dnnl_memory_desc_t *from, void *src,
+                           const dnnl_memory_desc_t *to, void *dst, nnb_error *e) {
+  nnb_status r = dn_add_reorder(s, from, to, e);
+  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_FROM, from, src, e);
+  if (r == NNB_OK) r = dn_bind(s, DNNL_ARG_TO, to, dst, e);
+  return r;
+}
+
+nnb_status dn_add_reordered(dn_step *s, dnnl_primitive_desc_t pd, const dn_operand *ops, int n,
+                            size_t at, nnb_error *e) {
+  enum { MAX = 8 };
+  dnnl_memory_desc_t want[MAX];
+  size_t off[MAX], total = at;
+  bool via[MAX];
+  if (n > MAX) n = MAX;
+  for (int i = 0; i < n; i++) {
+    want[i] = *dnnl_primitive_desc_query_md(pd, ops[i].query, ops[i].index);
+    via[i] = !dnnl_memory_desc_equal(&want[i], &ops[i].user);
+    off[i] = total;
+    if (via[i]) total += (dnnl_memory_desc_get_size(&want[i]) + 63) / 64 * 64;
+  }
+  nnb_status r = total > 0 ? dn_step_priv(s, total, e) : NNB_OK;
+  void *at_[MAX];
+  for (int i = 0; r == NNB_OK && i < n; i++)
+    at_[i] = via[i] ? (char *)s->priv + off[i] : ops[i].ptr;
+  for (int i = 0; r == NNB_OK && i < n; i++)
+    if (via[i] && !ops[i].out) r = add_copy(s, &ops[i].user, ops[i].ptr, &want[i], at_[i], e);
+  if (r == NNB_OK)
+    r = dn_add_pd(s, pd, NULL, e);
+  else
+    dnnl_primitive_desc_destroy(pd);
+  for (int i = 0; r == NNB_OK && i < n; i++) r = dn_bind(s, ops[i].arg, &want[i], at_[i], e);
+  for (int i = 0; r == NNB_OK && i < n; i++)
+    if (via[i] && ops[i].out) r = add_copy(s, &want[i], at_[i], &ops[i].user, ops[i].ptr, e);
+  return r;
+}
