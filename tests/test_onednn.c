@@ -63,8 +63,8 @@ Test(onednn, describe_records_version_runtime_isa_and_options) {
 }
 
 Test(onednn, bad_options_are_refused_by_name) {
-  static const char *const bad[] = {"layout=nchw", "isa=avx9"};
-  for (int i = 0; i < 2; i++) {
+  static const char *const bad[] = {"layout=nchw", "isa=avx9", "lstm=gru"};
+  for (int i = 0; i < 3; i++) {
     nnb_backend b;
     nnb_error e = {{0}};
     nnb_backend_config cfg = {.threads = 2, .options = bad[i]};
@@ -169,7 +169,9 @@ Test(onednn, cnn_trains_as_the_reference) { train_agrees("cnn", 6, NULL); }
 Test(onednn, cnn_trains_as_the_reference_plain_unfused) {
   train_agrees("cnn", 6, "layout=plain,fuse=0");
 }
-Test(onednn, lstm_trains_as_the_reference) { train_agrees("lstm", 6, NULL); }
+/* both LSTM paths: the primitive (its workspace for the cache) and the own one */
+Test(onednn, lstm_trains_as_the_reference_on_the_primitive) { train_agrees("lstm", 6, NULL); }
+Test(onednn, lstm_trains_as_the_reference_on_the_own_path) { train_agrees("lstm", 6, "lstm=own"); }
 Test(onednn, transformer_trains_as_the_reference) { train_agrees("transformer", 6, NULL); }
 Test(onednn, transformer_trains_as_the_reference_unfused) {
   train_agrees("transformer", 6, "fuse=0");

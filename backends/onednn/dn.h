@@ -18,11 +18,12 @@ typedef struct dn_env {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   int threads;
-  bool fuse;    /* option fuse=0: every node on its own primitive */
-  bool blocked; /* option layout=plain turns blocked layouts for plan-internal tensors off */
+  bool fuse;           /* option fuse=0: every node on its own primitive */
+  bool blocked;        /* option layout=plain turns blocked layouts for plan-internal tensors off */
+  bool lstm_primitive; /* option lstm=own: the own LSTM path even where the primitive fits */
 } dn_env;
 
-#define DN_MAX_ARGS 10
+#define DN_MAX_ARGS 14
 #define DN_MAX_PRIMS 8
 #define DN_KERNEL_LEN 96
 
@@ -138,6 +139,9 @@ nnb_status dn_add_reorder(dn_step *s, const dnnl_memory_desc_t *src, const dnnl_
                           nnb_error *e);
 /* Binds argument `arg` of the step's last primitive to memory at ptr. */
 nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, nnb_error *e);
+/* The same for the step's last primitive that has argument `marker`. */
+nnb_status dn_bind_prim(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, int marker,
+                        nnb_error *e);
 /* The same, with the descriptor the primitive expects (what). */
 nnb_status dn_bind_q(dn_step *s, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int arg,
                      void *ptr, nnb_error *e);
@@ -218,6 +222,11 @@ nnb_status dn_prep_adam(dn_step *s, const dn_graph_info *gi, int node, nnb_error
 /* dn_lstm.c */
 nnb_status dn_prep_lstm(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_lstm_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
+/* dn_rnn.c: the LSTM primitive, where the graph allows it */
+bool dn_rnn_usable(const dn_step *s, const dn_graph_info *gi);
+nnb_status dn_prep_lstm_rnn(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
+nnb_status dn_prep_lstm_bwd_rnn(dn_step *s, const dn_graph_info *gi, const dn_step *fwd,
+                                nnb_error *e);
 /* dn_attn.c */
 nnb_status dn_prep_attention(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_attention_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);

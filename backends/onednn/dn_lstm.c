@@ -1,4 +1,5 @@
-/* lstm and lstm_bwd with the graph's cache: one matmul for every step's
+/* lstm and lstm_bwd with the graph's cache (where the LSTM primitive does
+ * not fit, dn_rnn.c): one matmul for every step's
  * input projection, one matmul per step for the recurrence (on strided
  * views of y and the gate buffer) and the gates in OpenMP C. The backward
  * runs its recurrence the same way and then the weight, input and bias
@@ -63,6 +64,7 @@ static nnb_status lstm_fwd(dn_step *s, nnb_error *e) {
 }
 
 nnb_status dn_prep_lstm(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
+  if (dn_rnn_usable(s, gi)) return dn_prep_lstm_rnn(s, gi, node, e);
   lstm_dims d = dims_of(s->ti[0], s->ti[2]);
   const int64_t B = d.B, T = d.T, I = d.I, H = d.H;
   size_t len[FWD_N] = {(size_t)(B * T * 4 * H), (size_t)(4 * H)}, at[FWD_N + 1];
@@ -131,6 +133,9 @@ static nnb_status lstm_bwd(dn_step *s, nnb_error *e) {
 }
 
 nnb_status dn_prep_lstm_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
+  int f = dn_producer(gi->g, s->n->in[5]); /* the forward on the primitive kept its workspace */
+  if (f >= 0 && f < node && gi->steps[f].n->op == NNB_OP_LSTM && gi->steps[f].shared)
+    return dn_prep_lstm_bwd_rnn(s, gi, &gi->steps[f], e);
   lstm_dims d = dims_of(s->ti[1], s->ti[3]);
   const int64_t B = d.B, T = d.T, I = d.I, H = d.H, R = B * T;
   size_t len[BWD_N] = {(size_t)(R * 4 * H), (size_t)(R * H), (size_t)(B * H), (size_t)(B * H),

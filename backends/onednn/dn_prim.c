@@ -118,8 +118,8 @@ nnb_status dn_add_reorder(dn_step *s, const dnnl_memory_desc_t *src, const dnnl_
   return dn_add_pd(s, p, NULL, e);
 }
 
-nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, nnb_error *e) {
-  dn_exec *x = &s->prims[s->n_prims - 1];
+static nnb_status bind_to(dn_step *s, dn_exec *x, int arg, const dnnl_memory_desc_t *md, void *ptr,
+                          nnb_error *e) {
   if (x->n_args == DN_MAX_ARGS)
     return nnb_fail(e, NNB_ERR_BACKEND, "onednn: too many arguments for node '%s'", s->n->name);
   dnnl_memory_t m;
@@ -128,6 +128,19 @@ nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr,
   x->args[x->n_args].arg = arg;
   x->args[x->n_args++].memory = m;
   return NNB_OK;
+}
+
+nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, nnb_error *e) {
+  return bind_to(s, &s->prims[s->n_prims - 1], arg, md, ptr, e);
+}
+
+nnb_status dn_bind_prim(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, int marker,
+                        nnb_error *e) {
+  for (int k = s->n_prims - 1; k >= 0; k--)
+    for (int i = 0; i < s->prims[k].n_args; i++)
+      if (s->prims[k].args[i].arg == marker) return bind_to(s, &s->prims[k], arg, md, ptr, e);
+  return nnb_fail(e, NNB_ERR_BACKEND, "onednn: node '%s' has no primitive with argument %d",
+                  s->n->name, marker);
 }
 
 nnb_status dn_bind_q(dn_step *s, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int arg,

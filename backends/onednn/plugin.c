@@ -111,6 +111,9 @@ static nnb_status dn_describe(nnb_backend_ctx *ctx, nnb_backend_info *out, nnb_e
   nnb_info_prop(out, "threads", s);
   nnb_info_prop(out, "fusion", ctx->env.fuse ? "on" : "off");
   nnb_info_prop(out, "layout", ctx->env.blocked ? "blocked" : "plain");
+  nnb_info_prop(out, "lstm",
+                ctx->env.lstm_primitive ? "primitive where the graph allows"
+                                        : "own (GEMM per step, C gates)");
   nnb_info_prop(out, "scratchpad", "user, one per plan");
   return NNB_OK;
 }
@@ -170,6 +173,13 @@ static nnb_status dn_init(const nnb_backend_config *cfg, nnb_backend_ctx **out, 
   }
   c->env.blocked = !strcmp(layout, "blocked");
   c->env.fuse = nnb_config_int(cfg, "fuse", 1) != 0;
+  char lstm[16] = "primitive";
+  opt_str(cfg, "lstm", lstm, sizeof lstm);
+  if (strcmp(lstm, "primitive") && strcmp(lstm, "own")) {
+    free(c);
+    return nnb_fail(e, NNB_ERR_INVALID, "onednn: option lstm=%s: expected primitive or own", lstm);
+  }
+  c->env.lstm_primitive = !strcmp(lstm, "primitive");
   /* oneDNN reads omp_get_max_threads() and some primitives keep the count
    * they were created with: set once here, before any primitive exists. */
   c->threads_before = omp_get_max_threads();
