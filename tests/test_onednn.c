@@ -241,3 +241,21 @@ Test(onednn, execute_allocates_nothing) {
   }
   nnb_backend_close(&b);
 }
+
+/* isa= caps the ISA before oneDNN's first use; in a process that already
+ * used it, only a cap at or above what runs is accepted, and a lower one
+ * is refused with the reason (never silently ignored). */
+Test(onednn, isa_cap_is_applied_or_refused) {
+  nnb_backend b;
+  nnb_error e = {{0}};
+  nnb_backend_config cfg = {.threads = 2, .options = "isa=sse41"};
+  if (nnb_backend_open("onednn", &cfg, &b, &e) == NNB_OK) {
+    nnb_backend_info info;
+    cr_assert_eq(b.vt->describe(b.ctx, &info, &e), NNB_OK, "%s", e.msg);
+    cr_expect_str_eq(prop(&info, "isa"), "sse41");
+    cr_expect_str_eq(prop(&info, "isa_cap"), "sse41");
+    nnb_backend_close(&b);
+  } else {
+    cr_expect(strstr(e.msg, "isa=sse41") && strstr(e.msg, "fresh process"), "%s", e.msg);
+  }
+}

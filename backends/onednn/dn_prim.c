@@ -281,7 +281,13 @@ nnb_status dn_add_reordered(dn_step *s, dnnl_primitive_desc_t pd, const dn_opera
   bool via[MAX];
   if (n > MAX) n = MAX;
   for (int i = 0; i < n; i++) {
-    want[i] = *dnnl_primitive_desc_query_md(pd, ops[i].query, ops[i].index);
+    const dnnl_memory_desc_t *q = dnnl_primitive_desc_query_md(pd, ops[i].query, ops[i].index);
+    if (!q) {
+      dnnl_primitive_desc_destroy(pd);
+      return nnb_fail(e, NNB_ERR_BACKEND, "onednn: node '%s': no layout for argument %d",
+                      s->n->name, ops[i].arg);
+    }
+    want[i] = *q;
     via[i] = !dnnl_memory_desc_equal(&want[i], &ops[i].user);
     off[i] = total;
     if (via[i]) total += (dnnl_memory_desc_get_size(&want[i]) + 63) / 64 * 64;

@@ -223,18 +223,11 @@ static nnb_status dn_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off,
 
 /* ---- plans ------------------------------------------------------------------ */
 
-static bool overlaps(const nnb_graph *g, const nnb_binding *bind, int a, int b) {
-  if (bind[a].buffer != bind[b].buffer) return false;
-  uint64_t a0 = bind[a].offset, a1 = a0 + nnb_nbytes(&g->tensors[a]);
-  uint64_t b0 = bind[b].offset, b1 = b0 + nnb_nbytes(&g->tensors[b]);
-  return a0 < b1 && b0 < a1;
-}
-
 /* Whether node r's output may be written by node i (folded into it): it
  * shares no bytes with i's inputs, which are still being read. */
 static bool writable_by(const dn_graph_info *gi, const nnb_node *n, int t) {
   for (int j = 0; j < n->n_in; j++)
-    if (overlaps(gi->g, gi->bind, t, n->in[j])) return false;
+    if (nnb_host_overlaps(gi->g, gi->bind, t, n->in[j])) return false;
   return true;
 }
 
@@ -273,7 +266,7 @@ static void plan_fusion(const dn_graph_info *gi, dn_step *steps, int i) {
   /* the relu's output must not overlap the added operand either */
   if (k < g->n_nodes && g->nodes[k].op == NNB_OP_RELU && g->nodes[k].in[0] == cur &&
       gi->readers[cur] == 1 && writable_by(gi, n, g->nodes[k].out[0]) &&
-      (other < 0 || !overlaps(g, gi->bind, other, g->nodes[k].out[0]))) {
+      (other < 0 || !nnb_host_overlaps(g, gi->bind, other, g->nodes[k].out[0]))) {
     s->post_relu = true;
     s->post_out = (float *)nnb_host_bound(gi->bind, g->nodes[k].out[0]);
     s->dst = g->nodes[k].out[0];
