@@ -63,8 +63,9 @@ typedef struct dn_step {
   dn_exec prims[DN_MAX_PRIMS];
   float *priv; /* private workspace owned by the step (priv_bytes) */
   size_t priv_bytes;
-  float *shared; /* private workspace of another step this one reads (pool, layernorm) */
+  float *shared; /* the part of priv a later step reads (the LSTM primitive's workspace) */
   bool skip;     /* folded into the step before it */
+  int threads;   /* OpenMP threads of the step's primitives and loops (1 for small work) */
   /* Fusion decided by the plan (matmul, conv2d): write post_out instead of
    * out[0], after adding post_add (same shape) and then relu when asked. */
   float *post_out;
@@ -79,6 +80,9 @@ typedef nnb_status (*dn_prep_fn)(dn_step *s, const dn_graph_info *gi, int node, 
 
 /* dn_table.c */
 dn_prep_fn dn_prep_lookup(nnb_op op);
+/* Threads worth using for node n: 1 when its work (elements touched plus
+ * multiply-adds) would not repay a parallel region's start-up. */
+int dn_threads_for(const nnb_graph *g, const nnb_node *n, int threads);
 bool dn_supports_node(const nnb_graph *g, const nnb_node *n, nnb_error *why);
 
 /* dn_prim.c: primitive helpers ------------------------------------------ */

@@ -178,6 +178,9 @@ void dn_exec_free(dn_exec *x) {
 }
 
 nnb_status dn_step_priv(dn_step *s, size_t bytes, nnb_error *e) {
+  if (s->priv)
+    return nnb_fail(e, NNB_ERR_BACKEND, "onednn: node '%s' asked for a second workspace",
+                    s->n->name);
   size_t n = (bytes + 63) / 64 * 64 + 64;
   s->priv = aligned_alloc(64, n);
   if (!s->priv)

@@ -72,3 +72,44 @@ bool dn_supports_node(const nnb_graph *g, const nnb_node *n, nnb_error *why) {
   }
   return true;
 }
+
+/* About 50 us of work on one thread: below it a parallel region of two
+ * costs a large part of the node (and milliseconds on a busy machine,
+ * where the second thread must first be scheduled). */
+#define PAR_MIN_WORK 262144.0
+
+int dn_threads_for(const nnb_graph *g, const nnb_node *n, int threads) {
+  double work = 0;
+  for (int i = 0; i < n->n_in; i++) work += (double)nnb_numel(&g->tensors[n->in[i]]);
+  for (int i = 0; i < n->n_out; i++) work += (double)nnb_numel(&g->tensors[n->out[i]]);
+  const nnb_tensor_desc *a = n->n_in ? &g->tensors[n->in[0]] : NULL;
+  const nnb_tensor_desc *b = n->n_in > 1 ? &g->tensors[n->in[1]] : NULL;
+  const nnb_tensor_desc *y = n->n_out ? &g->tensors[n->out[0]] : NULL;
+  switch (n->op) { /* multiply-adds of the GEMM-shaped ops */
+  case NNB_OP_MATMUL:
+    work += (double)nnb_numel(y) * (double)a->dims[a->rank - (n->attr.matmul.trans_a ? 2 : 1)];
+    break;
+  case NNB_OP_CONV2D: work += (double)nnb_numel(y) * (double)(nnb_numel(b) / b->dims[0]); break;
+  case NNB_OP_CONV2D_BWD_DATA:
+  case NNB_OP_CONV2D_BWD_WEIGHT: /* dy's elements times a filter's (C of w and of x alike) */
+    work += (double)nnb_numel(a) * (double)(n->attr.conv.kernel_h * n->attr.conv.kernel_w) *
+            (double)b->dims[1];
+    break;
+  case NNB_OP_LSTM: /* x [B,T,I], w_hh [4H,H]: every step's gates */
+  case NNB_OP_LSTM_BWD: {
+    const nnb_tensor_desc *x = &g->tensors[n->in[n->op == NNB_OP_LSTM ? 0 : 1]];
+    const nnb_tensor_desc *whh = &g->tensors[n->in[n->op == NNB_OP_LSTM ? 2 : 3]];
+    work += (double)(x->dims[0] * x->dims[1]) * (double)whh->dims[0] *
+            (double)(x->dims[2] + whh->dims[1]);
+    break;
+  }
+  case NNB_OP_ATTENTION: /* qkv [B,T,3D]: two T x T x D products */
+  case NNB_OP_ATTENTION_BWD: {
+    const nnb_tensor_desc *q = &g->tensors[n->in[n->op == NNB_OP_ATTENTION ? 0 : 1]];
+    work += 2.0 * (double)(q->dims[0] * q->dims[1] * q->dims[1]) * (double)(q->dims[2] / 3);
+    break;
+  }
+  default: break;
+  }
+  return work < PAR_MIN_WORK ? 1 : threads;
+}

@@ -324,8 +324,13 @@ static nnb_status dn_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
     if (s->skip) continue;
     if (ctx->env.fuse) plan_fusion(&gi, p->steps, i);
     dn_prep_fn prep = dn_prep_lookup(n->op);
+    /* primitives read the thread count when created and when run: the
+     * same count around both */
+    s->threads = dn_threads_for(g, n, ctx->env.threads);
+    omp_set_num_threads(s->threads);
     r = prep ? prep(s, &gi, i, e)
              : nnb_fail(e, NNB_ERR_UNSUPPORTED, "onednn: no kernel for node '%s'", n->name);
+    omp_set_num_threads(ctx->env.threads);
     if (s->priv) nnb_host_count_alloc(&ctx->mem, s->priv_bytes);
   }
   free(readers);
@@ -357,7 +362,11 @@ static nnb_status dn_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
 
 static nnb_status run_step(dn_step *s, nnb_error *e) {
   if (s->skip) return NNB_OK;
-  return s->run ? s->run(s, e) : dn_step_prims(s, e);
+  if (s->threads == s->env->threads) return s->run ? s->run(s, e) : dn_step_prims(s, e);
+  omp_set_num_threads(s->threads);
+  nnb_status r = s->run ? s->run(s, e) : dn_step_prims(s, e);
+  omp_set_num_threads(s->env->threads);
+  return r;
 }
 
 static nnb_status dn_execute(nnb_backend_ctx *ctx, nnb_plan *p, nnb_error *e) {
