@@ -143,9 +143,9 @@ nnb_status dn_add_reorder(dn_step *s, const dnnl_memory_desc_t *src, const dnnl_
                           nnb_error *e);
 /* Binds argument `arg` of the step's last primitive to memory at ptr. */
 nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, nnb_error *e);
-/* The same for the step's last primitive that has argument `marker`. */
-nnb_status dn_bind_prim(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, int marker,
-                        nnb_error *e);
+/* The same for the step's last primitive that is no reorder (the op's own,
+ * among the reorders dn_add_reordered puts around it). */
+nnb_status dn_bind_main(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, nnb_error *e);
 /* The same, with the descriptor the primitive expects (what). */
 nnb_status dn_bind_q(dn_step *s, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int arg,
                      void *ptr, nnb_error *e);

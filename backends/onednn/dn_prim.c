@@ -134,13 +134,17 @@ nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr,
   return bind_to(s, &s->prims[s->n_prims - 1], arg, md, ptr, e);
 }
 
-nnb_status dn_bind_prim(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, int marker,
+nnb_status dn_bind_main(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr,
                         nnb_error *e) {
-  for (int k = s->n_prims - 1; k >= 0; k--)
-    for (int i = 0; i < s->prims[k].n_args; i++)
-      if (s->prims[k].args[i].arg == marker) return bind_to(s, &s->prims[k], arg, md, ptr, e);
-  return nnb_fail(e, NNB_ERR_BACKEND, "onednn: node '%s' has no primitive with argument %d",
-                  s->n->name, marker);
+  for (int k = s->n_prims - 1; k >= 0; k--) {
+    const_dnnl_primitive_desc_t pd;
+    dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+    if (dnnl_primitive_get_primitive_desc(s->prims[k].prim, &pd) == dnnl_success)
+      dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind);
+    if (kind != dnnl_reorder) return bind_to(s, &s->prims[k], arg, md, ptr, e);
+  }
+  return nnb_fail(e, NNB_ERR_BACKEND, "onednn: node '%s' has no primitive but reorders",
+                  s->n->name);
 }
 
 nnb_status dn_bind_q(dn_step *s, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int arg,

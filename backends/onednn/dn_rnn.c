@@ -88,10 +88,10 @@ nnb_status dn_prep_lstm_rnn(dn_step *s, const dn_graph_info *gi, int node, nnb_e
       {DNNL_ARG_DST_LAYER, dnnl_query_dst_md, 0, m.y, s->out[0], true}};
   r = dn_add_reordered(s, pd, ops, 4, at, e);
   /* the bias: the step's first bytes, summed by rnn_fwd */
-  if (r == NNB_OK) r = dn_bind_prim(s, DNNL_ARG_BIAS, &m.b, s->priv, DNNL_ARG_WEIGHTS_ITER, e);
+  if (r == NNB_OK) r = dn_bind_main(s, DNNL_ARG_BIAS, &m.b, s->priv, e);
   if (r == NNB_OK && ws_bytes) {
     s->shared = (float *)((char *)s->priv + bias_bytes(&m));
-    r = dn_bind_prim(s, DNNL_ARG_WORKSPACE, &wsmd, s->shared, DNNL_ARG_WEIGHTS_ITER, e);
+    r = dn_bind_main(s, DNNL_ARG_WORKSPACE, &wsmd, s->shared, e);
   }
   s->run = rnn_fwd;
   return r;
@@ -153,12 +153,10 @@ nnb_status dn_prep_lstm_bwd_rnn(dn_step *s, const dn_graph_info *gi, const dn_st
       {DNNL_ARG_DIFF_WEIGHTS_LAYER, dnnl_query_diff_weights_md, 0, m.wl_user, s->out[1], true},
       {DNNL_ARG_DIFF_WEIGHTS_ITER, dnnl_query_diff_weights_md, 1, m.wi_user, s->out[2], true}};
   r = dn_add_reordered(s, pd, ops, 8, 0, e);
-  if (r == NNB_OK)
-    r = dn_bind_prim(s, DNNL_ARG_DIFF_BIAS, &m.b, s->out[3], DNNL_ARG_WEIGHTS_ITER, e);
+  if (r == NNB_OK) r = dn_bind_main(s, DNNL_ARG_DIFF_BIAS, &m.b, s->out[3], e);
   /* the bias the forward summed (its private memory's first bytes) */
-  if (r == NNB_OK) r = dn_bind_prim(s, DNNL_ARG_BIAS, &m.b, fwd->priv, DNNL_ARG_WEIGHTS_ITER, e);
-  if (r == NNB_OK)
-    r = dn_bind_prim(s, DNNL_ARG_WORKSPACE, &wsmd, fwd->shared, DNNL_ARG_WEIGHTS_ITER, e);
+  if (r == NNB_OK) r = dn_bind_main(s, DNNL_ARG_BIAS, &m.b, fwd->priv, e);
+  if (r == NNB_OK) r = dn_bind_main(s, DNNL_ARG_WORKSPACE, &wsmd, fwd->shared, e);
   s->run = rnn_bwd;
   return r;
 }
