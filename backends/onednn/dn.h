@@ -85,7 +85,7 @@ dn_prep_fn dn_prep_lookup(nnb_op op);
 int dn_threads_for(const nnb_graph *g, const nnb_node *n, int threads);
 bool dn_supports_node(const nnb_graph *g, const nnb_node *n, nnb_error *why);
 
-/* dn_prim.c: primitive helpers ------------------------------------------ */
+/* dn_prim.c: primitives ------------------------------------------ */
 
 /* A plain row-major descriptor for the given dims. */
 void dn_md_plain(dnnl_memory_desc_t *md, int rank, const int64_t *dims);
@@ -146,9 +146,6 @@ nnb_status dn_bind(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr,
 /* The same for the step's last primitive that is no reorder (the op's own,
  * among the reorders dn_add_reordered puts around it). */
 nnb_status dn_bind_main(dn_step *s, int arg, const dnnl_memory_desc_t *md, void *ptr, nnb_error *e);
-/* The same, with the descriptor the primitive expects (what). */
-nnb_status dn_bind_q(dn_step *s, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int arg,
-                     void *ptr, nnb_error *e);
 /* An attribute with user scratchpad, optional post-ops in this order: sum
  * (accumulate into dst), binary add of add_md (post-op index sum ? 1 : 0),
  * relu; and an output scale (1 means none). */

@@ -1,4 +1,4 @@
-/* Primitive helpers: descriptors for the graph's row-major tensors,
+/* Primitives: descriptors for the graph's row-major tensors,
  * primitives created with a user scratchpad (the plan owns one buffer for
  * all of them), arguments bound to fixed memory once, in prepare. */
 #include <stdlib.h>
@@ -145,15 +145,6 @@ nnb_status dn_bind_main(dn_step *s, int arg, const dnnl_memory_desc_t *md, void 
   }
   return nnb_fail(e, NNB_ERR_BACKEND, "onednn: node '%s' has no primitive but reorders",
                   s->n->name);
-}
-
-nnb_status dn_bind_q(dn_step *s, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int arg,
-                     void *ptr, nnb_error *e) {
-  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, what, 0);
-  if (!md)
-    return nnb_fail(e, NNB_ERR_BACKEND, "onednn: no memory descriptor for argument %d of '%s'", arg,
-                    s->n->name);
-  return dn_bind(s, arg, md, ptr, e);
 }
 
 void dn_exec_point(dn_exec *x, int arg, void *ptr) {
