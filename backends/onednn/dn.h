@@ -136,6 +136,9 @@ void dn_md_any(dnnl_memory_desc_t *md, const dnnl_memory_desc_t *like);
  * (the caller destroys it), otherwise it is destroyed here. */
 nnb_status dn_add_prim(dn_step *s, const void *op_desc, dnnl_primitive_attr_t attr,
                        const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, nnb_error *e);
+/* A primitive descriptor only (attr NULL: a user scratchpad, nothing else). */
+nnb_status dn_make_pd(const dn_step *s, const void *op_desc, dnnl_primitive_attr_t attr,
+                      const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, nnb_error *e);
 /* A forward primitive descriptor only, as the hint of a backward one. */
 nnb_status dn_hint(const dn_step *s, const void *op_desc, dnnl_primitive_desc_t *pd, nnb_error *e);
 /* A reorder from src to dst descriptors. */

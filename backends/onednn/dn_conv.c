@@ -102,14 +102,8 @@ static nnb_status bwd(dn_step *s, const void *d, const conv_shape *c, bool bias,
   nnb_status r = fwd_desc(s, &any, bias, dnnl_forward_training, &fd, e);
   if (r == NNB_OK) r = dn_hint(s, &fd, &hint, e);
   if (r != NNB_OK) return r;
-  dnnl_primitive_attr_t attr;
-  r = dn_attr(&attr, NULL, false, false, 1.0f, e);
-  if (r == NNB_OK) {
-    dnnl_status_t st = dnnl_primitive_desc_create(&pd, d, attr, s->env->engine, hint);
-    dnnl_primitive_attr_destroy(attr);
-    r = st == dnnl_success ? dn_add_reordered(s, pd, ops, n, 0, e)
-                           : dn_check(st, "creating a convolution's backward", s->n, e);
-  }
+  r = dn_make_pd(s, d, NULL, hint, &pd, e);
+  if (r == NNB_OK) r = dn_add_reordered(s, pd, ops, n, 0, e);
   dnnl_primitive_desc_destroy(hint);
   return r;
 }

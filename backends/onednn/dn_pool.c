@@ -96,13 +96,9 @@ static nnb_status forward_blocked(dn_step *s, pool_shape *p, dnnl_primitive_desc
                                         a.stride, a.kernel, a.dil, a.pad_l, a.pad_r);
   if (st != dnnl_success) return dn_check(st, "describing a max pooling", s->n, e);
   if (hint) return dn_hint(s, &d, hint, e);
-  dnnl_primitive_attr_t attr;
-  nnb_status r = dn_attr(&attr, NULL, false, false, 1.0f, e);
-  if (r != NNB_OK) return r;
   dnnl_primitive_desc_t pd;
-  st = dnnl_primitive_desc_create(&pd, &d, attr, s->env->engine, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  if (st != dnnl_success) return dn_check(st, "creating a max pooling", s->n, e);
+  nnb_status r = dn_make_pd(s, &d, NULL, NULL, &pd, e);
+  if (r != NNB_OK) return r;
   dnnl_memory_desc_t ws = *dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
   size_t ws_bytes = (dnnl_memory_desc_get_size(&ws) + 63) / 64 * 64;
   const dn_operand ops[] = {{DNNL_ARG_SRC, dnnl_query_src_md, 0, p->x, s->in[0], false},
@@ -137,16 +133,8 @@ static nnb_status backward_blocked(dn_step *s, pool_shape *p, float *ws, nnb_err
   dnnl_pooling_v2_desc_t d;
   dnnl_status_t st = dnnl_pooling_v2_backward_desc_init(&d, dnnl_pooling_max, &a.x, &a.y, a.stride,
                                                         a.kernel, a.dil, a.pad_l, a.pad_r);
-  dnnl_primitive_attr_t attr = NULL;
-  if (st == dnnl_success)
-    r = dn_attr(&attr, NULL, false, false, 1.0f, e);
-  else
-    r = dn_check(st, "describing a max pooling's backward", s->n, e);
-  if (r == NNB_OK) {
-    st = dnnl_primitive_desc_create(&pd, &d, attr, s->env->engine, hint);
-    r = dn_check(st, "creating a max pooling's backward", s->n, e);
-  }
-  if (attr) dnnl_primitive_attr_destroy(attr);
+  r = st == dnnl_success ? dn_make_pd(s, &d, NULL, hint, &pd, e)
+                         : dn_check(st, "describing a max pooling's backward", s->n, e);
   dnnl_memory_desc_t wsmd;
   if (r == NNB_OK) wsmd = *dnnl_primitive_desc_query_md(hint, dnnl_query_workspace_md, 0);
   dnnl_primitive_desc_destroy(hint);

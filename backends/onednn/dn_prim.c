@@ -92,17 +92,22 @@ nnb_status dn_add_pd(dn_step *s, dnnl_primitive_desc_t pd, dnnl_primitive_desc_t
 
 nnb_status dn_add_prim(dn_step *s, const void *op_desc, dnnl_primitive_attr_t attr,
                        const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, nnb_error *e) {
+  dnnl_primitive_desc_t p;
+  nnb_status r = dn_make_pd(s, op_desc, attr, hint, &p, e);
+  return r == NNB_OK ? dn_add_pd(s, p, pd, e) : r;
+}
+
+nnb_status dn_make_pd(const dn_step *s, const void *op_desc, dnnl_primitive_attr_t attr,
+                      const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, nnb_error *e) {
   dnnl_primitive_attr_t own = NULL;
   if (!attr) {
     nnb_status r = dn_attr(&own, NULL, false, false, 1.0f, e);
     if (r != NNB_OK) return r;
     attr = own;
   }
-  dnnl_primitive_desc_t p;
-  dnnl_status_t st = dnnl_primitive_desc_create(&p, op_desc, attr, s->env->engine, hint);
+  dnnl_status_t st = dnnl_primitive_desc_create(pd, op_desc, attr, s->env->engine, hint);
   if (own) dnnl_primitive_attr_destroy(own);
-  if (st != dnnl_success) return dn_check(st, "creating a primitive descriptor", s->n, e);
-  return dn_add_pd(s, p, pd, e);
+  return dn_check(st, "creating a primitive descriptor", s->n, e);
 }
 
 nnb_status dn_add_reorder(dn_step *s, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,

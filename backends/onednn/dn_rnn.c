@@ -69,13 +69,9 @@ nnb_status dn_prep_lstm_rnn(dn_step *s, const dn_graph_info *gi, int node, nnb_e
     training = gi->g->nodes[i].op == NNB_OP_LSTM_BWD && gi->g->nodes[i].in[5] == s->n->out[1];
   dnnl_rnn_desc_t d;
   nnb_status r = fwd_desc(s, &m, training, &d, e);
-  dnnl_primitive_attr_t attr;
-  if (r == NNB_OK) r = dn_attr(&attr, NULL, false, false, 1.0f, e);
-  if (r != NNB_OK) return r;
   dnnl_primitive_desc_t pd;
-  dnnl_status_t st = dnnl_primitive_desc_create(&pd, &d, attr, s->env->engine, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  if (st != dnnl_success) return dn_check(st, "creating an LSTM", s->n, e);
+  if (r == NNB_OK) r = dn_make_pd(s, &d, NULL, NULL, &pd, e);
+  if (r != NNB_OK) return r;
   const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
   size_t ws_bytes = training && ws ? (dnnl_memory_desc_get_size(ws) + 63) / 64 * 64 : 0;
   dnnl_memory_desc_t wsmd;
@@ -127,16 +123,8 @@ nnb_status dn_prep_lstm_bwd_rnn(dn_step *s, const dn_graph_info *gi, const dn_st
   dnnl_status_t st = dnnl_lstm_backward_desc_init(
       &d, dnnl_backward, dnnl_unidirectional_left2right, &m.x, NULL, NULL, &m.wl, &m.wi, &m.b, &m.y,
       NULL, NULL, &m.x, NULL, NULL, &m.wl, &m.wi, &m.b, &m.y, NULL, NULL, dnnl_rnn_flags_undef);
-  dnnl_primitive_attr_t attr = NULL;
-  if (st == dnnl_success)
-    r = dn_attr(&attr, NULL, false, false, 1.0f, e);
-  else
-    r = dn_check(st, "describing an LSTM's backward", s->n, e);
-  if (r == NNB_OK) {
-    st = dnnl_primitive_desc_create(&pd, &d, attr, s->env->engine, hint);
-    r = dn_check(st, "creating an LSTM's backward", s->n, e);
-  }
-  if (attr) dnnl_primitive_attr_destroy(attr);
+  r = st == dnnl_success ? dn_make_pd(s, &d, NULL, hint, &pd, e)
+                         : dn_check(st, "describing an LSTM's backward", s->n, e);
   const dnnl_memory_desc_t *wsq =
       r == NNB_OK ? dnnl_primitive_desc_query_md(hint, dnnl_query_workspace_md, 0) : NULL;
   dnnl_memory_desc_t wsmd;
