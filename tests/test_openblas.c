@@ -13,6 +13,7 @@
 
 #include <nnbench/nnbench.h>
 
+#include "backend_cases.h"
 #include "check.h"
 #include "model.h"
 #include "modelrun.h"
@@ -75,66 +76,8 @@ Test(openblas, describe_records_version_config_and_core_type) {
 Test(openblas, every_op_matches_the_reference) {
   nnb_backend ob;
   open_openblas(&ob, NULL);
-  for (uint64_t seed = 1; seed <= 3; seed++)
-    for (int op = 0; op < NNB_OP_COUNT; op++) {
-      nnb_check_result r;
-      nnb_check_op(&ref, &ob, (nnb_op)op, seed, &r);
-      cr_expect_eq(r.verdict, NNB_PASS, "%s seed %llu: %s (%s)", nnb_op_name((nnb_op)op),
-                   (unsigned long long)seed, nnb_verdict_name(r.verdict), r.detail);
-      cr_expect_eq(r.cases, nnb_check_variants((nnb_op)op), "%s ran %d cases",
-                   nnb_op_name((nnb_op)op), r.cases);
-    }
+  bc_every_op(&ref, &ob, 3);
   nnb_backend_close(&ob);
-}
-
-/* One node on shapes large enough to be split over the team, on both
- * backends with the same seeded inputs; every output and (for updates)
- * every written input must agree. */
-static void big_case(nnb_backend *ob, nnb_op op, const int64_t (*shapes)[4], const int *ranks,
-                     int n_in, const nnb_attr *at) {
-  nnb_graph g;
-  nnb_graph_init(&g);
-  int in[NNB_MAX_IN], out[NNB_MAX_OUT];
-  for (int i = 0; i < n_in; i++) {
-    char name[8];
-    snprintf(name, sizeof name, "in%d", i);
-    in[i] = nnb_tensor(&g, name, i ? NNB_ROLE_PARAM : NNB_ROLE_INPUT, NNB_F32, ranks[i], shapes[i]);
-  }
-  nnb_node_add(&g, op, in, n_in, at, nnb_op_name(op), out);
-  nnb_error e = {{0}};
-  cr_assert_eq(nnb_graph_status(&g, &e), NNB_OK, "%s", e.msg);
-  const nnb_node *n = &g.nodes[0];
-  for (int i = 0; i < n->n_out; i++) nnb_graph_mark_output(&g, n->out[i]);
-  nnb_session s[2];
-  nnb_backend *bs[2] = {&ref, ob};
-  for (int k = 0; k < 2; k++) {
-    cr_assert_eq(nnb_session_create(bs[k], &g, &s[k], &e), NNB_OK, "%s", e.msg);
-    for (int i = 0; i < n_in; i++) {
-      int64_t cnt = nnb_numel(&g.tensors[in[i]]);
-      /* Adam's second moment and step count must be non-negative */
-      float *v =
-          tu_rand(100 + (uint64_t)i, (size_t)cnt, op == NNB_OP_ADAM && i >= 3 ? 0.0f : -1.0f, 1.0f);
-      cr_assert_eq(nnb_session_upload(&s[k], in[i], v, &e), NNB_OK, "%s", e.msg);
-      free(v);
-    }
-    cr_assert_eq(nnb_session_run(&s[k], &e), NNB_OK, "%s: %s", nnb_op_name(op), e.msg);
-  }
-  int n_cmp = 0, cmp[NNB_MAX_IN + NNB_MAX_OUT];
-  for (int i = 0; i < n->n_out; i++) cmp[n_cmp++] = n->out[i];
-  if (nnb_op_is_update(op))
-    for (int i = 0; i < n_in; i++)
-      if (i != 1) cmp[n_cmp++] = in[i]; /* everything but the gradient is written */
-  for (int c = 0; c < n_cmp; c++) {
-    int64_t cnt = nnb_numel(&g.tensors[cmp[c]]);
-    float *a = malloc((size_t)cnt * sizeof *a), *b = malloc((size_t)cnt * sizeof *b);
-    cr_assert_eq(nnb_session_download(&s[0], cmp[c], a, &e), NNB_OK, "%s", e.msg);
-    cr_assert_eq(nnb_session_download(&s[1], cmp[c], b, &e), NNB_OK, "%s", e.msg);
-    double err = mr_nmse(b, a, cnt);
-    cr_expect_leq(err, 1e-6, "%s, tensor %d: NMSE %.3g", nnb_op_name(op), c, err);
-    free(a), free(b);
-  }
-  nnb_session_free(&s[0]), nnb_session_free(&s[1]);
-  nnb_graph_free(&g);
 }
 
 Test(openblas, large_cases_take_the_parallel_paths) {
@@ -144,7 +87,7 @@ Test(openblas, large_cases_take_the_parallel_paths) {
   { /* a GEMM split over the team, bias in the epilogue */
     const int64_t sh[3][4] = {{300, 200}, {100, 200}, {100}};
     nnb_attr at = {.matmul = {0, 1}};
-    big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2, 1}, 3, &at);
+    bc_big_case(&ref, &ob, NNB_OP_MATMUL, sh, (int[]){2, 2, 1}, 3, &at, 1e-6);
   }
   for (int ta = 0; ta < 2; ta++) /* one row or one column of C: SGEMV, every transposition */
     for (int tb = 0; tb < 2; tb++)
@@ -152,58 +95,58 @@ Test(openblas, large_cases_take_the_parallel_paths) {
         int64_t m = row ? 1 : 37, n = row ? 45 : 1, k = 29;
         const int64_t sh[2][4] = {{ta ? k : m, ta ? m : k}, {tb ? n : k, tb ? k : n}};
         nnb_attr at = {.matmul = {ta, tb}};
-        big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at);
+        bc_big_case(&ref, &ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at, 1e-6);
       }
   /* short K, 2.2 MB of C per thread: blocks of rows, the last partial */
   for (int ta = 0; ta < 2; ta++) {
     const int64_t sh[2][4] = {{ta ? 20 : 1600, ta ? 1600 : 20}, {20, 700}};
     nnb_attr at = {.matmul = {ta, 0}};
-    big_case(&ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at);
+    bc_big_case(&ref, &ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at, 1e-6);
   }
   { /* bias gradient: per-thread partial sums */
     const int64_t sh[1][4] = {{4096, 72}};
     nnb_attr at = {.shape = {.rank = 1, .dims = {72}}};
-    big_case(&ob, NNB_OP_SUM_TO, sh, (int[]){2}, 1, &at);
+    bc_big_case(&ref, &ob, NNB_OP_SUM_TO, sh, (int[]){2}, 1, &at, 1e-6);
   }
   {
     const int64_t sh[3][4] = {{2048, 48}, {2048, 48}, {48}};
     nnb_attr at = {.layernorm = {1e-5f}};
-    big_case(&ob, NNB_OP_LAYERNORM_BWD, sh, (int[]){2, 2, 1}, 3, &at);
+    bc_big_case(&ref, &ob, NNB_OP_LAYERNORM_BWD, sh, (int[]){2, 2, 1}, 3, &at, 1e-6);
   }
   {
     const int64_t sh[5][4] = {{700, 300}, {700, 300}, {700, 300}, {700, 300}, {1}};
     nnb_attr at = {.adam = {1e-3f, 0.9f, 0.999f, 1e-8f}};
-    big_case(&ob, NNB_OP_ADAM, sh, (int[]){2, 2, 2, 2, 1}, 5, &at);
+    bc_big_case(&ref, &ob, NNB_OP_ADAM, sh, (int[]){2, 2, 2, 2, 1}, 5, &at, 1e-6);
   }
   {
     const int64_t sh[2][4] = {{64, 48, 40}, {48, 1}}; /* a column: the strided broadcast */
-    big_case(&ob, NNB_OP_ADD, sh, (int[]){3, 2}, 2, &none);
+    bc_big_case(&ref, &ob, NNB_OP_ADD, sh, (int[]){3, 2}, 2, &none, 1e-6);
   }
   {
     const int64_t sh[1][4] = {{16, 8, 33, 31}};
     nnb_attr at = {.pool = {3, 3, 2, 2}};
-    big_case(&ob, NNB_OP_MAXPOOL2D, sh, (int[]){4}, 1, &at);
+    bc_big_case(&ref, &ob, NNB_OP_MAXPOOL2D, sh, (int[]){4}, 1, &at, 1e-6);
   }
   { /* strided, padded convolution: im2col's general path; 7 images make
      * groups of 3 on each of two threads, the last one partial */
     const int64_t sh[3][4] = {{7, 5, 17, 19}, {7, 5, 3, 3}, {7}};
     nnb_attr at = {.conv = {2, 2, 1, 1}};
-    big_case(&ob, NNB_OP_CONV2D, sh, (int[]){4, 4, 1}, 3, &at);
+    bc_big_case(&ref, &ob, NNB_OP_CONV2D, sh, (int[]){4, 4, 1}, 3, &at, 1e-6);
   }
   {
     const int64_t sh[2][4] = {{7, 7, 9, 10}, {7, 5, 3, 3}};
     nnb_attr at = {.conv = {2, 2, 1, 1, 3, 3, 17, 19, 1}};
-    big_case(&ob, NNB_OP_CONV2D_BWD_DATA, sh, (int[]){4, 4}, 2, &at);
+    bc_big_case(&ref, &ob, NNB_OP_CONV2D_BWD_DATA, sh, (int[]){4, 4}, 2, &at, 1e-6);
   }
   {
     const int64_t sh[2][4] = {{7, 7, 9, 10}, {7, 5, 17, 19}};
     nnb_attr at = {.conv = {2, 2, 1, 1, 3, 3, 17, 19, 1}};
-    big_case(&ob, NNB_OP_CONV2D_BWD_WEIGHT, sh, (int[]){4, 4}, 2, &at);
+    bc_big_case(&ref, &ob, NNB_OP_CONV2D_BWD_WEIGHT, sh, (int[]){4, 4}, 2, &at, 1e-6);
   }
   { /* a causal attention, many (sequence, head) pairs */
     const int64_t sh[1][4] = {{8, 20, 3 * 24}};
     nnb_attr at = {.attention = {4, 1}};
-    big_case(&ob, NNB_OP_ATTENTION, sh, (int[]){3}, 1, &at);
+    bc_big_case(&ref, &ob, NNB_OP_ATTENTION, sh, (int[]){3}, 1, &at, 1e-6);
   }
   nnb_backend_close(&ob);
 }

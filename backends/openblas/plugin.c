@@ -132,13 +132,6 @@ static nnb_status ob_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off,
   return nnb_host_buffer_download("openblas", b, off, dst, n, e);
 }
 
-static bool overlaps(const nnb_graph *g, const nnb_binding *bind, int a, int b) {
-  if (bind[a].buffer != bind[b].buffer) return false;
-  uint64_t a0 = bind[a].offset, a1 = a0 + nnb_nbytes(&g->tensors[a]);
-  uint64_t b0 = bind[b].offset, b1 = b0 + nnb_nbytes(&g->tensors[b]);
-  return a0 < b1 && b0 < a1;
-}
-
 /* maxpool2d_bwd at node i whose x is relu(v), followed by the act_bwd of
  * that relu (dy = the pooling's dx, x = v): relu'(v) > 0 exactly where the
  * pooled value is > 0, so the pooling's backward writes the act_bwd's
@@ -162,8 +155,8 @@ static void plan_pool_fusion(const nnb_graph *g, const nnb_binding *bind, const 
   bool pool2 = pa->kernel_h == 2 && pa->kernel_w == 2 && pa->stride_h == 2 && pa->stride_w == 2;
   bool on_x = bind[r->out[0]].buffer == bind[n->in[1]].buffer &&
               bind[r->out[0]].offset == bind[n->in[1]].offset;
-  if (overlaps(g, bind, r->out[0], n->in[0]) ||
-      (overlaps(g, bind, r->out[0], n->in[1]) && !(pool2 && on_x)))
+  if (nnb_host_overlaps(g, bind, r->out[0], n->in[0]) ||
+      (nnb_host_overlaps(g, bind, r->out[0], n->in[1]) && !(pool2 && on_x)))
     return;
   steps[i].fuse = OB_FUSE_RELU_BWD;
   steps[i].relu_out = (float *)nnb_host_bound(bind, r->out[0]);
@@ -182,8 +175,8 @@ static void plan_fusion(const nnb_graph *g, const nnb_binding *bind, const int *
       r->in[0] != n->out[0])
     return;
   for (int j = 0; j < n->n_in; j++)
-    if (overlaps(g, bind, r->out[0], n->in[j])) return;
-  if (overlaps(g, bind, r->out[0], n->out[0])) return;
+    if (nnb_host_overlaps(g, bind, r->out[0], n->in[j])) return;
+  if (nnb_host_overlaps(g, bind, r->out[0], n->out[0])) return;
   steps[i].fuse = readers[n->out[0]] == 1 ? OB_FUSE_RELU_ONLY : OB_FUSE_RELU_BOTH;
   steps[i].relu_out = (float *)nnb_host_bound(bind, r->out[0]);
   steps[i + 1].skip = true;

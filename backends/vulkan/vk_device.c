@@ -318,7 +318,7 @@ static nnb_status make_device(nnb_backend_ctx *c, nnb_error *e) {
  * Vulkan loader and unloaded again when the instance goes. Kept for the
  * process's life instead: LLVM's one-time set-up is not repeated for every
  * context, and what they allocate for the process stays attributable to
- * them (LeakSanitizer names the library; scripts/lsan.supp). */
+ * them (LeakSanitizer names the library; tests/lsan.supp). */
 static int keep_loaded(struct dl_phdr_info *info, size_t size, void *data) {
   const char *n = info->dlpi_name;
   if (n && (strstr(n, "/libvulkan_") || strstr(n, "/libLLVM")))

@@ -122,6 +122,9 @@ static void add_profile(cJSON *rec, nnb_backend *b, nnb_session *s, const nnb_mo
        runs++)
     ok = feed_next(m, s, d, at, idx, xbuf, ybuf, &e) == NNB_OK &&
          b->vt->profile(b->ctx, s->plan, t + (size_t)runs * g->n_nodes, &e) == NNB_OK;
+  const nnb_ext_node_kernel *nk =
+      b->vt->lookup ? (const nnb_ext_node_kernel *)b->vt->lookup(b->ctx, NNB_EXT_NODE_KERNEL)
+                    : NULL;
   if (ok) {
     cJSON *arr = cJSON_AddArrayToObject(rec, "node_profile");
     for (int i = 0; i < g->n_nodes; i++) {
@@ -141,6 +144,8 @@ static void add_profile(cJSON *rec, nnb_backend *b, nnb_session *s, const nnb_mo
       cJSON_AddNumberToObject(o, "seconds", med);
       cJSON_AddNumberToObject(o, "flops", flops);
       cJSON_AddNumberToObject(o, "gflops", med > 0 ? flops / med / 1e9 : 0);
+      const char *kernel = nk ? nk->node_kernel(s->plan, i) : NULL;
+      if (kernel) cJSON_AddStringToObject(o, "kernel", kernel);
       cJSON_AddItemToArray(arr, o);
     }
   }

@@ -69,6 +69,9 @@ static int node(ccase *c, nnb_op op, const int *in, int n_in, const nnb_attr *at
   if (nnb_op_is_update(op)) /* compare what the update wrote */
     for (int i = 0; i < n_in; i++)
       if (c->g.tensors[in[i]].role != NNB_ROLE_INPUT) c->cmp[c->n_cmp++] = in[i];
+  /* what is compared is read after the run: a backend may leave a tensor
+   * that is no graph output and that no node reads unwritten */
+  for (int i = 0; i < c->n_cmp; i++) nnb_graph_mark_output(&c->g, c->cmp[i]);
   return first;
 }
 

@@ -112,6 +112,15 @@ typedef struct nnb_backend_vtable {
   void *(*lookup)(nnb_backend_ctx *ctx, const char *name);
 } nnb_backend_vtable;
 
+/* lookup(NNB_EXT_NODE_KERNEL) may return a const nnb_ext_node_kernel *:
+ * the name of the kernel each node of a prepared plan runs ("gemm:jit",
+ * "c:omp"), which results record next to the node's profile. The string
+ * lives as long as the plan; NULL when the backend does not know. */
+#define NNB_EXT_NODE_KERNEL "node_kernel"
+typedef struct nnb_ext_node_kernel {
+  const char *(*node_kernel)(const nnb_plan *plan, int node);
+} nnb_ext_node_kernel;
+
 typedef const nnb_backend_vtable *(*nnb_backend_entry_fn)(void);
 /* Optional export: 0 means "not usable on this machine" (say, an ISA-specific
  * build on a CPU without that ISA); higher is preferred among builds. */

@@ -74,4 +74,13 @@ static inline void *nnb_host_bound(const nnb_binding *bind, int t) {
   return bind[t].buffer->data + bind[t].offset;
 }
 
+/* Whether tensors a and b share bytes under a plan's bindings (a node may
+ * write into bytes the planner reused from one of its dead inputs). */
+static inline bool nnb_host_overlaps(const nnb_graph *g, const nnb_binding *bind, int a, int b) {
+  if (bind[a].buffer != bind[b].buffer) return false;
+  uint64_t a0 = bind[a].offset, a1 = a0 + nnb_nbytes(&g->tensors[a]);
+  uint64_t b0 = bind[b].offset, b1 = b0 + nnb_nbytes(&g->tensors[b]);
+  return a0 < b1 && b0 < a1;
+}
+
 #endif
