@@ -28,7 +28,9 @@ void nnb_conditions_snapshot(nnb_conditions *c);
  * load_avg_1m at start and end, cpu_mhz at start and end (and its source),
  * other_cpu_share (CPU time of all processes but the round's own child,
  * child_cpu_s, as a fraction of the machine's CPU time over the round),
- * steal_share, and loaded (other_cpu_share > NNB_LOADED_SHARE). */
+ * steal_share, and loaded (other_cpu_share > NNB_LOADED_SHARE). The shares
+ * are -1 when unknown: /proc/stat unreadable, or a round shorter than the
+ * kernel's clock tick, which /proc/stat counts in. */
 cJSON *nnb_conditions_json(const nnb_conditions *start, const nnb_conditions *end,
                            double child_cpu_s);
 
