@@ -48,9 +48,19 @@ static nnb_status softmax_ce_bwd(dn_step *s, nnb_error *e) {
   double scale = (double)s->in[0][0] / (double)b;
 #pragma omp parallel for if (b * c > (1 << 15))
   for (int64_t r = 0; r < b; r++) {
-    double lse = logsumexp(x + r * c, c);
+    const float *xr = x + r * c;
+    double lse = logsumexp(xr, c);
+    for (int64_t i = 0; i < c; i++) dx[r * c + i] = (float)(exp((double)xr[i] - lse) * scale);
+    /* p_label - 1 as the reference computes it: from the terms other than
+     * the first maximum's, so a clear winner's 1 - p keeps its digits */
+    int64_t at = 0;
+    for (int64_t i = 1; i < c; i++)
+      if (xr[i] > xr[at]) at = i;
+    double rest = 0;
     for (int64_t i = 0; i < c; i++)
-      dx[r * c + i] = (float)((exp((double)x[r * c + i] - lse) - (i == labels[r])) * scale);
+      if (i != at) rest += exp((double)xr[i] - xr[at]);
+    int32_t l = labels[r];
+    dx[r * c + l] = (float)(expm1(((double)xr[l] - xr[at]) - log1p(rest)) * scale);
   }
   return NNB_OK;
 }
