@@ -98,7 +98,10 @@ void nnb_case_summarize(cJSON *rec, int batch, unsigned long long seed) {
   if (!n) return;
   double *v = malloc((size_t)n * sizeof *v), m[NNB_MAX_ROUNDS];
   if (!v) return;
-  for (int i = 0; i < n; i++) v[i] = cJSON_GetArrayItem(arr, i)->valuedouble;
+  int i = 0;
+  cJSON *x;
+  cJSON_ArrayForEach(x, arr) v[i++] =
+      x->valuedouble; /* one pass: indexing a cJSON array is linear */
   int r = nnb_case_round_medians(rec, m, NNB_MAX_ROUNDS);
   nnb_summary s;
   nnb_round_summary rs;
