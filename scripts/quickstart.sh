@@ -20,7 +20,7 @@ echo "== conformance of every available backend against the reference"
 # on the fastest CPU backend here (the reference only on a subset: it is slow).
 ckpt=results/checkpoints/quick
 trainer=(--backend reference --limit 4000)
-if "$nnbench" list backends | grep -Eq '^openblas +plugin +available'; then trainer=(--backend openblas); fi
+if "$nnbench" list backends | grep -E '^openblas +plugin +available' >/dev/null; then trainer=(--backend openblas); fi
 for m in mlp cnn lstm transformer; do
   if [ ! -f "$ckpt/$m.safetensors" ]; then
     echo "== training $m for the accuracy section (${trainer[*]})"
