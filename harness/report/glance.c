@@ -48,7 +48,7 @@ static void collect(const cJSON *doc, grid *g) {
 
 static const cJSON *best(const cJSON *doc, const cJSON *group, const char *backend) {
   return nnb_rel_best(doc, nnb_json_str(group, "spec"), nnb_json_str(group, "mode"),
-                      (int)nnb_json_num(group, "batch"), backend);
+                      nnb_json_num(group, "batch"), backend);
 }
 
 static void threads_word(const cJSON *rec, char *buf, size_t len) {
@@ -144,7 +144,7 @@ void nnb_report_vs_peer(nnb_doc *d, const cJSON *doc) {
     const cJSON *ref;
     if (!nnb_rel_timed(c) ||
         !(ref = nnb_rel_best(doc, nnb_json_str(c, "spec"), nnb_json_str(c, "mode"),
-                             (int)nnb_json_num(c, "batch"), peer)))
+                             nnb_json_num(c, "batch"), peer)))
       continue;
     nnb_rel r = nnb_rel_speed(c, ref);
     char cells[8][96];

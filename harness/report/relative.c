@@ -53,7 +53,7 @@ void nnb_rel_contender(const cJSON *rec, char *buf, size_t len) {
   snprintf(buf, len, *o ? "%s[%s]" : "%s", nnb_json_str(rec, "backend"), o);
 }
 
-const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, int batch,
+const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, double batch,
                           const char *contender) {
   const cJSON *best = NULL, *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {

@@ -31,8 +31,9 @@ const char *nnb_rel_peer(const cJSON *doc);
 void nnb_rel_contender(const cJSON *rec, char *buf, size_t len);
 
 /* The ok case of (spec, mode, batch) on `contender` with the smallest
- * median over thread counts (its best), or NULL. */
-const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, int batch,
+ * median over thread counts (its best), or NULL; a batch that is not a
+ * number (missing from a record) matches nothing. */
+const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, double batch,
                           const char *contender);
 
 /* True for a case that ran and has a median time. */
