@@ -205,21 +205,7 @@ static bool dn_supports(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_node
 
 /* ---- buffers ---------------------------------------------------------------- */
 
-static nnb_status dn_alloc(nnb_backend_ctx *ctx, uint64_t bytes, nnb_buffer **out, nnb_error *e) {
-  return nnb_host_buffer_alloc(&ctx->mem, "onednn", bytes, out, e);
-}
-
-static void dn_free(nnb_backend_ctx *ctx, nnb_buffer *b) { nnb_host_buffer_free(&ctx->mem, b); }
-
-static nnb_status dn_upload(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, const void *src,
-                            uint64_t n, nnb_error *e) {
-  return nnb_host_buffer_upload("onednn", b, off, src, n, e);
-}
-
-static nnb_status dn_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, void *dst,
-                              uint64_t n, nnb_error *e) {
-  return nnb_host_buffer_download("onednn", b, off, dst, n, e);
-}
+NNB_HOST_BUFFER_ENTRIES(dn, "onednn")
 
 /* ---- plans ------------------------------------------------------------------ */
 

@@ -116,21 +116,7 @@ static bool ob_supports(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_node
   return ob_supports_node(g, n, why);
 }
 
-static nnb_status ob_alloc(nnb_backend_ctx *ctx, uint64_t bytes, nnb_buffer **out, nnb_error *e) {
-  return nnb_host_buffer_alloc(&ctx->mem, "openblas", bytes, out, e);
-}
-
-static void ob_free(nnb_backend_ctx *ctx, nnb_buffer *b) { nnb_host_buffer_free(&ctx->mem, b); }
-
-static nnb_status ob_upload(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, const void *src,
-                            uint64_t n, nnb_error *e) {
-  return nnb_host_buffer_upload("openblas", b, off, src, n, e);
-}
-
-static nnb_status ob_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, void *dst,
-                              uint64_t n, nnb_error *e) {
-  return nnb_host_buffer_download("openblas", b, off, dst, n, e);
-}
+NNB_HOST_BUFFER_ENTRIES(ob, "openblas")
 
 /* maxpool2d_bwd at node i whose x is relu(v), followed by the act_bwd of
  * that relu (dy = the pooling's dx, x = v): relu'(v) > 0 exactly where the

@@ -44,21 +44,7 @@ static bool ref_supports(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_nod
   return true;
 }
 
-static nnb_status ref_alloc(nnb_backend_ctx *ctx, uint64_t bytes, nnb_buffer **out, nnb_error *e) {
-  return nnb_host_buffer_alloc(&ctx->mem, "reference", bytes, out, e);
-}
-
-static void ref_free(nnb_backend_ctx *ctx, nnb_buffer *b) { nnb_host_buffer_free(&ctx->mem, b); }
-
-static nnb_status ref_upload(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, const void *src,
-                             uint64_t n, nnb_error *e) {
-  return nnb_host_buffer_upload("reference", b, off, src, n, e);
-}
-
-static nnb_status ref_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off, void *dst,
-                               uint64_t n, nnb_error *e) {
-  return nnb_host_buffer_download("reference", b, off, dst, n, e);
-}
+NNB_HOST_BUFFER_ENTRIES(ref, "reference")
 
 static nnb_status ref_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_binding *bind,
                               nnb_plan **out, nnb_error *e) {

@@ -70,6 +70,28 @@ static inline nnb_status nnb_host_buffer_download(const char *who, nnb_buffer *b
 }
 
 /* The host address of tensor t under a plan's bindings. */
+/* The four buffer entries of a host plugin whose context holds its
+ * nnb_memory_stats as `mem`: static functions PREFIX_alloc, PREFIX_free,
+ * PREFIX_upload and PREFIX_download, errors naming the backend WHO. */
+#define NNB_HOST_BUFFER_ENTRIES(PREFIX, WHO)                                                       \
+  static nnb_status PREFIX##_alloc(nnb_backend_ctx *ctx, uint64_t bytes, nnb_buffer **out,         \
+                                   nnb_error *e) {                                                 \
+    return nnb_host_buffer_alloc(&ctx->mem, WHO, bytes, out, e);                                   \
+  }                                                                                                \
+  static void PREFIX##_free(nnb_backend_ctx *ctx, nnb_buffer *b) {                                 \
+    nnb_host_buffer_free(&ctx->mem, b);                                                            \
+  }                                                                                                \
+  static nnb_status PREFIX##_upload(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off,             \
+                                    const void *src, uint64_t n, nnb_error *e) {                   \
+    (void)ctx;                                                                                     \
+    return nnb_host_buffer_upload(WHO, b, off, src, n, e);                                         \
+  }                                                                                                \
+  static nnb_status PREFIX##_download(nnb_backend_ctx *ctx, nnb_buffer *b, uint64_t off,           \
+                                      void *dst, uint64_t n, nnb_error *e) {                       \
+    (void)ctx;                                                                                     \
+    return nnb_host_buffer_download(WHO, b, off, dst, n, e);                                       \
+  }
+
 static inline void *nnb_host_bound(const nnb_binding *bind, int t) {
   return bind[t].buffer->data + bind[t].offset;
 }
