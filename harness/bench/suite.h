@@ -2,7 +2,7 @@
  *
  *   [suite]            defaults for every group: name, description, backends,
  *                      options, threads, min_time, min_iters, warmup, rounds, pin,
- *                      timeout, dataset, seed; and weights (checkpoints for the
+ *                      timeout, max_step, dataset, seed; and weights (checkpoints for the
  *                      accuracy section)
  *   [any other name]   a group: models, mode, batch, and any default overridden
  *
@@ -28,9 +28,10 @@ typedef struct nnb_case {
   nnb_mode mode;
   int batch, threads;
   double min_time, timeout;
+  double max_step; /* seconds: a case whose first step takes longer is skipped; 0 no cap */
   int min_iters, warmup;
-  int rounds;   /* independent measurements, each a fresh process, interleaved */
-  char pin[64]; /* CPU list each child is pinned to ("0", "0-1", "1,3"); "" none */
+  int rounds;            /* independent measurements, each a fresh process, interleaved */
+  char pin[64];          /* CPU list each child is pinned to ("0", "0-1", "1,3"); "" none */
   uint64_t memory_limit; /* bytes the case may use, 0 for no limit (the runner sets it) */
 } nnb_case;
 

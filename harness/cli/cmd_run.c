@@ -48,6 +48,7 @@ static int suite_of(const char *dir, char *buf, size_t len, nnb_error *e) {
 int cmd_run(int argc, char **argv) {
   const char *path = NULL, *out = NULL, *weights = NULL, *resume = NULL, *limit = NULL;
   unsigned long long acc;
+  double max_step;
   int json = 0, rounds = 0, force = 0;
   const char *pin = NULL;
   cli_kv backend_opts;
@@ -56,6 +57,9 @@ int cmd_run(int argc, char **argv) {
       {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
       {"--rounds", "N", CLI_POS_INT, &rounds, NULL, "rounds of every case (default: the suite's)"},
       {"--pin", "CPUS", CLI_STR, &pin, NULL, "pin each process to a CPU list: 0, 0-1, 1,3"},
+      {"--max-step", "S", CLI_NUM, &max_step, NULL,
+       "skip a case whose first step takes longer, for every case\n(0: no cap; default: the "
+       "suite's max_step)"},
       {"--resume", "DIR", CLI_STR, &resume, NULL, "continue the interrupted run in DIR"},
       {"--force", NULL, CLI_FLAG, &force, NULL,
        "with --resume: even another suite, commit or machine"},
@@ -93,6 +97,8 @@ int cmd_run(int argc, char **argv) {
     fprintf(stderr, "nnbench run: %s\n", e.msg);
     return 1;
   }
+  if (cli_given(&spec, "--max-step"))
+    for (int i = 0; i < s.n_cases; i++) s.cases[i].max_step = max_step;
   nnb_run_options o = {.out_dir = resume ? resume : out,
                        .argc = argc,
                        .argv = argv,
