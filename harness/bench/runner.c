@@ -509,6 +509,10 @@ cJSON *nnb_run_case(const nnb_case *c, const nnb_dataset *d, unsigned long long 
              "step), so it was stopped; its rounds were not measured",
              c->max_step);
     cJSON_DeleteItemFromObject(rec, "exit_status");
+    nnb_model_spec spec; /* the child's record, with its spec, never came */
+    nnb_error ignored;
+    if (nnb_model_parse(c->model, &spec, &ignored) == NNB_OK)
+      cJSON_AddStringToObject(rec, "spec", spec.text);
     return failed(rec, "skipped", msg);
   }
   cJSON *reason = cJSON_GetObjectItem(rec, "reason");
