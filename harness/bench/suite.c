@@ -24,6 +24,7 @@ enum {
   K_DATASET,
   K_WEIGHTS,
   K_SEED,
+  K_ACCURACY_SAMPLES,
   K_MODELS,
   K_BACKENDS,
   K_OPTIONS,
@@ -39,10 +40,10 @@ enum {
   K_MAX_STEP,
   N_KEYS
 };
-static const char *const keys[N_KEYS] = {"name",     "description", "dataset", "weights", "seed",
-                                         "models",   "backends",    "options", "mode",    "batch",
-                                         "threads",  "min_iters",   "warmup",  "rounds",  "pin",
-                                         "min_time", "timeout",     "max_step"};
+static const char *const keys[N_KEYS] = {
+    "name",     "description", "dataset",  "weights", "seed",    "accuracy_samples", "models",
+    "backends", "options",     "mode",     "batch",   "threads", "min_iters",        "warmup",
+    "rounds",   "pin",         "min_time", "timeout", "max_step"};
 
 /* One section's settings before expansion; unset fields inherit [suite]. */
 typedef struct group {
@@ -201,11 +202,11 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   if (k == N_KEYS || (k < K_MODELS && !is_suite))
     return fail(
         p, "[%s] unknown key '%s' (expected %s)", sec, key,
-        is_suite
-            ? "name, description, dataset, seed, weights, backends, options, models, mode, batch, "
-              "threads, min_time, min_iters, warmup, rounds, pin, timeout or max_step"
-            : "models, mode, batch, backends, options, threads, min_time, min_iters, warmup, "
-              "rounds, pin, timeout or max_step");
+        is_suite ? "name, description, dataset, seed, weights, accuracy_samples, backends, "
+                   "options, models, mode, batch, "
+                   "threads, min_time, min_iters, warmup, rounds, pin, timeout or max_step"
+                 : "models, mode, batch, backends, options, threads, min_time, min_iters, warmup, "
+                   "rounds, pin, timeout or max_step");
   /* inih hands an indented line on as another value of the key above it. */
   int cont = p->r->indented && p->last_line > p->r->section_line && !strcmp(p->last_sec, sec) &&
              !strcmp(p->last_key, key);
@@ -245,6 +246,8 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
     if (!num(p, sec, key, v, 0, 1e15, &d)) return 0;
     p->s->seed = (unsigned long long)d;
     return 1;
+  case K_ACCURACY_SAMPLES:
+    return num(p, sec, key, v, 0, 1e7, &d) ? (p->s->accuracy_samples = (int)d, 1) : 0;
   case K_THREADS: return num(p, sec, key, v, 0, 1024, &d) ? (g->threads = (int)d, 1) : 0;
   case K_MIN_ITERS: return num(p, sec, key, v, 1, 1e7, &d) ? (g->min_iters = (int)d, 1) : 0;
   case K_WARMUP: return num(p, sec, key, v, 0, 1e6, &d) ? (g->warmup = (int)d, 1) : 0;
@@ -409,6 +412,7 @@ nnb_status nnb_suite_load(const char *path, nnb_suite *s, nnb_error *e) {
   snprintf(s->path, sizeof s->path, "%s", path);
   snprintf(s->dataset, sizeof s->dataset, "fashion-mnist");
   s->seed = 1;
+  s->accuracy_samples = -1;
   parse *p = calloc(1, sizeof *p);
   if (!p) return nnb_fail(e, NNB_ERR_NOMEM, "out of memory reading %s", path);
   p->s = s;

@@ -3,7 +3,7 @@
  *   [suite]            defaults for every group: name, description, backends,
  *                      options, threads, min_time, min_iters, warmup, rounds, pin,
  *                      timeout, max_step, dataset, seed; and weights (checkpoints for the
- *                      accuracy section)
+ *                      accuracy section) and accuracy_samples
  *   [any other name]   a group: models, mode, batch, and any default overridden
  *
  * Lists are separated by spaces (numeric lists may also use commas, since
@@ -40,7 +40,8 @@ typedef struct nnb_suite {
   char name[64];
   char description[256];
   char dataset[256];
-  char weights[512]; /* folder of <model spec>.safetensors for the accuracy section; "" none */
+  char weights[512];    /* folder of <model spec>.safetensors for the accuracy section; "" none */
+  int accuracy_samples; /* test samples of the accuracy section; -1: the command's default */
   unsigned long long seed;
   int n_cases;
   nnb_case *cases;

@@ -456,6 +456,9 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     int i = slots[k].case_index, round = slots[k].round;
     nnb_case c = cases[i];
     if (o->pin) snprintf(c.pin, sizeof c.pin, "%s", o->pin);
+    /* max_step is judged on a case's first round only: a case near the cap
+     * is then measured whole or skipped whole, never dropped midway */
+    if (recs[i] && nnb_case_ok(recs[i])) c.max_step = 0;
     /* a failed round ends its case; a round recorded before an interruption stays */
     if (measured(recs[i], round)) continue;
     char eta[32];

@@ -24,7 +24,8 @@ static const char about[] =
     "--memory-limit SIZE (8G, 512M, 60%, none; default 75% of physical memory)\n"
     "refuses, before allocating, a case whose estimated memory is larger, and caps\n"
     "each case's process at it.\n"
-    "--accuracy-samples N (0 to skip) sets how many test samples the accuracy\n"
+    "--accuracy-samples N (0 to skip; default the suite's accuracy_samples, else\n"
+    "1000) sets how many test samples the accuracy\n"
     "section evaluates on every backend, with the weights in DIR/<model>.safetensors\n"
     "when --weights DIR (or the suite's 'weights' key) names a folder, else the\n"
     "seeded initialisation.\n"
@@ -97,6 +98,8 @@ int cmd_run(int argc, char **argv) {
     fprintf(stderr, "nnbench run: %s\n", e.msg);
     return 1;
   }
+  if (!cli_given(&spec, "--accuracy-samples") && s.accuracy_samples >= 0)
+    acc = (unsigned long long)s.accuracy_samples;
   if (cli_given(&spec, "--max-step"))
     for (int i = 0; i < s.n_cases; i++) s.cases[i].max_step = max_step;
   nnb_run_options o = {.out_dir = resume ? resume : out,
