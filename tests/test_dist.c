@@ -47,6 +47,17 @@ static int mpirun(char **text, int np, const char *fmt, ...) {
   return tu_run(cmd, text);
 }
 
+static int run_cmd(char **text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_cmd(char **text, const char *fmt, ...) {
+  char cmd[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+  return tu_run(cmd, text);
+}
+
 static cJSON *results(const char *sub) {
   char path[256];
   cJSON *doc;
@@ -107,6 +118,16 @@ Test(dist, two_ranks_match_one_rank_on_the_doubled_batch) {
   double eff = cJSON_GetObjectItem(strong, "efficiency")->valuedouble;
   cr_assert(eff > 0 && isfinite(eff), "efficiency %g", eff);
   cJSON_Delete(two);
+  /* the scaling plot of the run */
+  rc = run_cmd(&text, "%s/nnbench plot %s/two", NNB_BINARY_DIR, dir);
+  cr_assert_eq(rc, 0, "%s", text);
+  free(text);
+  char png[256];
+  snprintf(png, sizeof png, "%s/two/plots/ranks.png", dir);
+  size_t bytes = 0;
+  char *img = tu_read_file(png, &bytes);
+  cr_assert(img && bytes > 1000, "no scaling plot %s", png);
+  free(img);
 
   /* the saved parameters: two ranks x 16 against one rank x 32, same data */
   nnb_model m1, m2;

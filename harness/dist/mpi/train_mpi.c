@@ -60,9 +60,14 @@ typedef struct job {
   int64_t *order; /* the data's seeded order, the same on every rank */
 } job;
 
+enum { NT = 5 }; /* the times kept per step (see outcome) */
+
 typedef struct outcome {
   int ranks, batch_per_rank, global_batch;
-  double step_s, compute_s, comm_s, allreduce_s; /* medians, the slowest rank's per step */
+  /* medians of the slowest rank's per step: the whole step; forward,
+   * backward and update; reading, reducing and writing the gradients; the
+   * allreduce alone; waiting for the slowest rank before it */
+  double step_s, compute_s, comm_s, allreduce_s, wait_s;
   int64_t grad_elems, param_elems;
   int identical;     /* parameters bit-identical on every rank after every step */
   int first_differs; /* the first step they were not, -1 none */
@@ -108,8 +113,8 @@ static nnb_status train(const job *j, MPI_Comm comm, int r, int k, int batch_per
   int64_t *idx = malloc((size_t)batch_per_rank * sizeof *idx);
   float *grads = malloc((size_t)(ss.grad_elems + 1) * sizeof *grads);
   float *pv = malloc((size_t)(ss.param_elems + 1) * sizeof *pv);
-  double *t = calloc((size_t)(4 * n + 1), sizeof *t),
-         *worst = calloc((size_t)(4 * n + 1), sizeof *t);
+  double *t = calloc((size_t)(NT * n + 1), sizeof *t),
+         *worst = calloc((size_t)(NT * n + 1), sizeof *t);
   if (st == NNB_OK && (!x || !y || !idx || !grads || !pv || !t || !worst))
     st = nnb_fail(e, NNB_ERR_NOMEM, "out of memory");
   st = agree(st, comm, e);
@@ -121,11 +126,14 @@ static nnb_status train(const job *j, MPI_Comm comm, int r, int k, int batch_per
     nnb_dataset_gather(d, idx, batch_per_rank, x, y);
     st = nnb_session_upload(&ss.session, m->x, x, e);
     if (st == NNB_OK) st = nnb_session_upload(&ss.session, m->labels, y, e);
-    double t0 = now_s(), t1 = t0, t2 = t0, t3 = t0, t4 = t0;
+    double t0 = now_s(), t1 = t0, t2 = t0, t2b = t0, t3 = t0, t4 = t0;
     if (st == NNB_OK) st = nnb_split_step_grads(&ss, e);
     t1 = now_s();
     if (st == NNB_OK) st = nnb_split_step_get_grads(&ss, grads, e);
     t2 = now_s();
+    /* apart from the allreduce's own time: waiting for the slowest rank */
+    MPI_Barrier(comm);
+    t2b = now_s();
     /* every rank reaches the allreduce, failed or not, so none waits forever */
     MPI_Allreduce(MPI_IN_PLACE, grads, (int)ss.grad_elems, MPI_FLOAT, MPI_SUM, comm);
     t3 = now_s();
@@ -135,8 +143,9 @@ static nnb_status train(const job *j, MPI_Comm comm, int r, int k, int batch_per
     t4 = now_s();
     if (st == NNB_OK) st = nnb_split_step_update(&ss, e);
     double t5 = now_s();
-    double *ts = t + 4 * s;
-    ts[0] = t5 - t0, ts[1] = (t1 - t0) + (t5 - t4), ts[2] = t4 - t1, ts[3] = t3 - t2;
+    double *ts = t + NT * s;
+    ts[0] = t5 - t0, ts[1] = (t1 - t0) + (t5 - t4), ts[2] = t4 - t1, ts[3] = t3 - t2b;
+    ts[4] = t2b - t2;
     /* outside the timed region: are the parameters the same on every rank? */
     unsigned mine[2] = {0, (unsigned)st}, *all = malloc((size_t)k * sizeof mine);
     if (st == NNB_OK) st = nnb_split_step_get_params(&ss, pv, e);
@@ -155,11 +164,11 @@ static nnb_status train(const job *j, MPI_Comm comm, int r, int k, int batch_per
     free(all);
   }
   if (st == NNB_OK) {
-    MPI_Allreduce(t, worst, 4 * n, MPI_DOUBLE, MPI_MAX, comm);
+    MPI_Allreduce(t, worst, NT * n, MPI_DOUBLE, MPI_MAX, comm);
     double *col = malloc((size_t)(c->steps + 1) * sizeof *col);
-    double *res[4] = {&o->step_s, &o->compute_s, &o->comm_s, &o->allreduce_s};
-    for (int q = 0; col && q < 4; q++) {
-      for (int s = 0; s < c->steps; s++) col[s] = worst[4 * (c->warmup + s) + q];
+    double *res[NT] = {&o->step_s, &o->compute_s, &o->comm_s, &o->allreduce_s, &o->wait_s};
+    for (int q = 0; col && q < NT; q++) {
+      for (int s = 0; s < c->steps; s++) col[s] = worst[NT * (c->warmup + s) + q];
       *res[q] = median(col, c->steps);
     }
     free(col);
@@ -184,7 +193,9 @@ static cJSON *outcome_json(const outcome *o, const char *scaling, const outcome 
   cJSON_AddNumberToObject(r, "compute_s", o->compute_s);
   cJSON_AddNumberToObject(r, "comm_s", o->comm_s);
   cJSON_AddNumberToObject(r, "allreduce_s", o->allreduce_s);
+  cJSON_AddNumberToObject(r, "wait_s", o->wait_s);
   cJSON_AddNumberToObject(r, "allreduce_share", o->allreduce_s / o->step_s);
+  cJSON_AddNumberToObject(r, "wait_share", o->wait_s / o->step_s);
   cJSON_AddNumberToObject(r, "comm_share", o->comm_s / o->step_s);
   cJSON_AddNumberToObject(r, "samples_per_s", o->global_batch / o->step_s);
   double payload = 4.0 * (double)o->grad_elems;
