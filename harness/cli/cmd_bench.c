@@ -59,6 +59,8 @@ static int bench_ranks(nnb_dist_config *c, const char *modes, const char *batche
   if (*end || batch < 1 || batch > 1000000)
     return cli_usage_error("bench", "--ranks takes one --batch N, not '%s'", batches);
   c->batch = (int)batch;
+  if (c->steps < 1)
+    return cli_usage_error("bench", "--ranks times --min-iters steps: give 1 or more");
   char dir[1024];
   int rank = 0;
   nnb_error e = {{0}};

@@ -115,7 +115,8 @@ static nnb_status train(const job *j, MPI_Comm comm, int r, int k, int batch_per
   float *pv = malloc((size_t)(ss.param_elems + 1) * sizeof *pv);
   double *t = calloc((size_t)(NT * n + 1), sizeof *t),
          *worst = calloc((size_t)(NT * n + 1), sizeof *t);
-  if (st == NNB_OK && (!x || !y || !idx || !grads || !pv || !t || !worst))
+  unsigned *all = malloc((size_t)k * 2 * sizeof *all); /* each rank's checksum and status */
+  if (st == NNB_OK && (!x || !y || !idx || !grads || !pv || !t || !worst || !all))
     st = nnb_fail(e, NNB_ERR_NOMEM, "out of memory");
   st = agree(st, comm, e);
   o->grad_elems = ss.grad_elems;
@@ -147,12 +148,12 @@ static nnb_status train(const job *j, MPI_Comm comm, int r, int k, int batch_per
     ts[0] = t5 - t0, ts[1] = (t1 - t0) + (t5 - t4), ts[2] = t4 - t1, ts[3] = t3 - t2b;
     ts[4] = t2b - t2;
     /* outside the timed region: are the parameters the same on every rank? */
-    unsigned mine[2] = {0, (unsigned)st}, *all = malloc((size_t)k * sizeof mine);
+    unsigned mine[2] = {0, (unsigned)st};
     if (st == NNB_OK) st = nnb_split_step_get_params(&ss, pv, e);
     mine[0] = (unsigned)crc32(0, (const Bytef *)pv, (uInt)(ss.param_elems * (int64_t)sizeof *pv));
     mine[1] = (unsigned)st;
-    if (all) MPI_Allgather(mine, 2, MPI_UNSIGNED, all, 2, MPI_UNSIGNED, comm);
-    for (int q = 0; all && q < k; q++) {
+    MPI_Allgather(mine, 2, MPI_UNSIGNED, all, 2, MPI_UNSIGNED, comm);
+    for (int q = 0; q < k; q++) {
       if (all[2 * q + 1] != NNB_OK && st == NNB_OK)
         st = nnb_fail(e, (nnb_status)all[2 * q + 1], "rank %d failed at step %d", q, s + 1);
       if (all[2 * q] != mine[0] && o->identical) {
@@ -161,7 +162,6 @@ static nnb_status train(const job *j, MPI_Comm comm, int r, int k, int batch_per
       }
     }
     o->params_crc = mine[0];
-    free(all);
   }
   if (st == NNB_OK) {
     MPI_Allreduce(t, worst, NT * n, MPI_DOUBLE, MPI_MAX, comm);
@@ -178,7 +178,7 @@ static nnb_status train(const job *j, MPI_Comm comm, int r, int k, int batch_per
     }
     st = nnb_weights_from_session(m, &ss.session, w, e);
   }
-  free(x), free(y), free(idx), free(grads), free(pv), free(t), free(worst);
+  free(x), free(y), free(idx), free(grads), free(pv), free(t), free(worst), free(all);
   nnb_split_step_free(&ss);
   return st;
 }
