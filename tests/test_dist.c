@@ -33,30 +33,10 @@ TestSuite(dist, .init = setup, .fini = teardown, .timeout = 180);
 #define MODEL "mlp:hidden=32"
 #define DATA "synthetic:n=512"
 
-static int mpirun(char **text, int np, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int mpirun(char **text, int np, const char *fmt, ...) {
-  char args[1024], cmd[1400];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd,
-           "mpirun -np %d --oversubscribe %s/nnbench bench --model " MODEL
-           " --backend reference --mode train --dataset " DATA " %s 2>&1",
-           np, NNB_BINARY_DIR, args);
-  return tu_run(cmd, text);
-}
-
-static int run_cmd(char **text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run_cmd(char **text, const char *fmt, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-  return tu_run(cmd, text);
-}
+/* mpirun -np NP nnbench bench (the model, backend, mode and data) ARGS */
+#define MPIRUN(np)                                                                                 \
+  "mpirun -np " #np " --oversubscribe " NNB_BINARY_DIR "/nnbench bench --model " MODEL             \
+  " --backend reference --mode train --dataset " DATA " "
 
 static cJSON *results(const char *sub) {
   char path[256];
@@ -91,10 +71,11 @@ static void load_params(const char *sub, nnb_model *m, nnb_weights *w) {
 
 Test(dist, two_ranks_match_one_rank_on_the_doubled_batch) {
   char *text = NULL;
-  int rc = mpirun(&text, 2, "--batch 32 --ranks 2 --min-iters 4 --warmup 1 --out %s/two", dir);
+  int rc =
+      tu_runf(&text, MPIRUN(2) "--batch 32 --ranks 2 --min-iters 4 --warmup 1 --out %s/two", dir);
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
-  rc = mpirun(&text, 1, "--batch 32 --ranks 1 --min-iters 4 --warmup 1 --out %s/one", dir);
+  rc = tu_runf(&text, MPIRUN(1) "--batch 32 --ranks 1 --min-iters 4 --warmup 1 --out %s/one", dir);
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
 
@@ -119,7 +100,7 @@ Test(dist, two_ranks_match_one_rank_on_the_doubled_batch) {
   cr_assert(eff > 0 && isfinite(eff), "efficiency %g", eff);
   cJSON_Delete(two);
   /* the scaling plot of the run */
-  rc = run_cmd(&text, "%s/nnbench plot %s/two", NNB_BINARY_DIR, dir);
+  rc = tu_runf(&text, "%s/nnbench plot %s/two", NNB_BINARY_DIR, dir);
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
   char png[256];
@@ -155,11 +136,11 @@ Test(dist, two_ranks_match_one_rank_on_the_doubled_batch) {
 
 Test(dist, ranks_must_match_mpirun) {
   char *text = NULL;
-  int rc = mpirun(&text, 1, "--batch 8 --ranks 2 --min-iters 1 --out %s/x", dir);
+  int rc = tu_runf(&text, MPIRUN(1) "--batch 8 --ranks 2 --min-iters 1 --out %s/x", dir);
   cr_assert_neq(rc, 0);
   cr_assert(strstr(text, "--ranks 2, but mpirun started 1 rank(s)"), "%s", text);
   free(text);
-  rc = mpirun(&text, 1, "--batch 8 --ranks 1 --mode infer --out %s/y", dir);
+  rc = tu_runf(&text, MPIRUN(1) "--batch 8 --ranks 1 --mode infer --out %s/y", dir);
   cr_assert_neq(rc, 0);
   cr_assert(strstr(text, "give --mode train"), "%s", text);
   free(text);

@@ -99,16 +99,7 @@ Test(shard, cost_grows_with_work) {
 
 /* ---- through the CLI ---------------------------------------------------- */
 
-static int nnbench(char **text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int nnbench(char **text, const char *fmt, ...) {
-  char args[2048], cmd[2200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "%s/nnbench %s 2>&1", NNB_BINARY_DIR, args);
-  return tu_run(cmd, text);
-}
+#define NNBENCH NNB_BINARY_DIR "/nnbench"
 
 static const char *suite_file(const char *name, unsigned seed) {
   static char path[256];
@@ -127,7 +118,7 @@ static const char *suite_file(const char *name, unsigned seed) {
 
 static void run_into(const char *suite, const char *shard, const char *out) {
   char *text = NULL;
-  int rc = nnbench(&text, "run %s --out %s/%s --accuracy-samples 0 %s%s", suite, dir, out,
+  int rc = tu_runf(&text, NNBENCH " run %s --out %s/%s --accuracy-samples 0 %s%s", suite, dir, out,
                    shard ? "--shard " : "", shard ? shard : "");
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
@@ -170,7 +161,7 @@ Test(shard, merge_of_shards_is_the_whole_run) {
   cJSON_Delete(s1);
 
   char *text = NULL;
-  int rc = nnbench(&text, "merge %s/s3 %s/s1 %s/s2 --out %s/merged", dir, dir, dir, dir);
+  int rc = tu_runf(&text, NNBENCH " merge %s/s3 %s/s1 %s/s2 --out %s/merged", dir, dir, dir, dir);
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
   cJSON *whole = read_run("whole"), *merged = read_run("merged");
@@ -189,11 +180,11 @@ Test(shard, merge_of_shards_is_the_whole_run) {
   cJSON_Delete(whole);
   cJSON_Delete(merged);
   /* the merged folder is a run the report takes */
-  rc = nnbench(&text, "report %s/merged --no-plots", dir);
+  rc = tu_runf(&text, NNBENCH " report %s/merged --no-plots", dir);
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
   /* and it is never replaced */
-  rc = nnbench(&text, "merge %s/s1 %s/s2 %s/s3 --out %s/merged", dir, dir, dir, dir);
+  rc = tu_runf(&text, NNBENCH " merge %s/s1 %s/s2 %s/s3 --out %s/merged", dir, dir, dir, dir);
   cr_assert_neq(rc, 0);
   cr_assert(strstr(text, "already holds a run"), "%s", text);
   free(text);
@@ -231,7 +222,7 @@ static void refused(const char *dirs, const char *out, const char *expect) {
     size_t used = strlen(list);
     snprintf(list + used, sizeof list - used, " %s/%s", dir, t);
   }
-  int rc = nnbench(&text, "merge%s --out %s/%s", list, dir, out);
+  int rc = tu_runf(&text, NNBENCH " merge%s --out %s/%s", list, dir, out);
   cr_assert_neq(rc, 0, "merged %s", dirs);
   cr_assert(strstr(text, expect), "merging%s: expected '%s' in: %s", list, expect, text);
   free(text);
@@ -263,7 +254,7 @@ Test(shard, every_refusal_names_the_difference) {
   refused("a c b", "m8", "is one of 2 shards");
   /* --force merges and records why */
   char *text = NULL;
-  int rc = nnbench(&text, "merge %s/a %s/b-seed --out %s/forced --force", dir, dir, dir);
+  int rc = tu_runf(&text, NNBENCH " merge %s/a %s/b-seed --out %s/forced --force", dir, dir, dir);
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
   cJSON *doc = read_run("forced");
@@ -277,11 +268,12 @@ Test(shard, resume_keeps_its_shard) {
   const char *suite = suite_file("s.ini", 1);
   run_into(suite, "1/2", "a");
   char *text = NULL;
-  int rc = nnbench(&text, "run %s --resume %s/a --shard 2/2 --accuracy-samples 0", suite, dir);
+  int rc =
+      tu_runf(&text, NNBENCH " run %s --resume %s/a --shard 2/2 --accuracy-samples 0", suite, dir);
   cr_assert_neq(rc, 0);
   cr_assert(strstr(text, "holds shard 1/2 of the run, not 2/2"), "%s", text);
   free(text);
-  rc = nnbench(&text, "run %s --resume %s/a --accuracy-samples 0", suite, dir);
+  rc = tu_runf(&text, NNBENCH " run %s --resume %s/a --accuracy-samples 0", suite, dir);
   cr_assert_neq(rc, 0);
   cr_assert(strstr(text, "continue it with --shard 1/2"), "%s", text);
   free(text);

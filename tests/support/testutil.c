@@ -5,6 +5,7 @@
 #include <float.h>
 #include <math.h>
 #include <pty.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -49,6 +50,17 @@ int tu_run(const char *cmd, char **out) {
   cr_assert_not_null(p, "popen %s", cmd);
   *out = read_all(fileno(p));
   return exit_code(pclose(p));
+}
+
+int tu_runf(char **out, const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  cr_assert(n >= 0 && (size_t)n < sizeof cmd - 8, "command too long: %s", cmd);
+  strcat(cmd, " 2>&1");
+  return tu_run(cmd, out);
 }
 
 int tu_run_tty(const char *cmd, char **out) {
