@@ -16,18 +16,12 @@
 
 static char dir[64];
 static void setup(void) {
-  snprintf(dir, sizeof dir, "/tmp/nnb-dist-XXXXXX");
-  cr_assert(mkdtemp(dir));
+  tu_tmpdir(dir, sizeof dir, "dist");
   /* CI runs as root, which mpirun refuses unless told */
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
 }
-static void teardown(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_expect_eq(system(cmd), 0);
-}
+static void teardown(void) { tu_rm_rf(dir); }
 TestSuite(dist, .init = setup, .fini = teardown, .timeout = 180);
 
 #define MODEL "mlp:hidden=32"
@@ -37,15 +31,6 @@ TestSuite(dist, .init = setup, .fini = teardown, .timeout = 180);
 #define MPIRUN(np)                                                                                 \
   "mpirun -np " #np " --oversubscribe " NNB_BINARY_DIR "/nnbench bench --model " MODEL             \
   " --backend reference --mode train --dataset " DATA " "
-
-static cJSON *results(const char *sub) {
-  char path[256];
-  cJSON *doc;
-  nnb_error e;
-  snprintf(path, sizeof path, "%s/%s", dir, sub);
-  cr_assert_eq(nnb_results_read(path, &doc, &e), NNB_OK, "%s", e.msg);
-  return doc;
-}
 
 static const cJSON *run_of(const cJSON *doc, const char *scaling, int ranks) {
   const cJSON *row;
@@ -79,7 +64,7 @@ Test(dist, two_ranks_match_one_rank_on_the_doubled_batch) {
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
 
-  cJSON *two = results("two");
+  cJSON *two = tu_results(dir, "two");
   const cJSON *mpi = cJSON_GetObjectItem(two, "mpi");
   cr_assert_eq(cJSON_GetObjectItem(mpi, "ranks")->valueint, 2);
   cr_assert(strstr(cJSON_GetObjectItem(mpi, "library")->valuestring, "Open MPI"));

@@ -18,15 +18,10 @@
 
 static char dir[64];
 static void setup(void) {
-  snprintf(dir, sizeof dir, "/tmp/nnb-shard-XXXXXX");
-  cr_assert(mkdtemp(dir));
+  tu_tmpdir(dir, sizeof dir, "shard");
   setenv("NNBENCH_BACKEND_PATH", NNB_FIXTURE_DIR, 1);
 }
-static void teardown(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_expect_eq(system(cmd), 0);
-}
+static void teardown(void) { tu_rm_rf(dir); }
 TestSuite(shard, .init = setup, .fini = teardown, .timeout = 240);
 
 static void check_partition(const double *cost, int n, int count) {
@@ -124,15 +119,6 @@ static void run_into(const char *suite, const char *shard, const char *out) {
   free(text);
 }
 
-static cJSON *read_run(const char *sub) {
-  char path[256];
-  cJSON *doc;
-  nnb_error e;
-  snprintf(path, sizeof path, "%s/%s", dir, sub);
-  cr_assert_eq(nnb_results_read(path, &doc, &e), NNB_OK, "%s", e.msg);
-  return doc;
-}
-
 /* The case keys of a run, in order, joined by newlines. */
 static void keys(const cJSON *doc, char *buf, size_t len) {
   const cJSON *rec;
@@ -151,7 +137,7 @@ Test(shard, merge_of_shards_is_the_whole_run) {
   run_into(suite, "1/3", "s1");
   run_into(suite, "2/3", "s2");
   run_into(suite, "3/3", "s3");
-  cJSON *s1 = read_run("s1");
+  cJSON *s1 = tu_results(dir, "s1");
   cJSON *shard = cJSON_GetObjectItem(cJSON_GetObjectItem(s1, "run"), "shard");
   cr_assert_eq(cJSON_GetObjectItem(shard, "index")->valueint, 1);
   cr_assert_eq(cJSON_GetObjectItem(shard, "count")->valueint, 3);
@@ -164,7 +150,7 @@ Test(shard, merge_of_shards_is_the_whole_run) {
   int rc = tu_runf(&text, NNBENCH " merge %s/s3 %s/s1 %s/s2 --out %s/merged", dir, dir, dir, dir);
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
-  cJSON *whole = read_run("whole"), *merged = read_run("merged");
+  cJSON *whole = tu_results(dir, "whole"), *merged = tu_results(dir, "merged");
   static char a[16384], b[16384];
   keys(whole, a, sizeof a);
   keys(merged, b, sizeof b);
@@ -192,7 +178,7 @@ Test(shard, merge_of_shards_is_the_whole_run) {
 
 /* A copy of folder `from` as `to`, its results changed by `edit`. */
 static void copy_edited(const char *from, const char *to, void (*edit)(cJSON *)) {
-  cJSON *doc = read_run(from);
+  cJSON *doc = tu_results(dir, from);
   if (edit) edit(doc);
   char path[256];
   nnb_error e;
@@ -257,7 +243,7 @@ Test(shard, every_refusal_names_the_difference) {
   int rc = tu_runf(&text, NNBENCH " merge %s/a %s/b-seed --out %s/forced --force", dir, dir, dir);
   cr_assert_eq(rc, 0, "%s", text);
   free(text);
-  cJSON *doc = read_run("forced");
+  cJSON *doc = tu_results(dir, "forced");
   cJSON *merged = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "merged");
   cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(merged, "forced")));
   cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(merged, "differences")), 1);

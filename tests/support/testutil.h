@@ -37,4 +37,12 @@ int tu_run_tty(const char *cmd, char **out);
 /* The whole file (malloc'd, NUL-terminated, length in *len if len), or NULL. */
 char *tu_read_file(const char *path, size_t *len);
 
+/* A fresh folder /tmp/nnb-STEM-XXXXXX into buf; and removing it with all it holds. */
+void tu_tmpdir(char *buf, size_t len, const char *stem);
+void tu_rm_rf(const char *dir);
+
+/* The results document of the run in DIR/SUB (the test fails when unreadable). */
+typedef struct cJSON cJSON;
+cJSON *tu_results(const char *dir, const char *sub);
+
 #endif
