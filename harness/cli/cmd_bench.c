@@ -52,7 +52,8 @@ static int bench_ranks(nnb_dist_config *c, const char *modes, const char *batche
     return cli_usage_error("bench", "--ranks is unavailable: %s", why);
   if (strcmp(modes, "train"))
     return cli_usage_error("bench", "--ranks measures training: give --mode train");
-  if (strpbrk(c->model, ",;") || strpbrk(c->backend, ",") || !strcmp(c->backend, "all"))
+  /* one model spec (its parameters may hold commas), one backend */
+  if (strchr(c->model, ';') || strchr(c->backend, ',') || !strcmp(c->backend, "all"))
     return cli_usage_error("bench", "--ranks takes one --model and one --backend (not all)");
   char *end;
   long batch = strtol(batches, &end, 10);
