@@ -24,7 +24,7 @@ static void teardown(void) {
 }
 TestSuite(gate, .init = setup, .fini = teardown, .timeout = 60);
 
-typedef enum { GOOD, FAILED, HUGE, ZERO, NEGATIVE, NOT_A_NUMBER } kind;
+typedef enum { GOOD, FAILED, SKIPPED, HUGE, ZERO, NEGATIVE, NOT_A_NUMBER } kind;
 
 /* A results folder DIR/name with one case per model, each of the kind given. */
 static void results(const char *name, const char *const *models, const kind *kinds, int n) {
@@ -38,14 +38,20 @@ static void results(const char *name, const char *const *models, const kind *kin
     cJSON_AddStringToObject(c, "mode", "infer");
     cJSON_AddNumberToObject(c, "batch", 1);
     cJSON_AddNumberToObject(c, "threads", 1);
-    cJSON_AddStringToObject(c, "status", kinds[k] == FAILED ? "failed" : "ok");
+    cJSON_AddStringToObject(c, "status",
+                            kinds[k] == FAILED    ? "failed"
+                            : kinds[k] == SKIPPED ? "skipped"
+                                                  : "ok");
     if (kinds[k] == FAILED) cJSON_AddStringToObject(c, "reason", "crashed: killed by signal 11");
+    if (kinds[k] == SKIPPED)
+      cJSON_AddStringToObject(c, "reason", "its first step took 9.5 s, more than max_step = 1 s");
     double v[20];
     for (int i = 0; i < 20; i++) v[i] = kinds[k] == HUGE ? 1e308 : 0.01 * (1 + 0.001 * i);
     if (kinds[k] == ZERO) v[3] = 0;
     if (kinds[k] == NEGATIVE) v[3] = -0.01;
     if (kinds[k] == NOT_A_NUMBER) v[3] = NAN; /* written as null */
-    if (kinds[k] != FAILED) cJSON_AddItemToObject(c, "samples_s", cJSON_CreateDoubleArray(v, 20));
+    if (kinds[k] != FAILED && kinds[k] != SKIPPED)
+      cJSON_AddItemToObject(c, "samples_s", cJSON_CreateDoubleArray(v, 20));
     cJSON_AddItemToArray(cases, c);
   }
   char path[128];
@@ -152,5 +158,27 @@ Test(gate, text_output_lists_what_was_not_compared) {
   cr_expect_eq(tu_run(cmd, &out), 0, "without --fail-on-regression, a report only");
   cr_expect(strstr(out, "not compared: cnn reference infer b1 t1: B: status failed"), "%s", out);
   cr_expect(strstr(out, "1 case(s) compared, 0 slower, 1 not compared"), "%s", out);
+  free(out);
+}
+
+Test(gate, a_case_both_runs_skipped_is_listed_apart_and_passes_one_side_only_fails) {
+  results("a", models, (kind[]){GOOD, SKIPPED, SKIPPED}, 3);
+  results("b", models, (kind[]){GOOD, SKIPPED, GOOD}, 3);
+  cJSON *doc;
+  cr_expect_eq(gate(&doc), 1, "lstm ran in B only: not compared, so the gate fails");
+  cr_expect_eq(cJSON_GetObjectItem(doc, "compared")->valueint, 1);
+  cJSON *both = cJSON_GetObjectItem(doc, "skipped_in_both");
+  cr_assert_eq(cJSON_GetArraySize(both), 1);
+  cr_expect(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(both, 0), "case")->valuestring, "cnn "));
+  cr_expect_null(why_of(doc, "cnn"), "skipped in both is not 'not compared'");
+  cr_expect(strstr(why_of(doc, "lstm"), "A: status skipped"), "%s", why_of(doc, "lstm"));
+  cJSON_Delete(doc);
+  results("b2", models, (kind[]){GOOD, SKIPPED, SKIPPED}, 3);
+  char cmd[512], *out = NULL;
+  snprintf(cmd, sizeof cmd, "%s/nnbench compare %s/a %s/b2 --fail-on-regression", NNB_BINARY_DIR,
+           dir, dir);
+  cr_expect_eq(tu_run(cmd, &out), 0, "the same scope on both sides passes: %s", out);
+  cr_expect(strstr(out, "skipped in both: cnn reference infer b1 t1: its first step took 9.5 s"),
+            "%s", out);
   free(out);
 }

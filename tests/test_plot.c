@@ -348,3 +348,38 @@ Test(plot, compare_plots_a_against_b) {
   snprintf(path, sizeof path, "%s/cmp/compare.svg", dir);
   expect_svg(path);
 }
+
+Test(plot, the_glance_names_a_skipped_contender_instead_of_a_blank) {
+  cJSON *fx;
+  nnb_error e;
+  cr_assert_eq(nnb_results_read(FIXTURE, &fx, &e), NNB_OK, "%s", e.msg);
+  cJSON *c;
+  int marked = 0;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(fx, "cases")) {
+    if (strcmp(cJSON_GetObjectItem(c, "model")->valuestring, "transformer") ||
+        strcmp(cJSON_GetObjectItem(c, "backend")->valuestring, "reference") ||
+        strcmp(cJSON_GetObjectItem(c, "mode")->valuestring, "infer") ||
+        cJSON_GetObjectItem(c, "batch")->valueint != 4)
+      continue;
+    cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("skipped"));
+    cJSON_AddStringToObject(c, "reason", "its first step took 9.5 s, more than max_step = 1 s");
+    cJSON_DeleteItemFromObject(c, "summary");
+    cJSON_DeleteItemFromObject(c, "samples_s");
+    marked++;
+  }
+  cr_assert_eq(marked, 1);
+  cr_assert_eq(nnb_results_write(dir, fx, &e), NNB_OK, "%s", e.msg);
+  cJSON_Delete(fx);
+  char cmd[256], *out, path[128];
+  snprintf(cmd, sizeof cmd, NNBENCH " report %s --no-plots 2>&1", dir);
+  cr_assert_eq(tu_run(cmd, &out), 0, "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = tu_read_file(path, NULL);
+  cr_assert(md);
+  const char *row = line_of(strstr(md, "## At a glance"), "| transformer | infer | 4 |");
+  cr_assert(row, "%.600s", md);
+  cr_expect(in_line(row, "skipped"), "the reference's cell says why it has no ratio: %.300s", row);
+  cr_expect(strstr(md, "1 skipped"), "the summary counts it");
+  free(md);
+}

@@ -267,6 +267,34 @@ Test(runner, rounds_are_fresh_processes_interleaved_in_a_seeded_order) {
   cJSON_Delete(doc);
 }
 
+Test(runner, a_case_whose_first_step_exceeds_max_step_is_skipped_after_one_round) {
+  int failed = 0;
+  /* A tiny MLP's step takes microseconds; the reference's CNN at batch 64
+   * a good part of a second: a 50 ms cap keeps the one and skips the other. */
+  cJSON *doc = run_suite("m.ini",
+                         "[suite]\nname = cap\ndataset = synthetic:n=64\nmin_time = 0\n"
+                         "min_iters = 3\nwarmup = 1\nrounds = 3\nmax_step = 0.05\n"
+                         "[small]\nmodels = mlp:hidden=8\nbackends = reference\nbatch = 2\n"
+                         "[large]\nmodels = cnn\nbackends = reference\nbatch = 64\n",
+                         (nnb_run_options){0}, &failed);
+  cr_expect_eq(failed, 0, "a skipped case is no failure");
+  validate(doc);
+  cJSON *small = case_of(doc, "reference"),
+        *large = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "cases"), 1);
+  cr_assert(small && large);
+  cr_expect_str_eq(cJSON_GetObjectItem(small, "status")->valuestring, "ok");
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(small, "rounds")), 3);
+  cr_assert_str_eq(cJSON_GetObjectItem(large, "status")->valuestring, "skipped");
+  const char *why = cJSON_GetObjectItem(large, "reason")->valuestring;
+  cr_expect(strstr(why, "first step was still running after max_step = 0.05 s"), "%s", why);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(large, "rounds")), 1,
+               "its other rounds were not run");
+  cr_expect_null(cJSON_GetObjectItem(large, "samples_s"), "no samples of a skipped case");
+  cr_expect(strstr(cJSON_GetObjectItem(large, "reproduce")->valuestring, "--max-step 0.05"), "%s",
+            cJSON_GetObjectItem(large, "reproduce")->valuestring);
+  cJSON_Delete(doc);
+}
+
 Test(runner, accuracy_uses_the_checkpoints_of_the_weights_folder) {
   /* A checkpoint of other weights than the suite's seed would make: the
    * accuracy section must evaluate the file, and say so. */

@@ -90,6 +90,9 @@ Test(shard, cost_grows_with_work) {
   cr_assert_gt(nnb_case_cost(&big, &in), base);
   cr_assert_gt(nnb_case_cost(&train, &in), base);
   cr_assert_gt(nnb_case_cost(&ref, &in), base);
+  nnb_case capped = ref; /* skipped after one step over its cap */
+  capped.max_step = 1e-6;
+  cr_assert_lt(nnb_case_cost(&capped, &in), nnb_case_cost(&ref, &in) / 10);
 }
 
 /* ---- through the CLI ---------------------------------------------------- */

@@ -106,3 +106,23 @@ Test(suite, backend_options_continue_with_a_comma) {
   refused("[suite]\n[g]\nmodels = mlp\noptions = a=1\n  nokey\n",
           (const char *[]){"s.ini:5", "not key=value", NULL});
 }
+
+Test(suite, max_step_inherits_and_accuracy_samples_belongs_to_the_suite) {
+  nnb_suite s;
+  nnb_error e = {{0}};
+  const char *p = write_file("[suite]\nmax_step = 1.5\naccuracy_samples = 256\n"
+                             "[a]\nmodels = mlp\n[b]\nmodels = cnn\nmax_step = 0\n");
+  cr_assert_eq(nnb_suite_load(p, &s, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(s.n_cases, 2);
+  cr_expect_float_eq(s.cases[0].max_step, 1.5, 1e-12, "[a] inherits [suite]'s cap");
+  cr_expect_float_eq(s.cases[1].max_step, 0, 1e-12, "[b] lifts it");
+  cr_expect_eq(s.accuracy_samples, 256);
+  nnb_suite_free(&s);
+  cr_assert_eq(nnb_suite_load(write_file("[suite]\n[a]\nmodels = mlp\n"), &s, &e), NNB_OK);
+  cr_expect_eq(s.accuracy_samples, -1, "unset: the command's default");
+  cr_expect_float_eq(s.cases[0].max_step, 0, 1e-12, "no cap by default");
+  nnb_suite_free(&s);
+  refused("[suite]\n[a]\nmodels = mlp\naccuracy_samples = 5\n",
+          (const char *[]){"[a] unknown key 'accuracy_samples'", NULL});
+  refused("[suite]\nmax_step = -1\n[a]\nmodels = mlp\n", (const char *[]){"max_step", NULL});
+}

@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "affinity.h"
+#include "case_rounds.h"
 #include "memory_limit.h"
 #include "model.h"
 #include "peer.h"
 #include "record.h"
+#include "step_watchdog.h"
 #include "weights.h"
 
 #define MAX_ITERS 1000000
@@ -30,9 +32,30 @@ static double now_s(void) {
 
 static cJSON *failed(cJSON *rec, const char *status, const char *reason) {
   cJSON_DeleteItemFromObject(rec, "status");
+  cJSON_DeleteItemFromObject(rec, "reason");
   cJSON_AddStringToObject(rec, "status", status);
   cJSON_AddStringToObject(rec, "reason", reason);
   return rec;
+}
+
+/* A case whose first (cold) step takes longer than its max_step is out of
+ * the suite's scope (a software device's large batches in a quick suite):
+ * rec becomes "skipped", with that step's time and no samples, and the
+ * case's other rounds are not run. The cold step includes one-time costs,
+ * so a cap needs headroom. Returns whether rec was skipped. */
+static int over_max_step(const nnb_case *c, cJSON *rec) {
+  const cJSON *cold = cJSON_GetObjectItem(rec, "cold_s");
+  if (!(c->max_step > 0) || !nnb_case_ok(rec) || !cJSON_IsNumber(cold) ||
+      !(cold->valuedouble > c->max_step))
+    return 0;
+  char why[256];
+  snprintf(why, sizeof why,
+           "its first step took %.3g s, more than max_step = %g s (the case's cap on "
+           "a step; its rounds were not measured)",
+           cold->valuedouble, c->max_step);
+  cJSON_DeleteItemFromObject(rec, "samples_s");
+  failed(rec, "skipped", why);
+  return 1;
 }
 
 static void add_info(cJSON *rec, nnb_backend *b) {
@@ -259,14 +282,20 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
   /* The first iteration is the cold one, reported on its own; then warm-up. */
   if (st == NNB_OK) {
     st = feed_next(&m, &s, d, &at, idx, x, y, &e);
+    nnb_step_watchdog dog; /* a first step over max_step ends this child */
+    nnb_step_watchdog_start(&dog, c->max_step);
     double t = now_s();
     if (st == NNB_OK) st = nnb_session_run(&s, &e);
-    cJSON_AddNumberToObject(rec, "cold_s", now_s() - t);
+    double cold = now_s() - t;
+    nnb_step_watchdog_stop(&dog);
+    cJSON_AddNumberToObject(rec, "cold_s", cold);
   }
-  if (st == NNB_OK) st = warm_up(c, &m, &s, d, &at, idx, x, y, rec, &e);
+  int skip = st == NNB_OK && over_max_step(c, rec);
+  if (st == NNB_OK && !skip) st = warm_up(c, &m, &s, d, &at, idx, x, y, rec, &e);
   double start = now_s(), loop_s = 0, backend_s = 0;
-  cJSON *losses = train ? cJSON_CreateArray() : NULL;
-  while (st == NNB_OK && n < MAX_ITERS && (n < c->min_iters || now_s() - start < c->min_time)) {
+  cJSON *losses = train && !skip ? cJSON_CreateArray() : NULL;
+  while (st == NNB_OK && !skip && n < MAX_ITERS &&
+         (n < c->min_iters || now_s() - start < c->min_time)) {
     /* One step as a training loop lives it: the harness gathers a batch, the
      * backend uploads it, runs, and (training) hands back the loss. Only the
      * run is a sample; the split between harness and backend time is kept to
@@ -303,7 +332,9 @@ cJSON *nnb_measure_case(const nnb_case *c, const nnb_dataset *d, unsigned long l
     }
   }
   if (losses) cJSON_AddItemToObject(rec, "loss", losses);
-  if (st == NNB_OK) {
+  if (st == NNB_OK && skip) {
+    add_memory(rec, &s, &b);
+  } else if (st == NNB_OK) {
     cJSON_AddItemToObject(rec, "samples_s", cJSON_CreateDoubleArray(samples, n));
     nnb_record_work(rec, &m.g);
     add_memory(rec, &s, &b);
@@ -428,9 +459,11 @@ cJSON *nnb_run_isolated(cJSON *(*fn)(void *arg), void *arg, double timeout_s) {
   else if (WIFSIGNALED(status))
     rec = fail_record("crashed: killed by signal %d (%s)", WTERMSIG(status),
                       strsignal(WTERMSIG(status)));
-  else if (!(rec = cJSON_Parse(buf)))
+  else if (!(rec = cJSON_Parse(buf))) {
     rec = fail_record("exited with status %d without a result",
                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    cJSON_AddNumberToObject(rec, "exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
   free(buf);
   cJSON *mem = cJSON_GetObjectItem(rec, "memory");
   if (!mem) mem = cJSON_AddObjectToObject(rec, "memory");
@@ -460,10 +493,28 @@ static cJSON *run_case_fn(void *p) {
 
 cJSON *nnb_run_case(const nnb_case *c, const nnb_dataset *d, unsigned long long seed) {
   char exe[512], why[768];
-  if (nnb_peer_lookup(c->backend, exe, sizeof exe, why, sizeof why))
-    return *exe ? nnb_peer_run_case(exe, c, d, seed) : fail_record("%s", why);
+  if (nnb_peer_lookup(c->backend, exe, sizeof exe, why, sizeof why)) {
+    if (!*exe) return fail_record("%s", why);
+    cJSON *rec = nnb_peer_run_case(exe, c, d, seed);
+    over_max_step(c, rec); /* a peer runs its round whole; the rounds after it are spared */
+    return rec;
+  }
   case_arg a = {c, d, seed};
   cJSON *rec = nnb_run_isolated(run_case_fn, &a, c->timeout);
+  const cJSON *code = cJSON_GetObjectItem(rec, "exit_status");
+  if (c->max_step > 0 && cJSON_IsNumber(code) && code->valueint == NNB_EXIT_OVER_MAX_STEP) {
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "its first step was still running after max_step = %g s (the case's cap on a "
+             "step), so it was stopped; its rounds were not measured",
+             c->max_step);
+    cJSON_DeleteItemFromObject(rec, "exit_status");
+    nnb_model_spec spec; /* the child's record, with its spec, never came */
+    nnb_error ignored;
+    if (nnb_model_parse(c->model, &spec, &ignored) == NNB_OK)
+      cJSON_AddStringToObject(rec, "spec", spec.text);
+    return failed(rec, "skipped", msg);
+  }
   cJSON *reason = cJSON_GetObjectItem(rec, "reason");
   /* A child that died without a result may have met its memory cap (a
    * sanitizer aborts where malloc would return NULL): say it was there. */

@@ -46,6 +46,7 @@ double nnb_case_cost(const nnb_case *c, const nnb_input_shape *in) {
     nnb_model_free(&m);
   }
   double step = flops / rate, iters = step * c->min_iters;
+  if (c->max_step > 0 && step > c->max_step) return start + c->max_step; /* skipped at once */
   double round = start + (iters > c->min_time ? iters : c->min_time) + step * c->warmup;
   return round * (c->rounds > 0 ? c->rounds : 1);
 }

@@ -22,7 +22,8 @@ nnb_status nnb_shard_parse(const char *text, nnb_shard *out, nnb_error *e);
  * max(min_time, min_iters steps) and the warm-up steps, a step's time being
  * its FLOPs (forward, x3 for training) over a rough per-backend rate. Only
  * the ratios between cases matter. A model that does not build costs the
- * process start alone (it fails at once). */
+ * process start alone (it fails at once); a step estimated over the case's
+ * max_step, the start and max_step (it is skipped after one step). */
 double nnb_case_cost(const nnb_case *c, const nnb_input_shape *in);
 
 /* Splits n cases of the given costs into `count` shards: the longest case

@@ -24,6 +24,7 @@ enum {
   K_DATASET,
   K_WEIGHTS,
   K_SEED,
+  K_ACCURACY_SAMPLES,
   K_MODELS,
   K_BACKENDS,
   K_OPTIONS,
@@ -36,12 +37,13 @@ enum {
   K_PIN,
   K_MIN_TIME,
   K_TIMEOUT,
+  K_MAX_STEP,
   N_KEYS
 };
-static const char *const keys[N_KEYS] = {"name",     "description", "dataset", "weights", "seed",
-                                         "models",   "backends",    "options", "mode",    "batch",
-                                         "threads",  "min_iters",   "warmup",  "rounds",  "pin",
-                                         "min_time", "timeout"};
+static const char *const keys[N_KEYS] = {
+    "name",     "description", "dataset",  "weights", "seed",    "accuracy_samples", "models",
+    "backends", "options",     "mode",     "batch",   "threads", "min_iters",        "warmup",
+    "rounds",   "pin",         "min_time", "timeout", "max_step"};
 
 /* One section's settings before expansion; unset fields inherit [suite]. */
 typedef struct group {
@@ -49,7 +51,7 @@ typedef struct group {
   char models[1024], backends[512], modes[64], batches[256], options[256];
   int has_options; /* options set in this section (possibly to "") */
   int threads, min_iters, warmup, rounds;
-  double min_time, timeout;
+  double min_time, timeout, max_step;
   char pin[64];
   unsigned set; /* bit k: keys[k] was given */
 } group;
@@ -177,8 +179,13 @@ static group *find_group(parse *p, const char *sec) {
                 sizeof p->groups[0].name - 1),
            NULL;
   if (i == MAX_GROUPS) return fail(p, "[%s]: more than %d groups", sec, MAX_GROUPS), NULL;
-  p->groups[i] = (group){
-      .threads = -1, .min_iters = -1, .warmup = -1, .rounds = -1, .min_time = -1, .timeout = -1};
+  p->groups[i] = (group){.threads = -1,
+                         .min_iters = -1,
+                         .warmup = -1,
+                         .rounds = -1,
+                         .min_time = -1,
+                         .timeout = -1,
+                         .max_step = -1};
   snprintf(p->groups[i].name, sizeof p->groups[i].name, "%s", sec);
   p->n_groups++;
   return &p->groups[i];
@@ -195,11 +202,11 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
   if (k == N_KEYS || (k < K_MODELS && !is_suite))
     return fail(
         p, "[%s] unknown key '%s' (expected %s)", sec, key,
-        is_suite
-            ? "name, description, dataset, seed, weights, backends, options, models, mode, batch, "
-              "threads, min_time, min_iters, warmup, rounds, pin or timeout"
-            : "models, mode, batch, backends, options, threads, min_time, min_iters, warmup, "
-              "rounds, pin or timeout");
+        is_suite ? "name, description, dataset, seed, weights, accuracy_samples, backends, "
+                   "options, models, mode, batch, "
+                   "threads, min_time, min_iters, warmup, rounds, pin, timeout or max_step"
+                 : "models, mode, batch, backends, options, threads, min_time, min_iters, warmup, "
+                   "rounds, pin, timeout or max_step");
   /* inih hands an indented line on as another value of the key above it. */
   int cont = p->r->indented && p->last_line > p->r->section_line && !strcmp(p->last_sec, sec) &&
              !strcmp(p->last_key, key);
@@ -239,6 +246,8 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
     if (!num(p, sec, key, v, 0, 1e15, &d)) return 0;
     p->s->seed = (unsigned long long)d;
     return 1;
+  case K_ACCURACY_SAMPLES:
+    return num(p, sec, key, v, 0, 1e7, &d) ? (p->s->accuracy_samples = (int)d, 1) : 0;
   case K_THREADS: return num(p, sec, key, v, 0, 1024, &d) ? (g->threads = (int)d, 1) : 0;
   case K_MIN_ITERS: return num(p, sec, key, v, 1, 1e7, &d) ? (g->min_iters = (int)d, 1) : 0;
   case K_WARMUP: return num(p, sec, key, v, 0, 1e6, &d) ? (g->warmup = (int)d, 1) : 0;
@@ -250,6 +259,7 @@ static int handler(void *user, const char *sec, const char *key, const char *v) 
     return put(p, sec, key, g->pin, sizeof g->pin, v, 0, ' ');
   }
   case K_MIN_TIME: return num(p, sec, key, v, 0, 86400, &g->min_time);
+  case K_MAX_STEP: return num(p, sec, key, v, 0, 86400, &g->max_step);
   default: return num(p, sec, key, v, 1, 86400, &g->timeout); /* K_TIMEOUT */
   }
 }
@@ -296,6 +306,7 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
     INHERIT(rounds);
     INHERIT(min_time);
     INHERIT(timeout);
+    INHERIT(max_step);
 #undef INHERIT
     /* The defaults' buffers are the same size as the group's. */
     if (!(g.set >> K_PIN & 1)) memcpy(g.pin, d->pin, sizeof g.pin);
@@ -359,6 +370,7 @@ static nnb_status expand(parse *p, const char *path, nnb_error *e) {
                             .threads = g.threads,
                             .min_time = g.min_time,
                             .timeout = g.timeout,
+                            .max_step = g.max_step,
                             .min_iters = g.min_iters,
                             .warmup = g.warmup,
                             .rounds = g.rounds};
@@ -400,6 +412,7 @@ nnb_status nnb_suite_load(const char *path, nnb_suite *s, nnb_error *e) {
   snprintf(s->path, sizeof s->path, "%s", path);
   snprintf(s->dataset, sizeof s->dataset, "fashion-mnist");
   s->seed = 1;
+  s->accuracy_samples = -1;
   parse *p = calloc(1, sizeof *p);
   if (!p) return nnb_fail(e, NNB_ERR_NOMEM, "out of memory reading %s", path);
   p->s = s;
@@ -408,7 +421,8 @@ nnb_status nnb_suite_load(const char *path, nnb_suite *s, nnb_error *e) {
                         .warmup = 3,
                         .rounds = NNB_SUITE_DEFAULT_ROUNDS,
                         .min_time = 1.0,
-                        .timeout = 300};
+                        .timeout = 300,
+                        .max_step = 0};
   nnb_status st = parse_file(path, p, e);
   if (st == NNB_OK && !p->n_groups)
     st = nnb_fail(e, NNB_ERR_FORMAT,

@@ -2,8 +2,8 @@
  *
  *   [suite]            defaults for every group: name, description, backends,
  *                      options, threads, min_time, min_iters, warmup, rounds, pin,
- *                      timeout, dataset, seed; and weights (checkpoints for the
- *                      accuracy section)
+ *                      timeout, max_step, dataset, seed; and weights (checkpoints for the
+ *                      accuracy section) and accuracy_samples
  *   [any other name]   a group: models, mode, batch, and any default overridden
  *
  * Lists are separated by spaces (numeric lists may also use commas, since
@@ -28,9 +28,10 @@ typedef struct nnb_case {
   nnb_mode mode;
   int batch, threads;
   double min_time, timeout;
+  double max_step; /* seconds: a case whose first step takes longer is skipped; 0 no cap */
   int min_iters, warmup;
-  int rounds;   /* independent measurements, each a fresh process, interleaved */
-  char pin[64]; /* CPU list each child is pinned to ("0", "0-1", "1,3"); "" none */
+  int rounds;            /* independent measurements, each a fresh process, interleaved */
+  char pin[64];          /* CPU list each child is pinned to ("0", "0-1", "1,3"); "" none */
   uint64_t memory_limit; /* bytes the case may use, 0 for no limit (the runner sets it) */
 } nnb_case;
 
@@ -39,7 +40,8 @@ typedef struct nnb_suite {
   char name[64];
   char description[256];
   char dataset[256];
-  char weights[512]; /* folder of <model spec>.safetensors for the accuracy section; "" none */
+  char weights[512];    /* folder of <model spec>.safetensors for the accuracy section; "" none */
+  int accuracy_samples; /* test samples of the accuracy section; -1: the command's default */
   unsigned long long seed;
   int n_cases;
   nnb_case *cases;

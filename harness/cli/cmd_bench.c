@@ -106,7 +106,7 @@ static int bench_ranks(nnb_dist_config *c, const char *modes, const char *batche
 int cmd_bench(int argc, char **argv) {
   const char *models = NULL, *backends, *modes, *batches, *out = NULL, *dataset, *weights = NULL,
              *limit = NULL;
-  double min_time, timeout;
+  double min_time, timeout, max_step;
   unsigned long long threads, min_iters, warmup, seed, acc;
   int rounds, ranks = 0;
   const char *pin = NULL;
@@ -125,6 +125,8 @@ int cmd_bench(int argc, char **argv) {
       {"--rounds", "N", CLI_POS_INT, &rounds, "3", "rounds per case, each a fresh process"},
       {"--pin", "CPUS", CLI_STR, &pin, NULL, "pin each process to a CPU list: 0, 0-1, 1,3"},
       {"--timeout", "S", CLI_NUM, &timeout, "300", "seconds before a case is stopped"},
+      {"--max-step", "S", CLI_NUM, &max_step, "0",
+       "skip a case whose first step takes longer (0: no cap)"},
       {"--dataset", "SPEC", CLI_STR, &dataset, "fashion-mnist",
        "the data (see 'nnbench list datasets')"},
       {"--seed", "N", CLI_U64, &seed, "1", "seed of weights, data and bootstrap"},
@@ -178,8 +180,8 @@ int cmd_bench(int argc, char **argv) {
   FILE *f = fdopen(fd, "w");
   fprintf(f,
           "[suite]\nname = bench\ndataset = %s\nseed = %llu\nthreads = %llu\nmin_time = %g\n"
-          "min_iters = %llu\nwarmup = %llu\nrounds = %d\ntimeout = %g\n",
-          dataset, seed, threads, min_time, min_iters, warmup, rounds, timeout);
+          "min_iters = %llu\nwarmup = %llu\nrounds = %d\ntimeout = %g\nmax_step = %g\n",
+          dataset, seed, threads, min_time, min_iters, warmup, rounds, timeout, max_step);
   if (pin) fprintf(f, "pin = %s\n", pin);
   fprintf(f, "[bench]\n");
   if (*backend_opts.text) fprintf(f, "options = %s\n", backend_opts.text);

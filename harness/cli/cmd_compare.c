@@ -30,7 +30,8 @@ static const char about[] =
     "describes two processes, not the code). Cases present on one side only are\n"
     "listed. A warning says when A and B ran on different CPUs, or rounds under load.\n"
     "A case that is missing, failed or holds samples that are not finite numbers > 0\n"
-    "on either side is listed as not compared, with why. With --fail-on-regression\n"
+    "on either side is listed as not compared, with why; a case both runs skipped\n"
+    "(its first step over max_step) is listed apart. With --fail-on-regression\n"
     "the exit status is 1 when any case is slower, any case could not be compared,\n"
     "or nothing was compared.";
 
@@ -155,10 +156,16 @@ int cmd_compare(int argc, char **argv) {
   int n = 0, regressions = 0;
   cJSON *c, *out = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(out, "cases");
   cJSON *skipped = cJSON_AddArrayToObject(out, "not_compared");
+  cJSON *both = cJSON_AddArrayToObject(out, "skipped_in_both");
   char key[512], why[512];
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(a, "cases")) {
     key_of(c, key, sizeof key);
     cJSON *m = find(b, key);
+    /* Left out of both runs by their max_step: the same scope, not a fault. */
+    if (m && !strcmp(str(c, "status"), "skipped") && !strcmp(str(m, "status"), "skipped")) {
+      not_compared(both, key, str(c, "reason"));
+      continue;
+    }
     if (!usable(c, "A", why, sizeof why) || !usable(m, "B", why, sizeof why)) {
       not_compared(skipped, key, why);
       continue;
@@ -277,6 +284,7 @@ int cmd_compare(int argc, char **argv) {
              by_iterations);
     cJSON *x;
     cJSON_ArrayForEach(x, skipped) printf("not compared: %s: %s\n", str(x, "case"), str(x, "why"));
+    cJSON_ArrayForEach(x, both) printf("skipped in both: %s: %s\n", str(x, "case"), str(x, "why"));
     printf("%d case(s) compared, %d slower, %d not compared; the runs' 95%% intervals overlap on "
            "%d of %d\n",
            n, regressions, n_skipped, overlaps, n);

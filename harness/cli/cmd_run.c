@@ -24,7 +24,8 @@ static const char about[] =
     "--memory-limit SIZE (8G, 512M, 60%, none; default 75% of physical memory)\n"
     "refuses, before allocating, a case whose estimated memory is larger, and caps\n"
     "each case's process at it.\n"
-    "--accuracy-samples N (0 to skip) sets how many test samples the accuracy\n"
+    "--accuracy-samples N (0 to skip; default the suite's accuracy_samples, else\n"
+    "1000) sets how many test samples the accuracy\n"
     "section evaluates on every backend, with the weights in DIR/<model>.safetensors\n"
     "when --weights DIR (or the suite's 'weights' key) names a folder, else the\n"
     "seeded initialisation.\n"
@@ -51,6 +52,7 @@ static int suite_of(const char *dir, char *buf, size_t len, nnb_error *e) {
 int cmd_run(int argc, char **argv) {
   const char *path = NULL, *out = NULL, *weights = NULL, *resume = NULL, *limit = NULL;
   unsigned long long acc;
+  double max_step;
   int json = 0, rounds = 0, force = 0;
   const char *pin = NULL, *shard = NULL;
   cli_kv backend_opts;
@@ -59,6 +61,9 @@ int cmd_run(int argc, char **argv) {
       {"--out", "DIR", CLI_STR, &out, NULL, "the results folder"},
       {"--rounds", "N", CLI_POS_INT, &rounds, NULL, "rounds of every case (default: the suite's)"},
       {"--pin", "CPUS", CLI_STR, &pin, NULL, "pin each process to a CPU list: 0, 0-1, 1,3"},
+      {"--max-step", "S", CLI_NUM, &max_step, NULL,
+       "skip a case whose first step takes longer, for every case\n(0: no cap; default: the "
+       "suite's max_step)"},
       {"--shard", "I/N", CLI_STR, &shard, NULL,
        "measure only shard I of N (merge them with nnbench merge)"},
       {"--resume", "DIR", CLI_STR, &resume, NULL, "continue the interrupted run in DIR"},
@@ -101,6 +106,10 @@ int cmd_run(int argc, char **argv) {
     fprintf(stderr, "nnbench run: %s\n", e.msg);
     return 1;
   }
+  if (!cli_given(&spec, "--accuracy-samples") && s.accuracy_samples >= 0)
+    acc = (unsigned long long)s.accuracy_samples;
+  if (cli_given(&spec, "--max-step"))
+    for (int i = 0; i < s.n_cases; i++) s.cases[i].max_step = max_step;
   nnb_run_options o = {.out_dir = resume ? resume : out,
                        .argc = argc,
                        .argv = argv,

@@ -96,6 +96,10 @@ static void relative_table(nnb_doc *d, const cJSON *doc, const grid *g, const ch
       const cJSON *c = best(doc, grp, g->backend[b]);
       if (c && c == base)
         snprintf(cells[5 + b], sizeof cells[5 + b], "1");
+      else if (!c) /* say why there is no ratio: skipped, failed, unsupported */
+        snprintf(cells[5 + b], sizeof cells[5 + b], "%s",
+                 nnb_rel_untimed_status(doc, nnb_json_str(grp, "spec"), nnb_json_str(grp, "mode"),
+                                        nnb_json_num(grp, "batch"), g->backend[b]));
       else
         nnb_rel_format(nnb_rel_speed(c, base), cells[5 + b], sizeof cells[5 + b]);
     }

@@ -53,16 +53,30 @@ void nnb_rel_contender(const cJSON *rec, char *buf, size_t len) {
   snprintf(buf, len, *o ? "%s[%s]" : "%s", nnb_json_str(rec, "backend"), o);
 }
 
+/* Whether c is the contender's case of that model spec, mode and batch. */
+static int same_case(const cJSON *c, const char *spec, const char *mode, double batch,
+                     const char *contender) {
+  char who[160];
+  nnb_rel_contender(c, who, sizeof who);
+  return !strcmp(nnb_json_str(c, "spec"), spec) && !strcmp(nnb_json_str(c, "mode"), mode) &&
+         nnb_json_num(c, "batch") == batch && !strcmp(who, contender);
+}
+
+const char *nnb_rel_untimed_status(const cJSON *doc, const char *spec, const char *mode,
+                                   double batch, const char *contender) {
+  const cJSON *c;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    if (!nnb_rel_timed(c) && same_case(c, spec, mode, batch, contender))
+      return nnb_json_str(c, "status");
+  }
+  return "";
+}
+
 const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, double batch,
                           const char *contender) {
   const cJSON *best = NULL, *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
-    char who[160];
-    nnb_rel_contender(c, who, sizeof who);
-    if (!nnb_rel_timed(c) || strcmp(nnb_json_str(c, "spec"), spec) ||
-        strcmp(nnb_json_str(c, "mode"), mode) || nnb_json_num(c, "batch") != batch ||
-        strcmp(who, contender))
-      continue;
+    if (!nnb_rel_timed(c) || !same_case(c, spec, mode, batch, contender)) continue;
     if (!best || nnb_json_num(c, "summary.median_s") < nnb_json_num(best, "summary.median_s"))
       best = c;
   }

@@ -39,4 +39,10 @@ const cJSON *nnb_rel_best(const cJSON *doc, const char *spec, const char *mode, 
 /* True for a case that ran and has a median time. */
 int nnb_rel_timed(const cJSON *rec);
 
+/* The status ("skipped", "failed", ...) of the contender's untimed case of
+ * that model spec, mode and batch, for a table cell that has no ratio; ""
+ * when it has no such case. */
+const char *nnb_rel_untimed_status(const cJSON *doc, const char *spec, const char *mode,
+                                   double batch, const char *contender);
+
 #endif

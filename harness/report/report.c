@@ -227,20 +227,22 @@ static void backends(nnb_doc *d, const cJSON *doc) {
 }
 
 static void summary(nnb_doc *d, const cJSON *doc) {
-  int n = 0, ok = 0, noisy = 0;
+  int n = 0, ok = 0, noisy = 0, skipped = 0;
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
     n++;
     ok += is_ok(c);
     noisy += is_noisy(c);
+    skipped += !strcmp(nnb_json_str(c, "status"), "skipped");
   }
   nnb_doc_text(d,
-               "%d case%s: %d ran, %d failed or unsupported, %d noisy (spread between rounds, "
+               "%d case%s: %d ran, %d failed or unsupported, %d skipped (a first step over the "
+               "suite's max_step), %d noisy (spread between rounds, "
                "or of iterations for one-round cases, above %.0f%%). "
                "Times are per step (one inference batch, or one training step); a case measured "
                "in rounds (fresh processes) reports the geometric mean of its round medians "
                "with a Student t 95%% confidence interval across rounds (docs/statistics.md).",
-               n, n == 1 ? "" : "s", ok, n - ok, noisy, NNB_NOISY_CV * 100);
+               n, n == 1 ? "" : "s", ok, n - ok - skipped, skipped, noisy, NNB_NOISY_CV * 100);
 }
 
 static void plots(nnb_doc *d, const char *dir, const nnb_plot_outcome *out) {
@@ -298,7 +300,7 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
   if (!field_table(d, noisy_fields, N(noisy_fields), cases, is_noisy))
     nnb_doc_text(d, "None: every case's spread between rounds is at most %.0f%%.",
                  NNB_NOISY_CV * 100);
-  nnb_doc_heading(d, 2, "Failed and unsupported cases");
+  nnb_doc_heading(d, 2, "Failed, unsupported and skipped cases");
   if (!field_table(d, failed_fields, N(failed_fields), cases, is_not_ok)) nnb_doc_text(d, "None.");
   return d;
 }
