@@ -12,7 +12,7 @@
 #    sees: the graph layer may include <nnbench/runtime.h> but cannot use it.
 #
 # The architecture, written once here and drawn in docs/architecture.md:
-set(layers base graph runtime datasets models results bench report cli)
+set(layers base graph runtime datasets models results bench dist report cli)
 set(uses_base "")
 set(uses_graph "")
 set(uses_runtime graph base)
@@ -20,8 +20,9 @@ set(uses_datasets base)
 set(uses_models runtime graph base)
 set(uses_results base)
 set(uses_bench models datasets runtime graph results base)
+set(uses_dist bench models datasets runtime graph results base)
 set(uses_report results base)
-set(uses_cli report bench results models datasets runtime graph base)
+set(uses_cli report dist bench results models datasets runtime graph base)
 # One header each layer exposes (the graph layer's API is include/nnbench).
 set(header_base rng.h)
 set(header_graph "")
@@ -30,6 +31,7 @@ set(header_datasets dataset.h)
 set(header_models model.h)
 set(header_results results.h)
 set(header_bench suite.h)
+set(header_dist dist.h)
 set(header_report report.h)
 set(header_cli cli.h)
 

@@ -22,7 +22,8 @@ static void plots(const cJSON *doc) {
   nnb_error e;
   if (nnb_pl_collect(doc, &p, &e) != NNB_OK) return;
   nnb_pl_writer *const writers[] = {nnb_pl_throughput, nnb_pl_scaling, nnb_pl_latency,
-                                    nnb_pl_roofline,   nnb_pl_memory,  nnb_pl_loss};
+                                    nnb_pl_roofline,   nnb_pl_memory,  nnb_pl_loss,
+                                    nnb_pl_ranks};
   for (size_t i = 0; i < sizeof writers / sizeof *writers; i++) {
     char *vars = NULL, *data = NULL, why[256] = "";
     size_t vl = 0, dl = 0;

@@ -18,6 +18,7 @@ packages=(
   python3-torch                             # the pytorch peer (CPU), and the fixture scripts
   dataset-fashion-mnist                     # the default dataset
   zlib1g-dev libinih-dev libcjson-dev       # gzip, suite files, JSON
+  openmpi-bin libopenmpi-dev                # bench --ranks: data-parallel training over MPI
 )
 
 missing=()

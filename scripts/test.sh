@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 
-# Backends whose library install-deps.sh installs are required: a missing
-# one fails the configure instead of dropping its tests.
-required=(-DNNB_BACKEND_ONEDNN=ON -DNNB_BACKEND_VULKAN=ON)
+# Backends (and MPI) whose library install-deps.sh installs are required: a
+# missing one fails the configure instead of dropping its tests.
+required=(-DNNB_BACKEND_ONEDNN=ON -DNNB_BACKEND_VULKAN=ON -DNNB_MPI=ON)
 
 # CI expects Vulkan: the vulkan backend is built (configure fails without
 # it) and its tests run on lavapipe, pinned so that no other driver is

@@ -21,15 +21,10 @@
 
 static char dir[64];
 static void setup(void) {
-  snprintf(dir, sizeof dir, "/tmp/nnb-longrun-XXXXXX");
-  cr_assert(mkdtemp(dir));
+  tu_tmpdir(dir, sizeof dir, "longrun");
   setenv("NNBENCH_BACKEND_PATH", NNB_FIXTURE_DIR, 1);
 }
-static void teardown(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_expect_eq(system(cmd), 0);
-}
+static void teardown(void) { tu_rm_rf(dir); }
 TestSuite(longrun, .init = setup, .fini = teardown, .timeout = 120);
 
 static const char *suite_file(const char *name, const char *backend, double min_time,

@@ -20,6 +20,7 @@
 #include "run_dir.h"
 #include "runner.h"
 #include "schedule.h"
+#include "shard.h"
 #include "sysinfo.h"
 
 #define BENCH_SAMPLES 2048 /* real samples cycled through by the timed loops */
@@ -421,15 +422,22 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
   int n = expand_backends(s, &cases);
   for (int i = 0; i < n; i++) cases[i].memory_limit = o->memory_limit;
   char fingerprint[9];
-  nnb_run_fingerprint(s, cases, n, fingerprint);
+  nnb_run_fingerprint(s, cases, n, fingerprint); /* of the whole run, shard or not */
+  cJSON *shard = NULL;
+  nnb_input_shape shape = {data.c, data.h, data.w, data.classes};
+  st = nnb_shard_cases(&o->shard, &shape, cases, &n, &shard, e);
   nnb_run_lock lock = {-1};
   cJSON *doc = NULL;
-  st = nnb_mkdir_p(out_dir, e);
+  if (st == NNB_OK) st = nnb_mkdir_p(out_dir, e);
   if (st == NNB_OK) st = nnb_run_dir_lock(out_dir, &lock, e);
   if (st == NNB_OK && o->resume)
     st = resumed_document(out_dir, o, fingerprint, &doc, e);
   else if (st == NNB_OK && (st = nnb_run_dir_check_new(out_dir, e)) == NNB_OK)
     doc = new_document(s, o, &data, fingerprint, cases, n);
+  if (st == NNB_OK)
+    st = nnb_shard_mark(doc, shard, e);
+  else
+    cJSON_Delete(shard);
   cJSON **recs = calloc((size_t)(n ? n : 1), sizeof *recs);
   int *rounds = malloc((size_t)(n ? n : 1) * sizeof *rounds), n_slots = 0;
   nnb_slot *slots = NULL;

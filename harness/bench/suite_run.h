@@ -8,6 +8,7 @@
 #ifndef NNB_SUITE_RUN_H
 #define NNB_SUITE_RUN_H
 
+#include "shard.h"
 #include "suite.h"
 
 typedef struct nnb_run_options {
@@ -21,6 +22,7 @@ typedef struct nnb_run_options {
   int resume;            /* continue the interrupted run in out_dir */
   int force;             /* ... even when its cases, commit or machine differ */
   uint64_t memory_limit; /* bytes each case may use (0: no limit), see memory_limit.h */
+  nnb_shard shard;       /* the part of the cases this run measures (count 0: all) */
 } nnb_run_options;
 
 /* Runs the suite; *out_dir receives the results folder, which is locked

@@ -5,6 +5,7 @@
 
 #include "affinity.h"
 #include "cli.h"
+#include "dist.h"
 #include "memory_limit.h"
 #include "options.h"
 #include "results.h"
@@ -22,7 +23,12 @@ static const char about[] =
     "on every backend for the accuracy section (then --accuracy-samples defaults to\n"
     "1000); without it the accuracy section uses the seeded initialisation.\n"
     "--memory-limit SIZE (8G, 512M, 60%, none; default 75% of physical memory)\n"
-    "refuses a case whose estimated memory is larger, and caps each case's process.";
+    "refuses a case whose estimated memory is larger, and caps each case's process.\n"
+    "--ranks N, run as 'mpirun -np N nnbench bench --mode train --ranks N ...' (one\n"
+    "model, backend and batch): data-parallel training, each rank one backend on its\n"
+    "part of every batch, the gradients averaged with MPI_Allreduce; measures 1, 2,\n"
+    "4 ... N ranks, strong (--batch global) and weak (--batch per rank) scaling, for\n"
+    "--min-iters timed steps after --warmup steps (docs/scale-out.md).";
 
 /* "a,b,c" (';' between model specs when one has parameters) as the suite
  * key `key` with one item per indented line, so no list meets the suite
@@ -38,12 +44,71 @@ static void write_list(FILE *f, const char *key, const char *src, int models) {
   fputc('\n', f);
 }
 
+/* bench --ranks: the data-parallel benchmark (dist.h), one model, backend
+ * and batch, training only. */
+static int bench_ranks(nnb_dist_config *c, const char *modes, const char *batches, int json) {
+  char why[512];
+  if (!nnb_dist_available(why, sizeof why))
+    return cli_usage_error("bench", "--ranks is unavailable: %s", why);
+  if (strcmp(modes, "train"))
+    return cli_usage_error("bench", "--ranks measures training: give --mode train");
+  /* one model spec (its parameters may hold commas), one backend */
+  if (strchr(c->model, ';') || strchr(c->backend, ',') || !strcmp(c->backend, "all"))
+    return cli_usage_error("bench", "--ranks takes one --model and one --backend (not all)");
+  char *end;
+  long batch = strtol(batches, &end, 10);
+  if (*end || batch < 1 || batch > 1000000)
+    return cli_usage_error("bench", "--ranks takes one --batch N, not '%s'", batches);
+  c->batch = (int)batch;
+  if (c->steps < 1)
+    return cli_usage_error("bench", "--ranks times --min-iters steps: give 1 or more");
+  char dir[1024];
+  int rank = 0;
+  nnb_error e = {{0}};
+  nnb_status st = nnb_dist_bench(c, dir, sizeof dir, &rank, &e);
+  if (st != NNB_OK) {
+    fprintf(stderr, "nnbench bench (rank %d): %s\n", rank, e.msg);
+    return 1;
+  }
+  if (rank) return 0;
+  cJSON *doc = NULL;
+  if (nnb_results_read(dir, &doc, &e) != NNB_OK) {
+    fprintf(stderr, "nnbench bench: %s\n", e.msg);
+    return 1;
+  }
+  const cJSON *row;
+  int differ = 0;
+  fprintf(stderr, "%-7s %5s %10s %12s %10s %10s %9s\n", "scaling", "ranks", "batch/rank", "step_ms",
+          "allreduce", "efficiency", "params");
+  cJSON_ArrayForEach(row, cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "distributed"), "runs")) {
+    fprintf(stderr, "%-7s %5d %10d %12.3f %9.1f%% %10.3f %9s\n",
+            cJSON_GetObjectItem(row, "scaling")->valuestring,
+            cJSON_GetObjectItem(row, "ranks")->valueint,
+            cJSON_GetObjectItem(row, "batch_per_rank")->valueint,
+            1e3 * cJSON_GetObjectItem(row, "step_s")->valuedouble,
+            100 * cJSON_GetObjectItem(row, "allreduce_share")->valuedouble,
+            cJSON_GetObjectItem(row, "efficiency")->valuedouble,
+            cJSON_IsTrue(cJSON_GetObjectItem(row, "params_identical")) ? "identical" : "DIFFER");
+    differ |= !cJSON_IsTrue(cJSON_GetObjectItem(row, "params_identical"));
+  }
+  if (differ) /* data-parallel training is wrong when the ranks drift apart */
+    fprintf(stderr,
+            "nnbench bench: the ranks' parameters differ after a step (see "
+            "params_first_differ_step in %s/results.json)\n",
+            dir);
+  fprintf(stderr, "results: %s/results.json\n", dir);
+  if (json) return cli_print_json(doc) | differ; /* takes the document */
+  printf("%s\n", dir);
+  cJSON_Delete(doc);
+  return differ;
+}
+
 int cmd_bench(int argc, char **argv) {
   const char *models = NULL, *backends, *modes, *batches, *out = NULL, *dataset, *weights = NULL,
              *limit = NULL;
   double min_time, timeout, max_step;
   unsigned long long threads, min_iters, warmup, seed, acc;
-  int rounds;
+  int rounds, ranks = 0;
   const char *pin = NULL;
   int json = 0;
   cli_kv backend_opts;
@@ -70,11 +135,29 @@ int cmd_bench(int argc, char **argv) {
       {"--weights", "DIR", CLI_STR, &weights, NULL, "checkpoints for the accuracy section"},
       {"--memory-limit", "SIZE", CLI_STR, &limit, NULL,
        "refuse a case estimated larger (8G, 512M, 60%, none;\ndefault 75% of physical memory)"},
+      {"--ranks", "N", CLI_POS_INT, &ranks, NULL,
+       "data-parallel training on N MPI ranks (under mpirun)"},
       {"--json", NULL, CLI_FLAG, &json, NULL, "print results.json on stdout"},
   };
   cli_spec spec = CLI_SPEC("bench", about, opts);
   int rc = cli_parse(&spec, argc, argv);
   if (rc >= 0) return rc;
+  if (cli_given(&spec, "--ranks")) {
+    nnb_dist_config dc = {models,
+                          backends,
+                          backend_opts.text,
+                          dataset,
+                          0,
+                          (int)min_iters,
+                          (int)warmup,
+                          (int)threads,
+                          ranks,
+                          seed,
+                          out,
+                          argc,
+                          argv};
+    return bench_ranks(&dc, modes, batches, json);
+  }
   uint64_t memory_limit = nnb_mem_default_limit();
   nnb_error le;
   if (limit && nnb_mem_parse_limit(limit, &memory_limit, &le) != NNB_OK)

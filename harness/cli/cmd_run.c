@@ -29,6 +29,9 @@ static const char about[] =
     "section evaluates on every backend, with the weights in DIR/<model>.safetensors\n"
     "when --weights DIR (or the suite's 'weights' key) names a folder, else the\n"
     "seeded initialisation.\n"
+    "--shard I/N measures only the I-th of N parts of the cases, split by estimated\n"
+    "time so that shards on N machines end together; 'nnbench merge' joins the\n"
+    "shards' folders into one run (docs/scale-out.md).\n"
     "Prints the results folder on stdout at the end (with --json, results.json\n"
     "instead); progress and the summary table go to stderr.\n"
     "Suite file format: docs/suites.md. Results schema: docs/results-schema.md.";
@@ -51,7 +54,7 @@ int cmd_run(int argc, char **argv) {
   unsigned long long acc;
   double max_step;
   int json = 0, rounds = 0, force = 0;
-  const char *pin = NULL;
+  const char *pin = NULL, *shard = NULL;
   cli_kv backend_opts;
   cli_option opts[] = {
       {"SUITE.ini", NULL, CLI_STR, &path, NULL, "the suite"},
@@ -61,6 +64,8 @@ int cmd_run(int argc, char **argv) {
       {"--max-step", "S", CLI_NUM, &max_step, NULL,
        "skip a case whose first step takes longer, for every case\n(0: no cap; default: the "
        "suite's max_step)"},
+      {"--shard", "I/N", CLI_STR, &shard, NULL,
+       "measure only shard I of N (merge them with nnbench merge)"},
       {"--resume", "DIR", CLI_STR, &resume, NULL, "continue the interrupted run in DIR"},
       {"--force", NULL, CLI_FLAG, &force, NULL,
        "with --resume: even another suite, commit or machine"},
@@ -80,6 +85,9 @@ int cmd_run(int argc, char **argv) {
   nnb_error e = {{0}};
   uint64_t memory_limit = nnb_mem_default_limit();
   if (limit && nnb_mem_parse_limit(limit, &memory_limit, &e) != NNB_OK)
+    return cli_usage_error("run", "%s", e.msg);
+  nnb_shard part = {0, 0};
+  if (shard && nnb_shard_parse(shard, &part, &e) != NNB_OK)
     return cli_usage_error("run", "%s", e.msg);
   if (resume && out) return cli_usage_error("run", "--resume DIR writes into DIR; drop --out");
   if (force && !resume) return cli_usage_error("run", "--force goes with --resume DIR");
@@ -111,7 +119,8 @@ int cmd_run(int argc, char **argv) {
                        .pin = pin,
                        .resume = resume != NULL,
                        .force = force,
-                       .memory_limit = memory_limit};
+                       .memory_limit = memory_limit,
+                       .shard = part};
   char dir[1024];
   int failed = 0;
   nnb_status st = nnb_suite_run(&s, &o, dir, sizeof dir, &failed, &e);

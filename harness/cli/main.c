@@ -21,6 +21,7 @@ static const nnb_cmd commands[] = {
     {"check", "check each backend's ops against the reference", cmd_check},
     {"run", "run a benchmark suite and write its results", cmd_run},
     {"bench", "benchmark models on backends from the command line", cmd_bench},
+    {"merge", "join the shards of a run (run --shard I/N) into one run", cmd_merge},
     {"compare", "compare two results: ratios, confidence intervals, regressions", cmd_compare},
     {"plot", "draw a results folder's plots with gnuplot (PNG and SVG)", cmd_plot},
     {"report", "write a results folder's report.md and report.html, with its plots", cmd_report},

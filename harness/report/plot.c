@@ -49,6 +49,12 @@ static const struct {
       "model; open: inference, filled: training), under the peak FLOP/s and copy bandwidth "
       "measured at the start of the run (solid: all cores, dashed: one core)."},
      nnb_pl_roofline},
+    {{"ranks", "Data-parallel scaling over MPI ranks",
+      "Scaling efficiency of data-parallel training (bench --ranks) against the number of MPI "
+      "ranks: strong (the global batch fixed; the one-rank step time over N times the N-rank "
+      "one) and weak (the batch per rank fixed; the one-rank step time over the N-rank one); "
+      "right: the share of a step spent in MPI_Allreduce."},
+     nnb_pl_ranks},
 };
 
 const nnb_plot_kind *nnb_plot_kind_at(int i) {

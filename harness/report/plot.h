@@ -16,7 +16,7 @@
 
 #include <nnbench/status.h>
 
-enum { NNB_PLOT_KINDS = 7 };
+enum { NNB_PLOT_KINDS = 8 };
 
 typedef struct nnb_plot_kind {
   const char *name;    /* file stem: plots/NAME.png and plots/NAME.svg */

@@ -75,5 +75,6 @@ typedef int nnb_pl_writer(const nnb_pl *p, const cJSON *doc, FILE *v, FILE *d, c
 nnb_pl_writer nnb_pl_throughput, nnb_pl_scaling, nnb_pl_latency, nnb_pl_roofline; /* plot_perf.c */
 nnb_pl_writer nnb_pl_memory, nnb_pl_loss;                                         /* plot_mem.c */
 nnb_pl_writer nnb_pl_vs_peer;                                                     /* plot_peer.c */
+nnb_pl_writer nnb_pl_ranks;                                                       /* plot_ranks.c */
 
 #endif

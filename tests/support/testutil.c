@@ -5,11 +5,13 @@
 #include <float.h>
 #include <math.h>
 #include <pty.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "results.h"
 #include "rng.h"
 
 double tu_max_rel_err(const float *a, const float *b, size_t n) {
@@ -49,6 +51,17 @@ int tu_run(const char *cmd, char **out) {
   cr_assert_not_null(p, "popen %s", cmd);
   *out = read_all(fileno(p));
   return exit_code(pclose(p));
+}
+
+int tu_runf(char **out, const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  cr_assert(n >= 0 && (size_t)n < sizeof cmd - 8, "command too long: %s", cmd);
+  strcat(cmd, " 2>&1");
+  return tu_run(cmd, out);
 }
 
 int tu_run_tty(const char *cmd, char **out) {
@@ -190,4 +203,24 @@ char *tu_read_file(const char *path, size_t *len) {
   buf[n] = 0;
   if (len) *len = n;
   return buf;
+}
+
+void tu_tmpdir(char *buf, size_t len, const char *stem) {
+  snprintf(buf, len, "/tmp/nnb-%s-XXXXXX", stem);
+  cr_assert_not_null(mkdtemp(buf), "mkdtemp %s: %s", buf, strerror(errno));
+}
+
+void tu_rm_rf(const char *dir) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_expect_eq(system(cmd), 0, "%s", cmd);
+}
+
+cJSON *tu_results(const char *dir, const char *sub) {
+  char path[600];
+  cJSON *doc;
+  nnb_error e;
+  snprintf(path, sizeof path, "%s/%s", dir, sub);
+  cr_assert_eq(nnb_results_read(path, &doc, &e), NNB_OK, "%s", e.msg);
+  return doc;
 }

@@ -29,10 +29,20 @@ double tu_gradient_error(nnb_backend *b, nnb_graph *g, int loss, int label_max, 
 /* Runs a shell command; returns its exit status (-1 when killed) and what
  * it printed on stdout (malloc'd, NUL-terminated). */
 int tu_run(const char *cmd, char **out);
+/* tu_run of the printf-formatted command with its stderr joined to stdout. */
+int tu_runf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same on a pseudo-terminal: *out gets what it wrote to the terminal
  * (stdout and stderr together). */
 int tu_run_tty(const char *cmd, char **out);
 /* The whole file (malloc'd, NUL-terminated, length in *len if len), or NULL. */
 char *tu_read_file(const char *path, size_t *len);
+
+/* A fresh folder /tmp/nnb-STEM-XXXXXX into buf; and removing it with all it holds. */
+void tu_tmpdir(char *buf, size_t len, const char *stem);
+void tu_rm_rf(const char *dir);
+
+/* The results document of the run in DIR/SUB (the test fails when unreadable). */
+typedef struct cJSON cJSON;
+cJSON *tu_results(const char *dir, const char *sub);
 
 #endif
