@@ -2,7 +2,8 @@
  * reference on nnbench check's seeded cases and on larger ones; whole
  * models agree with it in training (every parameter's gradient) and
  * inference; fusion and blocked layouts change results only within the
- * tolerance; execute allocates nothing; describe and the per-node kernel
+ * tolerance; PyTorch's checkpoints give PyTorch's accuracy; execute
+ * allocates nothing; describe and the per-node kernel
  * names say what ran; bad options are refused by name.
  * Built only when the backend is (tests/CMakeLists.txt). */
 #include <criterion/criterion.h>
@@ -219,6 +220,16 @@ Test(onednn, inference_agrees_fused_or_not) {
     mr_stop(&a), mr_stop(&x), mr_stop(&y);
   }
   nnb_backend_close(&plain);
+  nnb_backend_close(&b);
+}
+
+/* PyTorch's fixture checkpoints, loaded as `nnbench eval` loads them, give
+ * PyTorch's test accuracy and mean loss on this backend. */
+Test(onednn, pytorch_checkpoints_give_pytorchs_accuracy, .timeout = 600) {
+  static const char *const kinds[] = {"mlp", "cnn", "lstm", "transformer"};
+  nnb_backend b;
+  open_onednn(&b, NULL);
+  for (int k = 0; k < 4; k++) mr_expect_pytorch_accuracy(&b, kinds[k]);
   nnb_backend_close(&b);
 }
 
