@@ -98,8 +98,9 @@ void dn_md_tensor(dnnl_memory_desc_t *md, const nnb_tensor_desc *t);
 void dn_md_of(const dn_graph_info *gi, int t, dnnl_memory_desc_t *md);
 /* Whether tensor t may be stored in a blocked layout in its own binding:
  * the option allows it, it is 4-D, no graph output, no view and not
- * viewed, and every node reading it is a conv2d (as x), a maxpool2d or a
- * relu whose output is blockable too, whose steps read any layout. */
+ * viewed, and every node reading it reads any layout: a conv2d (as x), its
+ * two backwards (dy, x), a maxpool2d and its backward, a relu whose output
+ * is blockable too, an act_bwd. */
 bool dn_blockable(const dn_step *s, const dn_graph_info *gi, int t);
 /* Records md as t's layout when it fits t's binding; false otherwise. */
 bool dn_set_layout(const dn_graph_info *gi, int t, const dnnl_memory_desc_t *md);
