@@ -136,7 +136,10 @@ nnb_status dn_prep_conv2d_bwd_weight(dn_step *s, const dn_graph_info *gi, int no
   bwd_shape(&c, s, s->to[0]->dims);
   bool bias = s->n->n_out > 1;
   a = c;
-  dn_md_any(&a.x, &c.x), dn_md_any(&a.w, &c.w), dn_md_any(&a.y, &c.y);
+  /* The blocked kernels vectorise the weight gradient over input channels:
+   * with fewer than a block of them (an image's 1 or 3) im2col and GEMM on
+   * plain layouts is faster (the cnn's conv1: 3.5 ms against 2.1 ms). */
+  if (c.x.dims[1] >= 8) dn_md_any(&a.x, &c.x), dn_md_any(&a.w, &c.w), dn_md_any(&a.y, &c.y);
   dnnl_convolution_desc_t d;
   dnnl_status_t st = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &a.x,
                                                                  &a.w, bias ? &c.b : NULL, &a.y,
