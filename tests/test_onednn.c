@@ -168,6 +168,10 @@ static void train_agrees(const char *spec, int batch, const char *options) {
 
 Test(onednn, mlp_trains_as_the_reference) { train_agrees("mlp", 300, NULL); }
 Test(onednn, cnn_trains_as_the_reference) { train_agrees("cnn", 6, NULL); }
+/* channels that fill no 8-channel block: plain activations, pooling in C on them */
+Test(onednn, cnn_with_odd_channels_trains_as_the_reference) {
+  train_agrees("cnn:c1=5,c2=12,c3=8,fc=7", 3, NULL);
+}
 Test(onednn, cnn_trains_as_the_reference_plain_unfused) {
   train_agrees("cnn", 6, "layout=plain,fuse=0");
 }

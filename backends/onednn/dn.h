@@ -72,6 +72,9 @@ typedef struct dn_step {
   const float *post_add;
   bool post_relu;
   int dst; /* the tensor the step writes as its main output (post_out's when fused) */
+  /* what a C kernel of the step reads (dn_pool_c.c) */
+  int64_t aux[3];
+  void *aux_p[3];
   char kernel[DN_KERNEL_LEN];
 } dn_step;
 
@@ -208,6 +211,12 @@ nnb_status dn_prep_conv2d_bwd_weight(dn_step *s, const dn_graph_info *gi, int no
 /* dn_pool.c */
 nnb_status dn_prep_maxpool2d(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_maxpool2d_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
+/* dn_pool_c.c: training pooling in C on plain or channel-blocked layouts */
+bool dn_pool_c_fits(const nnb_node *n); /* a window index fits the u8 workspace */
+nnb_status dn_prep_maxpool2d_c(dn_step *s, const dn_graph_info *gi, nnb_error *e);
+nnb_status dn_prep_maxpool2d_bwd_c(dn_step *s, const dn_graph_info *gi, const dn_step *fwd,
+                                   nnb_error *e);
+bool dn_pool_c_ran(const dn_step *fwd);
 /* dn_move.c */
 nnb_status dn_prep_permute(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_reshape(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);

@@ -235,8 +235,8 @@ bool dn_is_plain(const nnb_tensor_desc *t, const dnnl_memory_desc_t *md) {
 }
 
 /* Whether the graph has the forward of maxpool2d_bwd node bwd: the
- * backward then runs on the forward's blocked layout and workspace
- * (dn_pool.c). */
+ * backward then runs in C on any layout, with the forward's workspace
+ * (dn_pool_c.c). */
 static bool pooled(const nnb_graph *g, const nnb_node *bwd) {
   for (int i = 0; i < g->n_nodes; i++) {
     const nnb_node *n = &g->nodes[i];
@@ -274,7 +274,8 @@ static bool knows_layout(const nnb_graph *g, const nnb_node *n, int j) {
   case NNB_OP_CONV2D_BWD_DATA: /* x, dy; not the weights */ return j == 0;
   case NNB_OP_RELU: /* y takes x's layout */ return blockable(g, n->out[0]);
   case NNB_OP_ACT_BWD: /* reorders what differs */ return true;
-  case NNB_OP_MAXPOOL2D_BWD: /* dy and x, on its forward's layout */ return pooled(g, n);
+  case NNB_OP_MAXPOOL2D_BWD: /* dy and x, on its forward's layout */
+    return pooled(g, n) && dn_pool_c_fits(n);
   default: return false;
   }
 }
