@@ -1,7 +1,8 @@
 /* maxpool2d and its backward on pooling_v2. The backward reads the
  * forward's workspace (where each window's first maximum is), which depends
  * only on x: a forward node of this plan on the same x writes it into its
- * private workspace, otherwise the backward step computes it itself. */
+ * private workspace, otherwise the backward step computes it itself. With
+ * blocked layouts, training pools in C instead (dn_pool_c.c). */
 #include <string.h>
 
 #include "dn.h"
