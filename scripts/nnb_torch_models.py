@@ -2,8 +2,9 @@
 (the seed preset by default; any size through the constructors' arguments,
 named as in nnbench's model specs),
 and safetensors read/write in plain Python (Debian ships no safetensors
-module). Used by make_fixtures.py and check_checkpoint.py; needs Debian's
-python3-torch."""
+module), and a model's accuracy on Fashion-MNIST's test split. Used by
+make_fixtures.py and check_checkpoint.py; needs Debian's python3-torch."""
+import gzip
 import json
 import struct
 
@@ -116,3 +117,19 @@ def load_safetensors(path):
         arr = np.frombuffer(data[b:e], dtype="<f4").reshape(info["shape"])
         out[name] = torch.from_numpy(arr.copy())
     return out
+
+
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
+
+
+def test_accuracy(model):
+    """(accuracy, mean cross-entropy loss, images) of model on the test split."""
+    import numpy as np
+    with gzip.open(f"{FASHION_MNIST}/t10k-images-idx3-ubyte.gz") as f:
+        x = np.frombuffer(f.read()[16:], np.uint8).reshape(-1, 1, 28, 28).astype(np.float32) / 255.0
+    with gzip.open(f"{FASHION_MNIST}/t10k-labels-idx1-ubyte.gz") as f:
+        y = np.frombuffer(f.read()[8:], np.uint8).astype(np.int64)
+    with torch.no_grad():
+        logits = torch.cat([model(torch.from_numpy(x[i:i + 500])) for i in range(0, len(x), 500)])
+        loss = torch.nn.functional.cross_entropy(logits.double(), torch.from_numpy(y)).item()
+    return float((logits.argmax(1).numpy() == y).mean()), loss, len(y)

@@ -2,7 +2,8 @@
  * reference on nnbench check's seeded cases and on larger ones; whole
  * models agree with it in training (every parameter's gradient) and
  * inference; fusion and blocked layouts change results only within the
- * tolerance; execute allocates nothing; describe and the per-node kernel
+ * tolerance; PyTorch's checkpoints give PyTorch's accuracy; execute
+ * allocates nothing; describe and the per-node kernel
  * names say what ran; bad options are refused by name.
  * Built only when the backend is (tests/CMakeLists.txt). */
 #include <criterion/criterion.h>
@@ -167,6 +168,10 @@ static void train_agrees(const char *spec, int batch, const char *options) {
 
 Test(onednn, mlp_trains_as_the_reference) { train_agrees("mlp", 300, NULL); }
 Test(onednn, cnn_trains_as_the_reference) { train_agrees("cnn", 6, NULL); }
+/* channels that fill no 8-channel block: plain activations, pooling in C on them */
+Test(onednn, cnn_with_odd_channels_trains_as_the_reference) {
+  train_agrees("cnn:c1=5,c2=12,c3=8,fc=7", 3, NULL);
+}
 Test(onednn, cnn_trains_as_the_reference_plain_unfused) {
   train_agrees("cnn", 6, "layout=plain,fuse=0");
 }
@@ -192,9 +197,105 @@ static int fused_nodes(nnb_backend *b, mr_run *r) {
   return fused;
 }
 
+/* In training the cnn's activations and gradients between convolutions
+ * stay blocked across the forward and the backward: its pooling steps and
+ * activation backwards run one primitive each, no reorder around it (a
+ * reorder would add its kernel name after a '+'). */
+Test(onednn, cnn_training_keeps_blocked_layouts_without_reorders) {
+  nnb_backend b;
+  open_onednn(&b, NULL);
+  mr_run r;
+  mr_start(&r, &b, "cnn", 6, 1);
+  mr_step(&r);
+  const nnb_ext_node_kernel *x = b.vt->lookup(b.ctx, NNB_EXT_NODE_KERNEL);
+  cr_assert_not_null(x);
+  int checked = 0;
+  for (int i = 0; i < r.m.g.n_nodes; i++) {
+    nnb_op op = r.m.g.nodes[i].op;
+    if (op != NNB_OP_MAXPOOL2D && op != NNB_OP_MAXPOOL2D_BWD && op != NNB_OP_ACT_BWD) continue;
+    const char *k = x->node_kernel(r.s.plan, i);
+    cr_expect(k && !strchr(k, '+'), "%s runs %s", r.m.g.nodes[i].name, k ? k : "nothing");
+    checked++;
+  }
+  cr_expect_geq(checked, 6, "the cnn's pools and activation backwards");
+  mr_stop(&r);
+  nnb_backend_close(&b);
+}
+
+/* Training through overlapping pooling windows (3x3, stride 2) between
+ * blocked convolutions: the pooling's workspace and its backward's sums
+ * where windows overlap give the reference's gradients. */
+Test(onednn, overlapping_pool_windows_train_as_the_reference) {
+  nnb_graph g;
+  nnb_graph_init(&g);
+  int x =
+      nnb_tensor_f32(&g, "x", NNB_ROLE_INPUT, 4, (int64_t)2, (int64_t)8, (int64_t)12, (int64_t)12);
+  int lbl = nnb_tensor(&g, "labels", NNB_ROLE_LABEL, NNB_I32, 1, (int64_t[]){2});
+  int w[3] = {
+      nnb_tensor_f32(&g, "w1", NNB_ROLE_PARAM, 4, (int64_t)16, (int64_t)8, (int64_t)3, (int64_t)3),
+      nnb_tensor_f32(&g, "w2", NNB_ROLE_PARAM, 4, (int64_t)16, (int64_t)16, (int64_t)1, (int64_t)1),
+      nnb_tensor_f32(&g, "w3", NNB_ROLE_PARAM, 2, (int64_t)10, (int64_t)400)};
+  int h = nnb_unary(&g, NNB_OP_RELU, nnb_conv2d(&g, x, w[0], -1, 1, 1, "c1"), "r1");
+  h = nnb_maxpool2d(&g, h, 3, 2, "pool"); /* 12 -> 5 */
+  h = nnb_unary(&g, NNB_OP_RELU, nnb_conv2d(&g, h, w[1], -1, 1, 0, "c2"), "r2");
+  h = nnb_linear(&g, nnb_reshape(&g, h, 2, (int64_t[]){2, 400}, "flat"), w[2], -1, "fc");
+  int loss = nnb_softmax_ce(&g, h, lbl, "loss");
+  int *grad = malloc((size_t)g.n_tensors * sizeof *grad);
+  nnb_error e = {{0}};
+  cr_assert_eq(nnb_autodiff(&g, loss, NULL, grad, &e), NNB_OK, "%s", e.msg);
+  for (int k = 0; k < 3; k++) nnb_graph_mark_output(&g, grad[w[k]]);
+  nnb_graph_mark_output(&g, loss);
+  nnb_backend b;
+  open_onednn(&b, NULL);
+  nnb_session s[2];
+  cr_assert_eq(nnb_session_create(&ref, &g, &s[0], &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_session_create(&b, &g, &s[1], &e), NNB_OK, "%s", e.msg);
+  float *vx = tu_rand(3, 2 * 8 * 12 * 12, 0.0f, 1.0f), *vw[3];
+  const size_t nw[3] = {16 * 8 * 9, 16 * 16, 10 * 400};
+  for (int k = 0; k < 3; k++) vw[k] = tu_rand(10 + (uint64_t)k, nw[k], -0.3f, 0.3f);
+  int32_t labels[2] = {3, 7};
+  float *got[2][3];
+  for (int i = 0; i < 2; i++) {
+    cr_assert_eq(nnb_session_upload(&s[i], x, vx, &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_session_upload(&s[i], lbl, labels, &e), NNB_OK, "%s", e.msg);
+    for (int k = 0; k < 3; k++)
+      cr_assert_eq(nnb_session_upload(&s[i], w[k], vw[k], &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_session_run(&s[i], &e), NNB_OK, "%s", e.msg);
+    for (int k = 0; k < 3; k++) {
+      got[i][k] = malloc(nw[k] * sizeof(float));
+      cr_assert_eq(nnb_session_download(&s[i], grad[w[k]], got[i][k], &e), NNB_OK, "%s", e.msg);
+    }
+  }
+  for (int k = 0; k < 3; k++) {
+    double err = mr_nmse(got[1][k], got[0][k], (int64_t)nw[k]);
+    cr_expect_leq(err, 1e-6, "gradient of w%d: NMSE %.3g", k + 1, err);
+    free(got[0][k]), free(got[1][k]), free(vw[k]);
+  }
+  const nnb_ext_node_kernel *kn = b.vt->lookup(b.ctx, NNB_EXT_NODE_KERNEL);
+  for (int i = 0; i < g.n_nodes; i++) /* the C pooling ran, on blocked layouts */
+    if (g.nodes[i].op == NNB_OP_MAXPOOL2D || g.nodes[i].op == NNB_OP_MAXPOOL2D_BWD)
+      cr_expect_str_eq(kn->node_kernel(s[1].plan, i), "c:omp", "%s", g.nodes[i].name);
+  free(vx);
+  free(grad);
+  nnb_session_free(&s[0]), nnb_session_free(&s[1]);
+  nnb_backend_close(&b);
+  nnb_graph_free(&g);
+}
+
+/* Relu nodes not folded into the node before them. */
+static int unfused_relus(nnb_backend *b, mr_run *r) {
+  const nnb_ext_node_kernel *x = b->vt->lookup(b->ctx, NNB_EXT_NODE_KERNEL);
+  int n = 0;
+  for (int i = 0; i < r->m.g.n_nodes; i++)
+    n += r->m.g.nodes[i].op == NNB_OP_RELU && strncmp(x->node_kernel(r->s.plan, i), "fused", 5);
+  return n;
+}
+
 /* Inference logits agree with the reference; with fusion or blocked
  * layouts off they agree within the tolerance too, and fusion folded at
- * least one node where the model has a relu or a residual. */
+ * least one node where the model has a relu or a residual, and in the mlp
+ * and the cnn every relu (the planner never gives a relu's output the
+ * bytes of its convolution's input). */
 Test(onednn, inference_agrees_fused_or_not) {
   static const char *const specs[] = {"mlp", "cnn", "lstm", "transformer"};
   nnb_backend b, plain;
@@ -214,11 +315,22 @@ Test(onednn, inference_agrees_fused_or_not) {
     cr_expect_leq(ey, 1e-8, "%s logits unfused, plain: NMSE %.3g", specs[k], ey);
     cr_expect_leq(exy, 1e-8, "%s: fused against unfused: NMSE %.3g", specs[k], exy);
     if (k != 2) cr_expect_gt(fused_nodes(&b, &x), 0, "%s: nothing was fused", specs[k]);
+    if (k < 2) cr_expect_eq(unfused_relus(&b, &x), 0, "%s: a relu was not fused", specs[k]);
     cr_expect_eq(fused_nodes(&plain, &y), 0, "%s: fuse=0 still fused", specs[k]);
     free(la), free(lx), free(ly);
     mr_stop(&a), mr_stop(&x), mr_stop(&y);
   }
   nnb_backend_close(&plain);
+  nnb_backend_close(&b);
+}
+
+/* PyTorch's fixture checkpoints, loaded as `nnbench eval` loads them, give
+ * PyTorch's test accuracy and mean loss on this backend. */
+Test(onednn, pytorch_checkpoints_give_pytorchs_accuracy, .timeout = 600) {
+  static const char *const kinds[] = {"mlp", "cnn", "lstm", "transformer"};
+  nnb_backend b;
+  open_onednn(&b, NULL);
+  for (int k = 0; k < 4; k++) mr_expect_pytorch_accuracy(&b, kinds[k]);
   nnb_backend_close(&b);
 }
 

@@ -72,6 +72,9 @@ typedef struct dn_step {
   const float *post_add;
   bool post_relu;
   int dst; /* the tensor the step writes as its main output (post_out's when fused) */
+  /* what a C kernel of the step reads (dn_pool_c.c) */
+  int64_t aux[3];
+  void *aux_p[3];
   char kernel[DN_KERNEL_LEN];
 } dn_step;
 
@@ -98,8 +101,9 @@ void dn_md_tensor(dnnl_memory_desc_t *md, const nnb_tensor_desc *t);
 void dn_md_of(const dn_graph_info *gi, int t, dnnl_memory_desc_t *md);
 /* Whether tensor t may be stored in a blocked layout in its own binding:
  * the option allows it, it is 4-D, no graph output, no view and not
- * viewed, and every node reading it is a conv2d (as x), a maxpool2d or a
- * relu whose output is blockable too, whose steps read any layout. */
+ * viewed, and every node reading it reads any layout: a conv2d (as x), its
+ * two backwards (dy, x), a maxpool2d and its backward, a relu whose output
+ * is blockable too, an act_bwd. */
 bool dn_blockable(const dn_step *s, const dn_graph_info *gi, int t);
 /* Records md as t's layout when it fits t's binding; false otherwise. */
 bool dn_set_layout(const dn_graph_info *gi, int t, const dnnl_memory_desc_t *md);
@@ -207,6 +211,12 @@ nnb_status dn_prep_conv2d_bwd_weight(dn_step *s, const dn_graph_info *gi, int no
 /* dn_pool.c */
 nnb_status dn_prep_maxpool2d(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_maxpool2d_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
+/* dn_pool_c.c: training pooling in C on plain or channel-blocked layouts */
+bool dn_pool_c_fits(const nnb_node *n); /* a window index fits the u8 workspace */
+nnb_status dn_prep_maxpool2d_c(dn_step *s, const dn_graph_info *gi, nnb_error *e);
+nnb_status dn_prep_maxpool2d_bwd_c(dn_step *s, const dn_graph_info *gi, const dn_step *fwd,
+                                   nnb_error *e);
+bool dn_pool_c_ran(const dn_step *fwd);
 /* dn_move.c */
 nnb_status dn_prep_permute(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_reshape(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);

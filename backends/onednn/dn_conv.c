@@ -91,10 +91,12 @@ static void bwd_shape(conv_shape *c, const dn_step *s, const int64_t *w) {
 }
 
 /* The backwards run on the layouts their primitives prefer (blocked jit
- * kernels rather than im2col and GEMM), the graph's plain tensors reordered
- * in and out through private memory. */
-static nnb_status bwd(dn_step *s, const void *d, const conv_shape *c, bool bias,
-                      const dn_operand *ops, int n, nnb_error *e) {
+ * kernels rather than im2col and GEMM). dy and x come as their writers
+ * left them; the output ops[keep] (keep >= 0: dx) keeps the primitive's
+ * layout when it is blockable; every other operand is reordered between
+ * the graph's plain layout and the primitive's through private memory. */
+static nnb_status bwd(dn_step *s, const dn_graph_info *gi, const void *d, const conv_shape *c,
+                      bool bias, dn_operand *ops, int n, int keep, nnb_error *e) {
   dnnl_convolution_desc_t fd;
   conv_shape any = *c;
   dn_md_any(&any.x, &c->x), dn_md_any(&any.w, &c->w), dn_md_any(&any.y, &c->y);
@@ -103,6 +105,10 @@ static nnb_status bwd(dn_step *s, const void *d, const conv_shape *c, bool bias,
   if (r == NNB_OK) r = dn_hint(s, &fd, &hint, e);
   if (r != NNB_OK) return r;
   r = dn_make_pd(s, d, NULL, hint, &pd, e);
+  if (r == NNB_OK && keep >= 0 && dn_blockable(s, gi, s->n->out[0])) {
+    dnnl_memory_desc_t md = *dnnl_primitive_desc_query_md(pd, ops[keep].query, 0);
+    if (!dn_is_plain(s->to[0], &md) && dn_set_layout(gi, s->n->out[0], &md)) ops[keep].user = md;
+  }
   if (r == NNB_OK) r = dn_add_reordered(s, pd, ops, n, 0, e);
   dnnl_primitive_desc_destroy(hint);
   return r;
@@ -117,10 +123,12 @@ nnb_status dn_prep_conv2d_bwd_data(dn_step *s, const dn_graph_info *gi, int node
   dnnl_status_t st = dnnl_convolution_backward_data_desc_init(
       &d, dnnl_convolution_direct, &a.x, &a.w, &a.y, c.stride, c.pad_l, c.pad_r);
   if (st != dnnl_success) return dn_check(st, "describing a convolution's data backward", s->n, e);
-  const dn_operand ops[] = {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, c.y, s->in[0], false},
-                            {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, c.w, s->in[1], false},
-                            {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, c.x, s->out[0], true}};
-  return bwd(s, &d, &c, false, ops, 3, e);
+  dnnl_memory_desc_t dy;
+  dn_md_of(gi, s->n->in[0], &dy);
+  dn_operand ops[] = {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dy, s->in[0], false},
+                      {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, c.w, s->in[1], false},
+                      {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, c.x, s->out[0], true}};
+  return bwd(s, gi, &d, &c, false, ops, 3, 2, e);
 }
 
 nnb_status dn_prep_conv2d_bwd_weight(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
@@ -128,17 +136,23 @@ nnb_status dn_prep_conv2d_bwd_weight(dn_step *s, const dn_graph_info *gi, int no
   bwd_shape(&c, s, s->to[0]->dims);
   bool bias = s->n->n_out > 1;
   a = c;
-  dn_md_any(&a.x, &c.x), dn_md_any(&a.w, &c.w), dn_md_any(&a.y, &c.y);
+  /* The blocked kernels vectorise the weight gradient over input channels:
+   * with fewer than a block of them (an image's 1 or 3) im2col and GEMM on
+   * plain layouts is faster (the cnn's conv1: 3.5 ms against 2.1 ms). */
+  if (c.x.dims[1] >= 8) dn_md_any(&a.x, &c.x), dn_md_any(&a.w, &c.w), dn_md_any(&a.y, &c.y);
   dnnl_convolution_desc_t d;
   dnnl_status_t st = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &a.x,
                                                                  &a.w, bias ? &c.b : NULL, &a.y,
                                                                  c.stride, c.pad_l, c.pad_r);
   if (st != dnnl_success)
     return dn_check(st, "describing a convolution's weight backward", s->n, e);
-  const dn_operand ops[] = {
-      {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, c.y, s->in[0], false},
-      {DNNL_ARG_SRC, dnnl_query_src_md, 0, c.x, s->in[1], false},
+  dnnl_memory_desc_t dy, x;
+  dn_md_of(gi, s->n->in[0], &dy);
+  dn_md_of(gi, s->n->in[1], &x);
+  dn_operand ops[] = {
+      {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dy, s->in[0], false},
+      {DNNL_ARG_SRC, dnnl_query_src_md, 0, x, s->in[1], false},
       {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, 0, c.w, s->out[0], true},
       {DNNL_ARG_DIFF_BIAS, dnnl_query_diff_weights_md, 1, c.b, bias ? s->out[1] : NULL, true}};
-  return bwd(s, &d, &c, bias, ops, bias ? 4 : 3, e);
+  return bwd(s, gi, &d, &c, bias, ops, bias ? 4 : 3, -1, e);
 }

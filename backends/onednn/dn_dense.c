@@ -106,8 +106,36 @@ nnb_status dn_prep_eltwise(dn_step *s, const dn_graph_info *gi, int node, nnb_er
   return r;
 }
 
+/* dy * f'(x) on blocked dy or x (plan-internal activations and gradients
+ * of a convolution chain): x's layout, or dy's, for all three, what
+ * differs reordered through private memory, dx kept blocked when it is
+ * blockable. */
+static nnb_status act_bwd_blocked(dn_step *s, const dn_graph_info *gi, nnb_error *e) {
+  nnb_op op = s->n->attr.act_bwd.act;
+  dnnl_memory_desc_t dy, x, dx, md;
+  dn_md_of(gi, s->n->in[0], &dy);
+  dn_md_of(gi, s->n->in[1], &x);
+  dn_md_tensor(&dx, s->to[0]);
+  md = dn_is_plain(s->ti[1], &x) ? dy : x;
+  if (dn_blockable(s, gi, s->n->out[0]) && dn_set_layout(gi, s->n->out[0], &md)) dx = md;
+  dnnl_primitive_desc_t hint, pd;
+  nnb_status r = eltwise_fwd(s, op, &md, &hint, e);
+  if (r != NNB_OK) return r;
+  dnnl_eltwise_desc_t d;
+  dnnl_status_t st = dnnl_eltwise_backward_desc_init(&d, eltwise_alg(op), &md, &md, 0.0f, 0.0f);
+  r = st == dnnl_success ? dn_make_pd(s, &d, NULL, hint, &pd, e)
+                         : dn_check(st, "describing an activation's backward", s->n, e);
+  dnnl_primitive_desc_destroy(hint);
+  const dn_operand ops[] = {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dy, s->in[0], false},
+                            {DNNL_ARG_SRC, dnnl_query_src_md, 0, x, s->in[1], false},
+                            {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, dx, s->out[0], true}};
+  return r == NNB_OK ? dn_add_reordered(s, pd, ops, 3, 0, e) : r;
+}
+
 /* dy * f'(x): the backward primitive from the forward input. */
 nnb_status dn_prep_act_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
+  if (gi->md[s->n->in[0]].ndims > 0 || gi->md[s->n->in[1]].ndims > 0)
+    return act_bwd_blocked(s, gi, e);
   nnb_op op = s->n->attr.act_bwd.act;
   dnnl_memory_desc_t md;
   flat(&md, s->ti[0]);

@@ -1,7 +1,8 @@
 /* maxpool2d and its backward on pooling_v2. The backward reads the
  * forward's workspace (where each window's first maximum is), which depends
  * only on x: a forward node of this plan on the same x writes it into its
- * private workspace, otherwise the backward step computes it itself. */
+ * private workspace, otherwise the backward step computes it itself. With
+ * blocked layouts, training pools in C instead (dn_pool_c.c). */
 #include <string.h>
 
 #include "dn.h"
@@ -73,43 +74,6 @@ static nnb_status forward(dn_step *s, const dn_graph_info *gi, pool_shape *p, bo
   return r;
 }
 
-/* x and y in the channel-blocked layout of the widest vectors (pooling
- * takes no format_tag_any for its source). */
-static void blocked(pool_shape *a, const pool_shape *p) {
-  dnnl_format_tag_t tag =
-      dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? dnnl_nChw16c : dnnl_nChw8c;
-  *a = *p;
-  dnnl_memory_desc_init_by_tag(&a->x, 4, p->x.dims, dnnl_f32, tag);
-  dnnl_memory_desc_init_by_tag(&a->y, 4, p->y.dims, dnnl_f32, tag);
-}
-
-/* Training on a blocked layout (jit kernels rather than simple_nchw): x
- * reordered in and y out through private memory, the workspace (in that
- * layout's order) first in it, for the backward. */
-static nnb_status forward_blocked(dn_step *s, pool_shape *p, dnnl_primitive_desc_t *hint,
-                                  nnb_error *e) {
-  pool_shape a;
-  blocked(&a, p);
-  dnnl_pooling_v2_desc_t d;
-  dnnl_status_t st =
-      dnnl_pooling_v2_forward_desc_init(&d, dnnl_forward_training, dnnl_pooling_max, &a.x, &a.y,
-                                        a.stride, a.kernel, a.dil, a.pad_l, a.pad_r);
-  if (st != dnnl_success) return dn_check(st, "describing a max pooling", s->n, e);
-  if (hint) return dn_hint(s, &d, hint, e);
-  dnnl_primitive_desc_t pd;
-  nnb_status r = dn_make_pd(s, &d, NULL, NULL, &pd, e);
-  if (r != NNB_OK) return r;
-  dnnl_memory_desc_t ws = *dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
-  size_t ws_bytes = (dnnl_memory_desc_get_size(&ws) + 63) / 64 * 64;
-  const dn_operand ops[] = {{DNNL_ARG_SRC, dnnl_query_src_md, 0, p->x, s->in[0], false},
-                            {DNNL_ARG_DST, dnnl_query_dst_md, 0, p->y, s->out[0], true},
-                            {DNNL_ARG_WORKSPACE, dnnl_query_workspace_md, 0, ws, NULL, false}};
-  r = dn_add_reordered(s, pd, ops, 2, ws_bytes, e);
-  if (r == NNB_OK) r = dn_bind_main(s, DNNL_ARG_WORKSPACE, &ws, s->priv, e);
-  s->shared = s->priv; /* the backward finds the workspace here */
-  return r;
-}
-
 nnb_status dn_prep_maxpool2d(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
   pool_shape p;
   shape_of(&p, s->ti[0], s->to[0], &s->n->attr.pool);
@@ -118,45 +82,21 @@ nnb_status dn_prep_maxpool2d(dn_step *s, const dn_graph_info *gi, int node, nnb_
     const nnb_node *b = &gi->g->nodes[i];
     training = b->op == NNB_OP_MAXPOOL2D_BWD && b->in[1] == s->n->in[0] && same_pool(b, s->n);
   }
-  if (training && s->env->blocked) return forward_blocked(s, &p, NULL, e);
+  if (training && s->env->blocked && dn_pool_c_fits(s->n)) return dn_prep_maxpool2d_c(s, gi, e);
   return forward(s, gi, &p, training, s->out[0], 0, e);
-}
-
-/* The backward of forward_blocked: the same layout, dy reordered in and dx
- * out through private memory. */
-static nnb_status backward_blocked(dn_step *s, pool_shape *p, float *ws, nnb_error *e) {
-  dnnl_primitive_desc_t hint, pd;
-  nnb_status r = forward_blocked(s, p, &hint, e);
-  if (r != NNB_OK) return r;
-  pool_shape a;
-  blocked(&a, p);
-  dnnl_pooling_v2_desc_t d;
-  dnnl_status_t st = dnnl_pooling_v2_backward_desc_init(&d, dnnl_pooling_max, &a.x, &a.y, a.stride,
-                                                        a.kernel, a.dil, a.pad_l, a.pad_r);
-  r = st == dnnl_success ? dn_make_pd(s, &d, NULL, hint, &pd, e)
-                         : dn_check(st, "describing a max pooling's backward", s->n, e);
-  dnnl_memory_desc_t wsmd;
-  if (r == NNB_OK) wsmd = *dnnl_primitive_desc_query_md(hint, dnnl_query_workspace_md, 0);
-  dnnl_primitive_desc_destroy(hint);
-  if (r != NNB_OK) return r;
-  const dn_operand ops[] = {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, p->y, s->in[0], false},
-                            {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, p->x, s->out[0], true}};
-  r = dn_add_reordered(s, pd, ops, 2, 0, e);
-  if (r == NNB_OK) r = dn_bind_main(s, DNNL_ARG_WORKSPACE, &wsmd, ws, e);
-  return r;
 }
 
 nnb_status dn_prep_maxpool2d_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
   pool_shape p;
   shape_of(&p, s->to[0], s->ti[0], &s->n->attr.pool);
   float *ws = NULL;
-  bool any = false; /* the forward ran on a blocked layout */
   for (int i = 0; i < node && !ws; i++) {
     const dn_step *f = &gi->steps[i];
-    if (f->n->op == NNB_OP_MAXPOOL2D && f->n->in[0] == s->n->in[1] && same_pool(f->n, s->n))
-      ws = f->priv, any = f->shared != NULL;
+    if (f->n->op == NNB_OP_MAXPOOL2D && f->n->in[0] == s->n->in[1] && same_pool(f->n, s->n)) {
+      if (dn_pool_c_ran(f)) return dn_prep_maxpool2d_bwd_c(s, gi, f, e);
+      ws = f->priv;
+    }
   }
-  if (any) return backward_blocked(s, &p, ws, e);
   nnb_status r = NNB_OK;
   if (!ws) { /* no forward of this plan on this x: run one into private memory */
     size_t y_bytes = (nnb_nbytes(s->ti[0]) + 63) / 64 * 64;

@@ -234,6 +234,24 @@ bool dn_is_plain(const nnb_tensor_desc *t, const dnnl_memory_desc_t *md) {
   return dnnl_memory_desc_equal(&plain, md) != 0;
 }
 
+/* Whether the graph has the forward of maxpool2d_bwd node bwd: the
+ * backward then runs in C on any layout, with the forward's workspace
+ * (dn_pool_c.c). */
+static bool pooled(const nnb_graph *g, const nnb_node *bwd) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const nnb_node *n = &g->nodes[i];
+    if (n->op == NNB_OP_MAXPOOL2D && n->in[0] == bwd->in[1] &&
+        !memcmp(&n->attr.pool, &bwd->attr.pool, sizeof n->attr.pool))
+      return true;
+  }
+  return false;
+}
+
+/* Whether input j of node n reads any layout: the activations and
+ * gradients of a convolution, pooling and relu chain, forward and
+ * backward. */
+static bool knows_layout(const nnb_graph *g, const nnb_node *n, int j);
+
 static bool blockable(const nnb_graph *g, int t) {
   if (g->tensors[t].rank != 4 || g->tensors[t].view_of >= 0) return false;
   for (int i = 0; i < g->n_outputs; i++)
@@ -242,14 +260,24 @@ static bool blockable(const nnb_graph *g, int t) {
     if (g->tensors[i].view_of == t) return false;
   for (int i = 0; i < g->n_nodes; i++) {
     const nnb_node *n = &g->nodes[i];
-    for (int j = 0; j < n->n_in; j++) {
-      if (n->in[j] != t) continue;
-      bool knows = n->op == NNB_OP_MAXPOOL2D || (n->op == NNB_OP_CONV2D && j == 0) ||
-                   (n->op == NNB_OP_RELU && blockable(g, n->out[0]));
-      if (!knows) return false;
-    }
+    for (int j = 0; j < n->n_in; j++)
+      if (n->in[j] == t && !knows_layout(g, n, j)) return false;
   }
   return true;
+}
+
+static bool knows_layout(const nnb_graph *g, const nnb_node *n, int j) {
+  switch (n->op) {
+  case NNB_OP_MAXPOOL2D:
+  case NNB_OP_CONV2D_BWD_WEIGHT: /* dy and x */ return j < 2;
+  case NNB_OP_CONV2D:
+  case NNB_OP_CONV2D_BWD_DATA: /* x, dy; not the weights */ return j == 0;
+  case NNB_OP_RELU: /* y takes x's layout */ return blockable(g, n->out[0]);
+  case NNB_OP_ACT_BWD: /* reorders what differs */ return true;
+  case NNB_OP_MAXPOOL2D_BWD: /* dy and x, on its forward's layout */
+    return pooled(g, n) && dn_pool_c_fits(n);
+  default: return false;
+  }
 }
 
 bool dn_blockable(const dn_step *s, const dn_graph_info *gi, int t) {

@@ -28,6 +28,26 @@ static int by_size_desc(const void *pa, const void *pb) {
   return a->t - b->t;
 }
 
+/* Whether node i is elementwise and reads the output of node i - 1: the
+ * pair a backend may run as one kernel (a relu or a residual add as a
+ * post-op of a matmul or convolution). */
+static int fusable_with_previous(const nnb_graph *g, int i) {
+  const nnb_node *n = &g->nodes[i], *prev = &g->nodes[i - 1];
+  switch (n->op) {
+  case NNB_OP_RELU:
+  case NNB_OP_GELU:
+  case NNB_OP_TANH:
+  case NNB_OP_SIGMOID:
+  case NNB_OP_ADD:
+  case NNB_OP_MUL: break;
+  default: return 0;
+  }
+  for (int j = 0; j < n->n_in; j++)
+    for (int k = 0; k < prev->n_out; k++)
+      if (n->in[j] == prev->out[k]) return 1;
+  return 0;
+}
+
 void nnb_memplan_free(nnb_memplan *p) {
   free(p->region);
   free(p->offset);
@@ -63,6 +83,18 @@ nnb_status nnb_memplan_build(const nnb_graph *g, uint64_t guard, nnb_memplan *p,
     for (int j = 0; j < n->n_in; j++) p->last_use[n->in[j]] = i;
   }
   for (int i = 0; i < g->n_outputs; i++) p->last_use[g->outputs[i]] = g->n_nodes;
+  /* A fused kernel writes the last output of a chain of such nodes while
+   * the chain head's inputs are still being read: those inputs stay live
+   * to the chain's end, so no output of the chain takes their bytes. */
+  for (int i = 1, head = 0; i < g->n_nodes; i++) {
+    if (!fusable_with_previous(g, i)) {
+      head = i;
+      continue;
+    }
+    for (int k = head; k < i; k++)
+      for (int j = 0; j < g->nodes[k].n_in; j++)
+        if (p->last_use[g->nodes[k].in[j]] < i) p->last_use[g->nodes[k].in[j]] = i;
+  }
   /* A view keeps its source's storage alive for as long as the view is used. */
   for (int t = 0; t < nt; t++) {
     int r = root_of(g, t);

@@ -3,8 +3,12 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "dataset.h"
+#include "evaluate.h"
 #include "safetensors.h"
 #include "testutil.h"
 #include "weights.h"
@@ -89,20 +93,21 @@ void mr_expect_train_agrees(nnb_backend *ref, nnb_backend *b, const char *spec, 
 }
 
 double mr_pytorch_logit_error(nnb_backend *b, const char *kind) {
-  char path[512];
+  char path[512], io[512];
   snprintf(path, sizeof path, "%s/tests/fixtures/pytorch/%s.safetensors", NNB_SOURCE_DIR, kind);
+  snprintf(io, sizeof io, "%s/tests/fixtures/pytorch/%s.io.safetensors", NNB_SOURCE_DIR, kind);
   nnb_safetensors st;
   nnb_error e = {{0}};
-  cr_assert_eq(nnb_st_read(path, &st, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_st_read(io, &st, &e), NNB_OK, "%s", e.msg);
   const nnb_st_tensor *xin = nnb_st_find(&st, "input"), *want = nnb_st_find(&st, "expected_logits");
-  cr_assert(xin && want, "%s lacks input or expected_logits", path);
+  cr_assert(xin && want, "%s lacks input or expected_logits", io);
   nnb_model_spec sp;
   cr_assert_eq(nnb_model_parse(kind, &sp, &e), NNB_OK, "%s", e.msg);
   nnb_input_shape in = {1, 28, 28, 10};
   nnb_model m;
   cr_assert_eq(nnb_model_build(&sp, &in, (int)xin->dims[0], 0, &m, &e), NNB_OK, "%s", e.msg);
   nnb_weights w;
-  cr_assert_eq(nnb_weights_load(&m, path, 0, &w, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_weights_load(&m, path, 1, &w, &e), NNB_OK, "%s", e.msg);
   nnb_session s;
   cr_assert_eq(nnb_session_create(b, &m.g, &s, &e), NNB_OK, "%s", e.msg);
   cr_assert_eq(nnb_weights_to_session(&m, &s, &w, &e), NNB_OK, "%s", e.msg);
@@ -121,4 +126,45 @@ double mr_pytorch_logit_error(nnb_backend *b, const char *kind) {
   nnb_model_free(&m);
   nnb_st_free(&st);
   return worst;
+}
+
+static double meta_number(const nnb_safetensors *st, const char *path, const char *key) {
+  for (int i = 0; i < st->n_meta; i++)
+    if (!strcmp(st->meta[i][0], key)) return atof(st->meta[i][1]);
+  cr_assert_fail("%s: no metadata '%s' (scripts/make_fixtures.py writes it)", path, key);
+  return 0;
+}
+
+void mr_expect_pytorch_accuracy(nnb_backend *b, const char *kind) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/tests/fixtures/pytorch/%s.safetensors", NNB_SOURCE_DIR, kind);
+  nnb_safetensors st;
+  nnb_error e = {{0}};
+  cr_assert_eq(nnb_st_read(path, &st, &e), NNB_OK, "%s", e.msg);
+  double want_acc = meta_number(&st, path, "pytorch_test_accuracy");
+  double want_loss = meta_number(&st, path, "pytorch_test_mean_loss");
+  int64_t images = (int64_t)meta_number(&st, path, "test_images");
+  nnb_st_free(&st);
+  nnb_dataset d;
+  cr_assert_eq(nnb_dataset_open("fashion-mnist", 1, 0, &d, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(d.n, images, "%s: PyTorch measured %lld test images, the dataset holds %lld", path,
+               (long long)images, (long long)d.n);
+  nnb_model_spec sp;
+  cr_assert_eq(nnb_model_parse(kind, &sp, &e), NNB_OK, "%s", e.msg);
+  nnb_input_shape in = {d.c, d.h, d.w, d.classes};
+  nnb_model m;
+  cr_assert_eq(nnb_model_build(&sp, &in, 1, 0, &m, &e), NNB_OK, "%s", e.msg);
+  nnb_weights w;
+  cr_assert_eq(nnb_weights_load(&m, path, 1, &w, &e), NNB_OK, "%s", e.msg);
+  nnb_eval_result r;
+  cr_assert_eq(nnb_evaluate(&sp, b, &w, &d, 256, &r, &e), NNB_OK, "%s", e.msg);
+  /* a random model has near ties: float rounding may flip a few argmaxes */
+  cr_expect_leq(fabs(r.accuracy - want_acc) * (double)images, 3.0,
+                "%s: accuracy %.4f, PyTorch's %.4f", kind, r.accuracy, want_acc);
+  cr_expect_leq(fabs(r.mean_loss - want_loss), 1e-4 * want_loss,
+                "%s: mean loss %.7f, PyTorch's %.7f", kind, r.mean_loss, want_loss);
+  nnb_eval_result_free(&r);
+  nnb_weights_free(&w);
+  nnb_model_free(&m);
+  nnb_dataset_free(&d);
 }

@@ -28,9 +28,15 @@ double mr_nmse(const float *a, const float *b, int64_t n);
  * parameter's gradient within NMSE 1e-6. */
 void mr_expect_train_agrees(nnb_backend *ref, nnb_backend *b, const char *spec, int batch);
 
-/* tests/fixtures/pytorch/<kind>.safetensors (a PyTorch state dict, its
- * `input` images and PyTorch's `expected_logits`) run forward on b: the
- * largest |logit - PyTorch's|. */
+/* tests/fixtures/pytorch/<kind>.safetensors (a PyTorch state dict) run
+ * forward on b on the `input` images of <kind>.io.safetensors: the largest
+ * |logit - PyTorch's `expected_logits`|. */
 double mr_pytorch_logit_error(nnb_backend *b, const char *kind);
+
+/* The same state dict loaded as `nnbench eval` loads a checkpoint (strict)
+ * and evaluated on b over Fashion-MNIST's test split: expects the accuracy
+ * and mean loss PyTorch measured (the file's metadata) within a tie's worth
+ * of images and 1e-4 relative. */
+void mr_expect_pytorch_accuracy(nnb_backend *b, const char *kind);
 
 #endif
