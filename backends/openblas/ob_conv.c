@@ -188,21 +188,25 @@ nnb_status ob_conv2d(const ob_step *s, nnb_error *e) {
         ob_epilogue eb = ep;
         if (eb.relu_out) eb.relu_out += (size_t)b * out_img;
         if (nth > 1) {
-          ob_sgemm(s->env, false, false, g.o, g.p, g.k, 1.0f, w, g.k, bmat, g.p, 0.0f, yb, g.p);
-          ob_epilogue_apply(epp ? &eb : NULL, yb, g.p, 0, g.o, 0, g.p);
+          ob_sgemm_block(s->env, false, false, 0, g.o, 0, g.p, g.k, 1.0f, w, g.k, bmat, g.p, 0.0f,
+                         yb, g.p, epp ? &eb : NULL);
         } else {
           ob_gemm(s->env, false, false, g.o, g.p, g.k, 1.0f, w, g.k, bmat, g.p, 0.0f, yb, g.p,
                   epp ? &eb : NULL);
         }
         continue;
       }
-      ob_sgemm(s->env, false, false, g.o, cols, g.k, 1.0f, w, g.k, col, cols, 0.0f, ybuf, cols);
+      /* the bias with the GEMM (ybuf starts as it), the relu per image */
+      ob_epilogue bias = {.row_bias = ep.row_bias}, relu = ep;
+      relu.row_bias = NULL;
+      ob_sgemm_block(s->env, false, false, 0, g.o, 0, cols, g.k, 1.0f, w, g.k, col, cols, 0.0f,
+                     ybuf, cols, bias.row_bias ? &bias : NULL);
       for (int64_t j = 0; j < gn; j++) { /* each image's [O,P] block to its place */
         float *yb = y + (size_t)(b + j) * out_img;
         s->env->vec->copy_rows(yb, g.p, ybuf + j * g.p, cols, g.o, g.p);
-        ob_epilogue eb = ep;
+        ob_epilogue eb = relu;
         if (eb.relu_out) eb.relu_out += (size_t)(b + j) * out_img;
-        ob_epilogue_apply(epp ? &eb : NULL, yb, g.p, 0, g.o, 0, g.p);
+        ob_epilogue_apply(s->fuse != OB_FUSE_NONE ? &eb : NULL, yb, g.p, 0, g.o, 0, g.p);
       }
     }
   }
