@@ -1,8 +1,9 @@
 /* attention and attention_bwd (docs/ops.md) through GEMMs, one (sequence,
  * head) pair per thread at a time; small pairs (every side at most
- * OB_GEMM_SMALL_MAX) by the vector table's direct kernel. q, k, v are read in place from the
- * packed qkv [B,T,3D] (leading dimension 3D), the scores are written
- * straight into probs [B,heads,T,T] and softmaxed there, max-subtracted.
+ * OB_GEMM_SMALL_MAX) by the vector table's direct kernel. q, k, v are read
+ * in place from the packed qkv [B,T,3D] (leading dimension 3D), the scores
+ * are written straight into probs [B,heads,T,T] and softmaxed there,
+ * max-subtracted.
  *
  * Per pair:  S = scale q k^T,  P = softmax(S) (keys s > t masked when causal),
  *            y = P v;

@@ -94,11 +94,11 @@ void ob_epilogue_apply(const ob_epilogue *ep, float *c, int64_t ldc, int64_t i0,
   }
 }
 
-/* With beta = 0 and
- * a bias, C starts as the bias and OpenBLAS accumulates into it (beta = 1):
- * its own zeroing pass over C is skipped and the bias needs no pass of its
- * own (the transformer's linear layers at batch 256: OpenBLAS's zeroing
- * was 5% of the step, the bias pass as much again, on Zen 3). */
+/* With beta = 0 and a bias, C starts as the bias and OpenBLAS accumulates
+ * into it (beta = 1): its own zeroing pass over C is skipped and the bias
+ * needs no pass of its own (the transformer's linear layers at batch 256:
+ * OpenBLAS's zeroing was 5% of the step, the bias pass as much again, on
+ * Zen 3). */
 void ob_sgemm_block(const ob_env *env, bool ta, bool tb, int64_t i0, int64_t i1, int64_t j0,
                     int64_t j1, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                     int64_t ldb, float beta, float *c, int64_t ldc, const ob_epilogue *ep) {

@@ -9,8 +9,7 @@
  * one before it (writing the same values twice): a row of 11 (the seed
  * CNN's conv2) is two block moves instead of a vector and three scalar
  * iterations. The compiler turns each fixed-size memcpy into the ISA's
- * moves (one YMM with AVX2, two XMM on the baseline). dst and src do not
- * overlap. */
+ * vector moves. dst and src do not overlap. */
 void OB_VEC_FN(ob_vk_copy_rows)(float *dst, int64_t ldd, const float *src, int64_t lds,
                                 int64_t rows, int64_t cols) {
   enum { B = 8 };
