@@ -18,6 +18,7 @@
 #include "model.h"
 #include "modelrun.h"
 #include "ob_coretype.h"
+#include "ob_vec.h"
 #include "testutil.h"
 
 static nnb_backend ref;
@@ -328,4 +329,120 @@ Test(openblas, backend_options_reach_the_plugin_through_the_cli) {
   free(out);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
+}
+
+/* The vector tables' own kernels against plain loops, on every table this
+ * CPU runs (AVX-512 only where it has it): odd sizes, both transpositions,
+ * leading dimensions wider than the rows, ties and a NaN in the pooling
+ * windows. */
+static int runnable_tables(const ob_vec **out) {
+  ob_cpu c;
+  ob_cpu_detect(&c);
+  int n = 0;
+  out[n++] = &ob_vec_baseline;
+  if (ob_cpu_has_avx2(&c)) out[n++] = &ob_vec_avx2;
+  if (ob_cpu_has_avx512(&c)) out[n++] = &ob_vec_avx512;
+  return n;
+}
+
+Test(openblas_kernels, gemm_small_matches_a_plain_product) {
+  const ob_vec *vt[3];
+  int nv = runnable_tables(vt);
+  static const int64_t sizes[][3] = {{1, 1, 1},    {3, 5, 7},    {4, 16, 16},
+                                     {16, 16, 16}, {17, 33, 5},  {5, 17, 64},
+                                     {64, 64, 64}, {13, 64, 31}, {64, 1, 64}};
+  float *a = tu_rand(1, 70 * 70, -1.0f, 1.0f), *b = tu_rand(2, 70 * 70, -1.0f, 1.0f);
+  float *c = malloc(70 * 70 * sizeof *c);
+  cr_assert(a && b && c);
+  for (int v = 0; v < nv; v++)
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+      for (int t = 0; t < 4; t++) {
+        int64_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2], ldc = n + 2;
+        bool ta = t & 1, tb = t & 2;
+        int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1;
+        for (int64_t i = 0; i < 70 * 70; i++) c[i] = 12345.0f;
+        vt[v]->gemm_small(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, c, ldc);
+        for (int64_t i = 0; i < m; i++)
+          for (int64_t j = 0; j < n; j++) {
+            double want = 0.0, mag = 0.0;
+            for (int64_t p = 0; p < k; p++) {
+              double x = ta ? a[p * lda + i] : a[i * lda + p];
+              double y = tb ? b[j * ldb + p] : b[p * ldb + j];
+              want += x * y, mag += fabs(x * y);
+            }
+            want *= 0.5, mag *= 0.5;
+            cr_assert(fabs(c[i * ldc + j] - want) <= 1e-6 * (mag + 1.0),
+                      "%s gemm_small ta=%d tb=%d %ldx%ldx%ld: C[%ld,%ld] = %g, want %g", vt[v]->isa,
+                      ta, tb, (long)m, (long)n, (long)k, (long)i, (long)j, (double)c[i * ldc + j],
+                      want);
+          }
+        for (int64_t j = n; j < ldc && m > 0; j++) /* past the rows: untouched */
+          cr_assert_eq(c[j], 12345.0f, "%s gemm_small wrote past row 0", vt[v]->isa);
+      }
+  free(a), free(b), free(c);
+}
+
+Test(openblas_kernels, pooling_finds_the_first_maximum_as_the_reference) {
+  const ob_vec *vt[3];
+  int nv = runnable_tables(vt);
+  static const int64_t shapes[][2] = {{2, 2}, {7, 9}, {26, 26}, {11, 11}, {5, 3}, {4, 34}};
+  enum { MAXF = 34 * 34 };
+  float x[MAXF], dy[MAXF], y[MAXF], dx[MAXF];
+  for (int v = 0; v < nv; v++)
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+      int64_t h = shapes[s][0], w = shapes[s][1], oh = h / 2, ow = w / 2;
+      uint64_t st = 7 + s;
+      for (int64_t i = 0; i < h * w; i++) { /* few values: many ties, and negatives */
+        st = st * 6364136223846793005u + 1442695040888963407u;
+        x[i] = (float)((int)(st >> 60) - 6);
+      }
+      x[1] = NAN; /* a NaN: never greater, so never the maximum after the first */
+      for (int64_t i = 0; i < oh * ow; i++) dy[i] = (float)(i + 1);
+      vt[v]->pool2(h, w, x, y);
+      for (int mask = 0; mask < 2; mask++) {
+        for (int64_t i = 0; i < h * w; i++) dx[i] = 99.0f;
+        vt[v]->pool2_bwd(h, w, x, dy, dx, mask);
+        for (int64_t i = 0; i < oh; i++)
+          for (int64_t j = 0; j < ow; j++) {
+            int64_t at[4] = {2 * i * w + 2 * j, 2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j,
+                             (2 * i + 1) * w + 2 * j + 1};
+            int best = 0;
+            for (int q = 1; q < 4; q++)
+              if (x[at[q]] > x[at[best]]) best = q;
+            float m = x[at[best]];
+            if (!mask)
+              cr_assert(m == y[i * ow + j] || (isnan(m) && isnan(y[i * ow + j])),
+                        "%s pool2 %ldx%ld (%ld,%ld)", vt[v]->isa, (long)h, (long)w, (long)i,
+                        (long)j);
+            float g = dy[i * ow + j] * (mask && !(m > 0.0f) ? 0.0f : 1.0f);
+            for (int q = 0; q < 4; q++)
+              cr_assert_eq(dx[at[q]], q == best ? g : 0.0f, "%s pool2_bwd %ldx%ld mask %d",
+                           vt[v]->isa, (long)h, (long)w, mask);
+          }
+        for (int64_t r = 0; r < h; r++) /* the rows and columns no window covers */
+          for (int64_t col = 0; col < w; col++)
+            if (r >= 2 * oh || col >= 2 * ow)
+              cr_assert_eq(dx[r * w + col], 0.0f, "%s pool2_bwd left (%ld,%ld)", vt[v]->isa,
+                           (long)r, (long)col);
+      }
+    }
+}
+
+Test(openblas_kernels, row_copies_copy_and_add_only_their_rows) {
+  const ob_vec *vt[3];
+  int nv = runnable_tables(vt);
+  float *src = tu_rand(3, 40 * 30, -1.0f, 1.0f), dst[40 * 31], want[40 * 31];
+  cr_assert(src);
+  for (int v = 0; v < nv; v++)
+    for (int64_t cols = 1; cols <= 29; cols += 7)
+      for (int add = 0; add < 2; add++) {
+        for (int64_t i = 0; i < 40 * 31; i++) dst[i] = want[i] = (float)(i % 5);
+        for (int64_t r = 0; r < 40; r++)
+          for (int64_t j = 0; j < cols; j++)
+            want[r * 31 + j] = add ? want[r * 31 + j] + src[r * 30 + j] : src[r * 30 + j];
+        (add ? vt[v]->add_rows : vt[v]->copy_rows)(dst, 31, src, 30, 40, cols);
+        cr_assert_arr_eq(dst, want, sizeof dst, "%s %s cols %ld", vt[v]->isa,
+                         add ? "add_rows" : "copy_rows", (long)cols);
+      }
+  free(src);
 }

@@ -98,6 +98,11 @@ typedef struct ob_epilogue {
 void ob_sgemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
               int64_t ldc);
+/* Block [i0,i1) x [j0,j1) of that C on the calling thread, then the
+ * epilogue (may be NULL) on it; a bias is where C starts when beta = 0. */
+void ob_sgemm_block(const ob_env *env, bool ta, bool tb, int64_t i0, int64_t i1, int64_t j0,
+                    int64_t j1, int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                    int64_t ldb, float beta, float *c, int64_t ldc, const ob_epilogue *ep);
 /* The same, split over the team (rows or columns of C, whichever keeps the
  * duplicated packing smaller) when it is big enough, then the epilogue (may
  * be NULL) on each block. Must not be called from inside a parallel region. */

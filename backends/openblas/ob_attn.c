@@ -1,7 +1,9 @@
 /* attention and attention_bwd (docs/ops.md) through GEMMs, one (sequence,
- * head) pair per thread at a time. q, k, v are read in place from the
- * packed qkv [B,T,3D] (leading dimension 3D), the scores are written
- * straight into probs [B,heads,T,T] and softmaxed there, max-subtracted.
+ * head) pair per thread at a time; small pairs (every side at most
+ * OB_GEMM_SMALL_MAX) by the vector table's direct kernel. q, k, v are read
+ * in place from the packed qkv [B,T,3D] (leading dimension 3D), the scores
+ * are written straight into probs [B,heads,T,T] and softmaxed there,
+ * max-subtracted.
  *
  * Per pair:  S = scale q k^T,  P = softmax(S) (keys s > t masked when causal),
  *            y = P v;
@@ -20,6 +22,18 @@ static adims dims_of(const nnb_node *n, const nnb_tensor_desc *qkv) {
   adims a = {qkv->dims[0], qkv->dims[1], qkv->dims[2] / 3, n->attr.attention.heads, 0};
   a.dh = a.d / a.heads;
   return a;
+}
+
+/* One product of a pair: the vector table's direct kernel when every side
+ * is small (OpenBLAS's zeroing and packing would cost about as much as the
+ * product), else OpenBLAS. */
+static void pair_gemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                      float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                      float *c, int64_t ldc) {
+  if (m <= OB_GEMM_SMALL_MAX && n <= OB_GEMM_SMALL_MAX && k <= OB_GEMM_SMALL_MAX)
+    env->vec->gemm_small(ta, tb, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+  else
+    ob_sgemm(env, ta, tb, m, n, k, alpha, a, lda, b, ldb, 0.0f, c, ldc);
 }
 
 static int pair_threads(const ob_env *env, const adims *a) {
@@ -41,9 +55,9 @@ nnb_status ob_attention(const ob_step *s, nnb_error *e) {
     int64_t b = pair / NH, j = pair % NH;
     const float *q = qkv + b * T * 3 * D + j * dh, *k = q + D, *v = q + 2 * D;
     float *p = probs + pair * T * T;
-    ob_sgemm(env, false, true, T, T, dh, scale, q, 3 * D, k, 3 * D, 0.0f, p, T);
+    pair_gemm(env, false, true, T, T, dh, scale, q, 3 * D, k, 3 * D, p, T);
     env->vec->softmax(T, T, p, p, causal); /* masked keys: probability 0 */
-    ob_sgemm(env, false, false, T, dh, T, 1.0f, p, T, v, 3 * D, 0.0f, y + b * T * D + j * dh, D);
+    pair_gemm(env, false, false, T, dh, T, 1.0f, p, T, v, 3 * D, y + b * T * D + j * dh, D);
   }
   return NNB_OK;
 }
@@ -71,11 +85,11 @@ nnb_status ob_attention_bwd(const ob_step *s, nnb_error *e) {
       const float *q = qkv + b * T * 3 * D + j * dh, *k = q + D, *v = q + 2 * D;
       const float *p = probs + pair * T * T, *dyp = dy + b * T * D + j * dh;
       float *dq = dqkv + b * T * 3 * D + j * dh, *dk = dq + D, *dv = dq + 2 * D;
-      ob_sgemm(env, false, true, T, T, dh, 1.0f, dyp, D, v, 3 * D, 0.0f, ds, T);
+      pair_gemm(env, false, true, T, T, dh, 1.0f, dyp, D, v, 3 * D, ds, T);
       env->vec->softmax_bwd(T, T, ds, p, ds);
-      ob_sgemm(env, false, false, T, dh, T, scale, ds, T, k, 3 * D, 0.0f, dq, 3 * D);
-      ob_sgemm(env, true, false, T, dh, T, scale, ds, T, q, 3 * D, 0.0f, dk, 3 * D);
-      ob_sgemm(env, true, false, T, dh, T, 1.0f, p, T, dyp, D, 0.0f, dv, 3 * D);
+      pair_gemm(env, false, false, T, dh, T, scale, ds, T, k, 3 * D, dq, 3 * D);
+      pair_gemm(env, true, false, T, dh, T, scale, ds, T, q, 3 * D, dk, 3 * D);
+      pair_gemm(env, true, false, T, dh, T, 1.0f, p, T, dyp, D, dv, 3 * D);
     }
   }
   return NNB_OK;

@@ -77,16 +77,6 @@ static void valid_cols(const geom *g, int64_t v, int64_t *lo, int64_t *hi) {
   *lo = a, *hi = b;
 }
 
-/* dst[r, 0:cols] = src[r, 0:cols] for r < rows (rows of a few floats:
- * a loop, not a call per row). */
-static void copy_rows(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
-                      int64_t cols) {
-  for (int64_t r = 0; r < rows; r++, dst += ldd, src += lds) {
-#pragma omp simd
-    for (int64_t j = 0; j < cols; j++) dst[j] = src[j];
-  }
-}
-
 /* Stride 1 and no padding, the common case: row (ch, u, v) is the block of
  * channel ch starting at (u, v), OH x OW, copied row by row. */
 static bool unit_stride(const geom *g) {
@@ -95,13 +85,13 @@ static bool unit_stride(const geom *g) {
 
 /* col rows of leading dimension ld: row (ch, u, v) holds, from column 0,
  * x[ch, i*sh-ph+u, j*sw-pw+v] for every output pixel (i, j), 0 outside. */
-static void im2col(const geom *g, const float *x, float *col, int64_t ld) {
+static void im2col(const ob_vec *vec, const geom *g, const float *x, float *col, int64_t ld) {
   if (unit_stride(g)) {
     for (int64_t ch = 0; ch < g->c; ch++)
       for (int64_t u = 0; u < g->kh; u++)
         for (int64_t v = 0; v < g->kw; v++)
-          copy_rows(col + ((ch * g->kh + u) * g->kw + v) * ld, g->ow,
-                    x + (ch * g->h + u) * g->w + v, g->w, g->oh, g->ow);
+          vec->copy_rows(col + ((ch * g->kh + u) * g->kw + v) * ld, g->ow,
+                         x + (ch * g->h + u) * g->w + v, g->w, g->oh, g->ow);
     return;
   }
   for (int64_t ch = 0; ch < g->c; ch++)
@@ -131,19 +121,14 @@ static void im2col(const geom *g, const float *x, float *col, int64_t ld) {
 }
 
 /* dx = col2im(dcol): the adjoint of im2col, summing overlapping windows. */
-static void col2im(const geom *g, const float *col, int64_t ld, float *dx) {
+static void col2im(const ob_vec *vec, const geom *g, const float *col, int64_t ld, float *dx) {
   memset(dx, 0, (size_t)(g->c * g->h * g->w) * sizeof *dx);
   if (unit_stride(g)) {
     for (int64_t ch = 0; ch < g->c; ch++)
       for (int64_t u = 0; u < g->kh; u++)
-        for (int64_t v = 0; v < g->kw; v++) {
-          const float *src = col + ((ch * g->kh + u) * g->kw + v) * ld;
-          float *d = dx + (ch * g->h + u) * g->w + v;
-          for (int64_t i = 0; i < g->oh; i++, d += g->w, src += g->ow) {
-#pragma omp simd
-            for (int64_t j = 0; j < g->ow; j++) d[j] += src[j];
-          }
-        }
+        for (int64_t v = 0; v < g->kw; v++)
+          vec->add_rows(dx + (ch * g->h + u) * g->w + v, g->w,
+                        col + ((ch * g->kh + u) * g->kw + v) * ld, g->ow, g->oh, g->ow);
     return;
   }
   for (int64_t ch = 0; ch < g->c; ch++)
@@ -196,28 +181,32 @@ nnb_status ob_conv2d(const ob_step *s, nnb_error *e) {
     for (int64_t b = b0; b < b1; b += g.g) {
       int64_t gn = b1 - b < g.g ? b1 - b : g.g, cols = gn * g.p;
       for (int64_t j = 0; j < gn && !g.direct; j++)
-        im2col(&g, x + (size_t)(b + j) * in_img, col + j * g.p, cols);
+        im2col(s->env->vec, &g, x + (size_t)(b + j) * in_img, col + j * g.p, cols);
       const float *bmat = g.direct ? x + (size_t)b * in_img : col;
       if (gn == 1) { /* straight into the output; alone, the GEMM itself may be split */
         float *yb = y + (size_t)b * out_img;
         ob_epilogue eb = ep;
         if (eb.relu_out) eb.relu_out += (size_t)b * out_img;
         if (nth > 1) {
-          ob_sgemm(s->env, false, false, g.o, g.p, g.k, 1.0f, w, g.k, bmat, g.p, 0.0f, yb, g.p);
-          ob_epilogue_apply(epp ? &eb : NULL, yb, g.p, 0, g.o, 0, g.p);
+          ob_sgemm_block(s->env, false, false, 0, g.o, 0, g.p, g.k, 1.0f, w, g.k, bmat, g.p, 0.0f,
+                         yb, g.p, epp ? &eb : NULL);
         } else {
           ob_gemm(s->env, false, false, g.o, g.p, g.k, 1.0f, w, g.k, bmat, g.p, 0.0f, yb, g.p,
                   epp ? &eb : NULL);
         }
         continue;
       }
-      ob_sgemm(s->env, false, false, g.o, cols, g.k, 1.0f, w, g.k, col, cols, 0.0f, ybuf, cols);
+      /* the bias with the GEMM (ybuf starts as it), the relu per image */
+      ob_epilogue bias = {.row_bias = ep.row_bias}, relu = ep;
+      relu.row_bias = NULL;
+      ob_sgemm_block(s->env, false, false, 0, g.o, 0, cols, g.k, 1.0f, w, g.k, col, cols, 0.0f,
+                     ybuf, cols, bias.row_bias ? &bias : NULL);
       for (int64_t j = 0; j < gn; j++) { /* each image's [O,P] block to its place */
         float *yb = y + (size_t)(b + j) * out_img;
-        copy_rows(yb, g.p, ybuf + j * g.p, cols, g.o, g.p);
-        ob_epilogue eb = ep;
+        s->env->vec->copy_rows(yb, g.p, ybuf + j * g.p, cols, g.o, g.p);
+        ob_epilogue eb = relu;
         if (eb.relu_out) eb.relu_out += (size_t)(b + j) * out_img;
-        ob_epilogue_apply(epp ? &eb : NULL, yb, g.p, 0, g.o, 0, g.p);
+        ob_epilogue_apply(s->fuse != OB_FUSE_NONE ? &eb : NULL, yb, g.p, 0, g.o, 0, g.p);
       }
     }
   }
@@ -225,10 +214,10 @@ nnb_status ob_conv2d(const ob_step *s, nnb_error *e) {
 }
 
 /* dY [O, gn*P]: the group's output-gradient blocks side by side. */
-static void gather_dy(const geom *g, const float *dy, int64_t gn, float *dst) {
+static void gather_dy(const ob_vec *vec, const geom *g, const float *dy, int64_t gn, float *dst) {
   int64_t cols = gn * g->p;
   for (int64_t j = 0; j < gn; j++)
-    copy_rows(dst + j * g->p, cols, dy + j * g->o * g->p, g->p, g->o, g->p);
+    vec->copy_rows(dst + j * g->p, cols, dy + j * g->o * g->p, g->p, g->o, g->p);
 }
 
 size_t ob_conv2d_bwd_data_ws(const ob_step *s) {
@@ -251,7 +240,7 @@ nnb_status ob_conv2d_bwd_data(const ob_step *s, nnb_error *e) {
     for (int64_t b = b0; b < b1; b += g.g) {
       int64_t gn = b1 - b < g.g ? b1 - b : g.g, cols = gn * g.p;
       const float *dyb = dy + (size_t)b * out_img;
-      if (gn > 1) gather_dy(&g, dyb, gn, dybuf);
+      if (gn > 1) gather_dy(s->env->vec, &g, dyb, gn, dybuf);
       const float *dmat = gn > 1 ? dybuf : dyb;
       float *dst = g.direct ? dx + (size_t)b * in_img : dcol;
       if (nth > 1 || gn > 1)
@@ -260,7 +249,7 @@ nnb_status ob_conv2d_bwd_data(const ob_step *s, nnb_error *e) {
         ob_gemm(s->env, true, false, g.k, cols, g.o, 1.0f, w, g.k, dmat, cols, 0.0f, dst, cols,
                 NULL);
       for (int64_t j = 0; j < gn && !g.direct; j++)
-        col2im(&g, dcol + j * g.p, cols, dx + (size_t)(b + j) * in_img);
+        col2im(s->env->vec, &g, dcol + j * g.p, cols, dx + (size_t)(b + j) * in_img);
     }
   }
   return NNB_OK;
@@ -295,8 +284,8 @@ nnb_status ob_conv2d_bwd_weight(const ob_step *s, nnb_error *e) {
       int64_t gn = b1 - b < g.g ? b1 - b : g.g, cols = gn * g.p;
       const float *dyb = dy + (size_t)b * out_img;
       for (int64_t j = 0; j < gn && !g.direct; j++)
-        im2col(&g, x + (size_t)(b + j) * in_img, col + j * g.p, cols);
-      if (gn > 1) gather_dy(&g, dyb, gn, dybuf);
+        im2col(s->env->vec, &g, x + (size_t)(b + j) * in_img, col + j * g.p, cols);
+      if (gn > 1) gather_dy(s->env->vec, &g, dyb, gn, dybuf);
       const float *dmat = gn > 1 ? dybuf : dyb, *xmat = g.direct ? x + (size_t)b * in_img : col;
       ob_sgemm(s->env, false, true, g.o, g.k, cols, 1.0f, dmat, cols, xmat, cols, 1.0f, dwt, g.k);
       for (int64_t oc = 0; dbt && oc < g.o; oc++) {

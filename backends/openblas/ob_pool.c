@@ -1,6 +1,7 @@
 /* Max pooling (no padding, floor) and its backward, one plane (n, c) per
  * thread at a time. The maximum is the first one in row-major order, found
- * with the same comparisons as the reference (so NaN behaves the same). */
+ * with the same comparisons as the reference (so NaN behaves the same).
+ * 2x2 windows at stride 2 run the vector table's kernels (ob_vec_move.c). */
 #include <string.h>
 
 #include "ob.h"
@@ -45,49 +46,13 @@ nnb_status ob_maxpool2d(const ob_step *s, nnb_error *e) {
     const float *xp = x + pl * g.h * g.w;
     float *yp = y + pl * g.oh * g.ow;
     if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) { /* the models' pooling */
-      for (int64_t i = 0; i < g.oh; i++) {
-        const float *r0 = xp + 2 * i * g.w, *r1 = r0 + g.w;
-        float *yr = yp + i * g.ow;
-#pragma omp simd
-        for (int64_t j = 0; j < g.ow; j++) {
-          float m = r0[2 * j];
-          m = r0[2 * j + 1] > m ? r0[2 * j + 1] : m;
-          m = r1[2 * j] > m ? r1[2 * j] : m;
-          m = r1[2 * j + 1] > m ? r1[2 * j + 1] : m;
-          yr[j] = m;
-        }
-      }
+      s->env->vec->pool2(g.h, g.w, xp, yp);
     } else {
       for (int64_t i = 0; i < g.oh; i++)
         for (int64_t j = 0; j < g.ow; j++) yp[i * g.ow + j] = xp[argmax(&g, xp, i, j)];
     }
   }
   return NNB_OK;
-}
-
-/* The models' 2x2, stride-2 windows do not overlap: each window's four
- * outputs are written at once, dy at the maximum and 0 elsewhere, times
- * (max > 0) when a relu's backward is folded in. */
-static void pool2_bwd_plane(const pgeom *g, const float *x, const float *dy, float *dx, bool mask) {
-  for (int64_t i = 0; i < g->oh; i++) {
-    const float *r0 = x + 2 * i * g->w, *r1 = r0 + g->w, *gy = dy + i * g->ow;
-    float *d0 = dx + 2 * i * g->w, *d1 = d0 + g->w;
-#pragma omp simd
-    for (int64_t j = 0; j < g->ow; j++) {
-      float m = r0[2 * j];
-      int k = 0;
-      if (r0[2 * j + 1] > m) m = r0[2 * j + 1], k = 1;
-      if (r1[2 * j] > m) m = r1[2 * j], k = 2;
-      if (r1[2 * j + 1] > m) m = r1[2 * j + 1], k = 3;
-      float v = mask ? gy[j] * (m > 0.0f ? 1.0f : 0.0f) : gy[j];
-      d0[2 * j] = k == 0 ? v : 0.0f;
-      d0[2 * j + 1] = k == 1 ? v : 0.0f;
-      d1[2 * j] = k == 2 ? v : 0.0f;
-      d1[2 * j + 1] = k == 3 ? v : 0.0f;
-    }
-    for (int64_t c = 2 * g->ow; c < g->w; c++) d0[c] = d1[c] = 0.0f; /* no window covers these */
-  }
-  for (int64_t r = 2 * g->oh; r < g->h; r++) memset(dx + r * g->w, 0, (size_t)g->w * sizeof *dx);
 }
 
 nnb_status ob_maxpool2d_bwd(const ob_step *s, nnb_error *e) {
@@ -102,7 +67,7 @@ nnb_status ob_maxpool2d_bwd(const ob_step *s, nnb_error *e) {
     const float *xp = x + pl * g.h * g.w, *dyp = dy + pl * g.oh * g.ow;
     float *dxp = dx + pl * g.h * g.w;
     if (pool2) {
-      pool2_bwd_plane(&g, xp, dyp, dxp, mask);
+      s->env->vec->pool2_bwd(g.h, g.w, xp, dyp, dxp, mask); /* the models' pooling */
       continue;
     }
     memset(dxp, 0, (size_t)(g.h * g.w) * sizeof *dxp);

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ob_vec.h"
+#include "ob_vec_isa.h"
 
 #if !defined(OB_VEC_TABLE) || !defined(OB_VEC_ISA)
 #error "ob_vec.c is compiled with -DOB_VEC_TABLE=<table> -DOB_VEC_ISA=<name>"
@@ -305,4 +305,9 @@ const ob_vec OB_VEC_TABLE = {
     .layernorm = k_layernorm,
     .layernorm_bwd = k_layernorm_bwd,
     .adam = k_adam,
+    .copy_rows = OB_VEC_FN(ob_vk_copy_rows),
+    .add_rows = OB_VEC_FN(ob_vk_add_rows),
+    .pool2 = OB_VEC_FN(ob_vk_pool2),
+    .pool2_bwd = OB_VEC_FN(ob_vk_pool2_bwd),
+    .gemm_small = OB_VEC_FN(ob_vk_gemm_small),
 };

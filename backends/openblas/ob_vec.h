@@ -1,6 +1,7 @@
 /* Row kernels whose speed depends on the vector width: the transcendental
  * functions (sigmoid, tanh, exp in softmax), the LSTM gate passes, layernorm
- * rows and Adam. ob_vec.c is compiled once per ISA (AVX-512, AVX2+FMA and
+ * rows, Adam, the convolutions' and pooling's data movement and a GEMM for
+ * small products. ob_vec.c is compiled once per ISA (AVX-512, AVX2+FMA and
  * the x86-64 baseline); init() picks the widest table the CPU runs, so no
  * ISA-specific code runs before that choice and none at load time. */
 #ifndef NNB_OB_VEC_H
@@ -8,6 +9,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* The largest m, n and k of a product gemm_small takes. */
+#define OB_GEMM_SMALL_MAX 64
 
 typedef struct ob_vec {
   const char *isa; /* "avx512", "avx2", "baseline" */
@@ -49,6 +53,22 @@ typedef struct ob_vec {
    * inv_bc2 = 1 / sqrt(1 - b2^t). */
   void (*adam)(int64_t n, float *p, const float *g, float *m, float *v, float b1, float b2,
                float step_size, float inv_bc2, float eps);
+  /* dst[r, 0:cols] = src[r, 0:cols] (add_rows: +=) for r < rows, leading
+   * dimensions ldd and lds: im2col and col2im's short rows. */
+  void (*copy_rows)(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
+                    int64_t cols);
+  void (*add_rows)(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
+                   int64_t cols);
+  /* 2x2, stride-2 max pooling of one h x w plane into (h/2) x (w/2), and its
+   * backward (every dx written; relu_mask: times (max > 0), a following
+   * relu's backward folded in). */
+  void (*pool2)(int64_t h, int64_t w, const float *x, float *y);
+  void (*pool2_bwd)(int64_t h, int64_t w, const float *x, const float *dy, float *dx,
+                    bool relu_mask);
+  /* C [m, n] = alpha op(A) op(B), row-major, op(X) = X^T when t is set;
+   * m, n, k <= OB_GEMM_SMALL_MAX; C is written, never read. */
+  void (*gemm_small)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc);
 } ob_vec;
 
 extern const ob_vec ob_vec_avx512, ob_vec_avx2, ob_vec_baseline;
