@@ -21,6 +21,7 @@ typedef struct ob_env {
   const ob_vec *vec; /* vector kernels: the CPU's widest ISA, or NNB_OPENBLAS_VEC's */
   int lstm_split;    /* option lstm_split: -1 auto, 0 by sequences, 1 by units */
   int lstm_input;    /* option lstm_input: -1 auto, 0 all steps' x w_ih^T at once, 1 per step */
+  int lstm_packed;   /* option lstm_packed: -1 auto, 0 OpenBLAS per step, 1 weights packed once */
 } ob_env;
 
 /* How a node finishes its output when the node after it is folded in. */

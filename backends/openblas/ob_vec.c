@@ -310,4 +310,6 @@ const ob_vec OB_VEC_TABLE = {
     .pool2 = OB_VEC_FN(ob_vk_pool2),
     .pool2_bwd = OB_VEC_FN(ob_vk_pool2_bwd),
     .gemm_small = OB_VEC_FN(ob_vk_gemm_small),
+    .pack_panels = OB_VEC_FN(ob_vk_pack_panels),
+    .gemm_packed = OB_VEC_FN(ob_vk_gemm_packed),
 };

@@ -101,6 +101,7 @@ static nnb_status ob_init(const nnb_backend_config *cfg, nnb_backend_ctx **out, 
   c->fuse = nnb_config_int(cfg, "fuse", 1) != 0;
   c->env.lstm_split = (int)nnb_config_int(cfg, "lstm_split", -1);
   c->env.lstm_input = (int)nnb_config_int(cfg, "lstm_input", -1);
+  c->env.lstm_packed = (int)nnb_config_int(cfg, "lstm_packed", -1);
   *out = c;
   return NNB_OK;
 }
