@@ -171,26 +171,25 @@ Test(openblas, lstm_trains_as_the_reference_split_by_sequences) {
   train_agrees("lstm", 6, "lstm_split=0,lstm_input=0");
   train_agrees("lstm", 6, "lstm_split=0,lstm_input=1");
 }
-/* the step's product on weights packed once (lstm_packed=1) and as
- * OpenBLAS's call, every way of splitting and of taking the input: odd
- * batches (not whole blocks of 6 rows, per thread either), odd inputs,
- * hidden sizes that are not whole panels of 16 (by units, a thread's last
- * panel partial) */
-Test(openblas, lstm_forward_on_odd_sizes_every_gemm_and_split) {
-  static const char *const opts[] = {
-      "lstm_packed=1,lstm_split=0,lstm_input=0", "lstm_packed=1,lstm_split=0,lstm_input=1",
-      "lstm_packed=1,lstm_split=1,lstm_input=0", "lstm_packed=1,lstm_split=1,lstm_input=1",
-      "lstm_packed=0,lstm_split=0,lstm_input=1", "lstm_packed=0,lstm_split=1,lstm_input=1"};
-  for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++) {
+/* the per-step products on weights packed once (lstm_packed=1) and as
+ * OpenBLAS's calls, every way of splitting and of taking the input,
+ * forward and backward: odd batches (not whole blocks of 6 rows, per
+ * thread either), odd inputs, hidden sizes that are not whole panels of 16
+ * (by units, a thread's last panel partial) */
+Test(openblas, lstm_on_odd_sizes_every_gemm_and_split) {
+  for (int o = 0; o < 8; o++) {
+    char opts[80];
+    snprintf(opts, sizeof opts, "lstm_packed=%d,lstm_split=%d,lstm_input=%d", o / 4, o / 2 % 2,
+             o % 2);
     nnb_backend ob;
-    open_openblas(&ob, opts[o]);
+    open_openblas(&ob, opts);
     bc_lstm_case(&ref, &ob, 13, 4, 7, 40);
     bc_lstm_case(&ref, &ob, 31, 3, 29, 53);
     bc_lstm_case(&ref, &ob, 2, 3, 5, 9);
     nnb_backend_close(&ob);
   }
 }
-/* the packed GEMM and OpenBLAS's call for the step's product */
+/* the per-step products packed and as OpenBLAS's calls */
 Test(openblas, lstm_trains_as_the_reference_either_gemm) {
   train_agrees("lstm", 6, "lstm_packed=1,lstm_split=0");
   train_agrees("lstm", 6, "lstm_packed=1,lstm_split=1");
@@ -473,7 +472,8 @@ Test(openblas_kernels, row_copies_copy_and_add_only_their_rows) {
 }
 
 /* The LSTM's packed GEMM: W = [W1 W2] packed in two calls side by side
- * along k, C = A W^T and C += A W^T, against a plain loop; rows not a
+ * along k, C = A W^T and C += A W^T, and W^T [k, n] packed as such, C =
+ * A (W^T)^T, against a plain loop; rows not a
  * multiple of the micro-kernel's, columns not of a panel, odd k, leading
  * dimensions wider than the rows; nothing past n columns written. */
 Test(openblas_kernels, packed_gemm_matches_a_plain_product) {
@@ -487,16 +487,24 @@ Test(openblas_kernels, packed_gemm_matches_a_plain_product) {
   float *a = tu_rand(4, MAXM * LDA, -1.0f, 1.0f), *w = tu_rand(5, MAXN * LDW, -1.0f, 1.0f);
   float *c0 = tu_rand(6, MAXM * LDC, -1.0f, 1.0f), *c = malloc(MAXM * LDC * sizeof *c);
   float *bp = malloc((MAXN + OB_PANEL) * MAXK * sizeof *bp);
-  cr_assert(a && w && c0 && c && bp);
+  float *wt = malloc(MAXK * (MAXN + 2) * sizeof *wt);
+  cr_assert(a && w && c0 && c && bp && wt);
   for (int v = 0; v < nv; v++)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-      for (int acc = 0; acc < 2; acc++) {
+      for (int form = 0; form < 3; form++) { /* 0: C =, 1: C +=, 2: C = from W^T [k, n] */
+        bool acc = form == 1;
         int64_t m = sizes[s][0], n = sizes[s][1], k1 = sizes[s][2], k2 = sizes[s][3], k = k1 + k2;
         int64_t lda = k + 3, ldc = n + 5, ldw = k + 1; /* W [n, k] with ldw: W1 | W2 */
         for (int64_t i = 0; i < (n + OB_PANEL) * k; i++)
           bp[i] = NAN; /* shows what is left unpacked */
-        vt[v]->pack_panels(n, k1, w, ldw, bp, k);
-        vt[v]->pack_panels(n, k2, w + k1, ldw, bp + k1 * OB_PANEL, k);
+        if (form < 2) {
+          vt[v]->pack_panels(n, k1, w, ldw, bp, k);
+          vt[v]->pack_panels(n, k2, w + k1, ldw, bp + k1 * OB_PANEL, k);
+        } else {
+          for (int64_t p = 0; p < k; p++)
+            for (int64_t j = 0; j < n; j++) wt[p * (n + 2) + j] = w[j * ldw + p];
+          vt[v]->pack_panels_kn(n, k, wt, n + 2, bp, k);
+        }
         memcpy(c, c0, MAXM * LDC * sizeof *c);
         vt[v]->gemm_packed(m, n, k, a, lda, bp, c, ldc, acc);
         for (int64_t i = 0; i < m; i++) {
@@ -507,8 +515,8 @@ Test(openblas_kernels, packed_gemm_matches_a_plain_product) {
               want += x, mag += fabs(x);
             }
             cr_assert(fabs(c[i * ldc + j] - want) <= 1e-6 * (mag + 1.0),
-                      "%s gemm_packed acc=%d %ldx%ldx(%ld+%ld): C[%ld,%ld] = %g, want %g",
-                      vt[v]->isa, acc, (long)m, (long)n, (long)k1, (long)k2, (long)i, (long)j,
+                      "%s gemm_packed form %d %ldx%ldx(%ld+%ld): C[%ld,%ld] = %g, want %g",
+                      vt[v]->isa, form, (long)m, (long)n, (long)k1, (long)k2, (long)i, (long)j,
                       (double)c[i * ldc + j], want);
           }
           for (int64_t j = n; j < ldc; j++) /* past the columns: untouched */
@@ -518,5 +526,5 @@ Test(openblas_kernels, packed_gemm_matches_a_plain_product) {
         for (int64_t i = m * ldc; i < MAXM * LDC; i++) /* past the rows: untouched */
           cr_assert_eq(c[i], c0[i], "%s gemm_packed wrote past row %ld", vt[v]->isa, (long)m);
       }
-  free(a), free(w), free(c0), free(c), free(bp);
+  free(a), free(w), free(c0), free(c), free(bp), free(wt);
 }

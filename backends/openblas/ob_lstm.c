@@ -19,11 +19,12 @@
  *   others once per step, since the next step reads every unit of h.
  * Sequences win while w_hh is small; units win for large weights.
  *
- * The per-step product runs either as OpenBLAS's SGEMM, which packs the
- * step's weights again on every call (every step, every thread), or as the
- * vector table's GEMM on weights packed once at the start of the forward
- * (ob_vec_pgemm.c), each gate's columns in panels of their own so that a
- * thread's slice of the units is a run of whole panels. */
+ * The per-step products (forward: the gates; backward: dh_{t-1}) run
+ * either as OpenBLAS's SGEMM, which packs the step's weights again on
+ * every call (every step, every thread), or as the vector table's GEMM on
+ * weights packed once at the start of the op (ob_vec_pgemm.c), in panels
+ * of 16 units (forward: each gate's units apart) so that a thread's slice
+ * of the units is a run of whole panels. */
 #include <omp.h>
 #include <string.h>
 
@@ -92,9 +93,9 @@ static bool input_per_step(const ob_step *s, const ldims *d, int nt, bool by_uni
   return d->i < 3 * rows;
 }
 
-/* Whether the step's product runs on weights packed once per forward.
- * Measured only on AVX2 (Zen 3), where it beats OpenBLAS's call; elsewhere
- * OpenBLAS's own kernels stay unless the option asks for it. */
+/* Whether the per-step products run on weights packed once per op (option
+ * lstm_packed). Measured only on AVX2 (Zen 3), where that beats OpenBLAS's
+ * calls; elsewhere OpenBLAS's own kernels stay unless the option asks. */
 static bool packed_gemm(const ob_step *s) {
   if (s->env->lstm_packed >= 0) return s->env->lstm_packed == 1;
   return s->env->vec == &ob_vec_avx2;
@@ -234,11 +235,17 @@ nnb_status ob_lstm(const ob_step *s, nnb_error *e) {
   return NNB_OK;
 }
 
-/* Workspace: dZ [B*T, 4H], h_prev [B*T, H], dh [B, H], dc [B, H]. */
+/* Workspace: dZ [B*T, 4H], h_prev [B*T, H], dh [B, H], dc [B, H]; packed:
+ * then w_hh [4H, H] in panels of its H columns (k = 4H). */
+static size_t bwd_panels_at(const ldims *d) {
+  return ob_round16((size_t)(d->b * d->t * 4 * d->h)) + ob_round16((size_t)(d->b * d->t * d->h)) +
+         2 * ob_round16((size_t)(d->b * d->h));
+}
+
 size_t ob_lstm_bwd_ws(const ob_step *s) {
   ldims d = dims_of(s->ti[1], s->ti[3]);
-  return ob_round16((size_t)(d.b * d.t * 4 * d.h)) + ob_round16((size_t)(d.b * d.t * d.h)) +
-         2 * ob_round16((size_t)(d.b * d.h));
+  size_t panels = (size_t)((d.h + OB_PANEL - 1) / OB_PANEL * OB_PANEL * 4 * d.h);
+  return bwd_panels_at(&d) + (packed_gemm(s) ? panels : 0);
 }
 
 typedef struct colsum {
@@ -282,13 +289,20 @@ nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e) {
   float *dx = s->out[0], *dw_ih = s->out[1], *dw_hh = s->out[2], *db = s->out[3];
   float *dz = s->ws, *hprev = dz + ob_round16((size_t)(B * T * G));
   float *dh = hprev + ob_round16((size_t)(B * T * H)), *dc = dh + ob_round16((size_t)(B * H));
+  float *panels = s->ws + bwd_panels_at(&d);
   const ob_env *env = s->env;
-  bool by_units;
+  bool by_units, packed = packed_gemm(s);
   int nt = seq_threads(s, &d, &by_units);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     part pt = thread_part(&d, by_units);
     int64_t b0 = pt.b0, b1 = pt.b1, u0 = pt.u0, nb = b1 - b0, nu = pt.u1 - u0;
+    if (packed) { /* shared: the team's barrier ends the loop */
+#pragma omp for
+      for (int64_t j = 0; j < H; j += OB_PANEL)
+        env->vec->pack_panels_kn(H - j < OB_PANEL ? H - j : OB_PANEL, G, w_hh + j, H,
+                                 panels + j * G, G);
+    }
     for (int64_t b = b0; b < b1; b++) /* nothing flows back from after step T-1 */
       memset(dc + b * H + u0, 0, (size_t)nu * sizeof *dc);
     for (int64_t t = T - 1; t >= 0; t--) {
@@ -302,7 +316,10 @@ nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e) {
       if (by_units) { /* dh of these units reads every unit's dz */
 #pragma omp barrier
       }
-      if (t > 0) /* dh_{t-1} = dz_t w_hh (h_{-1} is the constant zero) */
+      if (t > 0 && packed) /* dh_{t-1} = dz_t w_hh (h_{-1} is the constant zero) */
+        env->vec->gemm_packed(nb, nu, G, dz + (b0 * T + t) * G, T * G, panels + u0 * G,
+                              dh + b0 * H + u0, H, false);
+      else if (t > 0)
         ob_sgemm(env, false, false, nb, nu, G, 1.0f, dz + (b0 * T + t) * G, T * G, w_hh + u0, H,
                  0.0f, dh + b0 * H + u0, H);
     }

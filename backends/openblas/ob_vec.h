@@ -77,8 +77,11 @@ typedef struct ob_vec {
    * (bp may start inside a panel, at p = k0, to pack [W1 W2] side by side
    * along k). bp holds ceil(n / OB_PANEL) * OB_PANEL * kp floats. */
   void (*pack_panels)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp, int64_t kp);
+  /* The same layout from W [k, n] (k rows of n columns of C = A W). */
+  void (*pack_panels_kn)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp, int64_t kp);
   /* C [m, n] = A [m, k] W^T (acc: C +=) with W packed by pack_panels
-   * (kp = k); A and C row-major, leading dimensions lda and ldc. */
+   * (kp = k; or C = A W with W packed by pack_panels_kn); A and C
+   * row-major, leading dimensions lda and ldc. */
   void (*gemm_packed)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *bp,
                       float *c, int64_t ldc, bool acc);
 } ob_vec;

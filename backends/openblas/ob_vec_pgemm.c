@@ -35,6 +35,18 @@ void OB_VEC_FN(ob_vk_pack_panels)(int64_t n, int64_t k, const float *w, int64_t 
   }
 }
 
+void OB_VEC_FN(ob_vk_pack_panels_kn)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp,
+                                     int64_t kp) {
+  for (int64_t j = 0; j < n; j += OB_PANEL) {
+    int64_t nc = n - j < OB_PANEL ? n - j : OB_PANEL;
+    float *panel = bp + j * kp;
+    for (int64_t p = 0; p < k; p++) {
+      const float *row = w + p * ldw + j;
+      for (int64_t c = 0; c < OB_PANEL; c++) panel[p * OB_PANEL + c] = c < nc ? row[c] : 0.0f;
+    }
+  }
+}
+
 #if defined(__AVX2__) && defined(__FMA__)
 
 /* Rows [0, mr) x 16 columns of C from one panel; mr a constant where
