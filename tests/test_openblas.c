@@ -498,12 +498,12 @@ Test(openblas_kernels, packed_gemm_matches_a_plain_product) {
         for (int64_t i = 0; i < (n + OB_PANEL) * k; i++)
           bp[i] = NAN; /* shows what is left unpacked */
         if (form < 2) {
-          vt[v]->pack_panels(n, k1, w, ldw, bp, k);
-          vt[v]->pack_panels(n, k2, w + k1, ldw, bp + k1 * OB_PANEL, k);
+          vt[v]->pack_panels(n, k1, w, ldw, 1, bp, k);
+          vt[v]->pack_panels(n, k2, w + k1, ldw, 1, bp + k1 * OB_PANEL, k);
         } else {
           for (int64_t p = 0; p < k; p++)
             for (int64_t j = 0; j < n; j++) wt[p * (n + 2) + j] = w[j * ldw + p];
-          vt[v]->pack_panels_kn(n, k, wt, n + 2, bp, k);
+          vt[v]->pack_panels(n, k, wt, 1, n + 2, bp, k);
         }
         memcpy(c, c0, MAXM * LDC * sizeof *c);
         vt[v]->gemm_packed(m, n, k, a, lda, bp, c, ldc, acc);

@@ -145,10 +145,10 @@ static void pack_weights(const ob_env *env, const ldims *d, const fwd_ws *w, con
     nc = nc < OB_PANEL ? nc : OB_PANEL;
     float *panel = wcat + j * OB_PANEL * kp;
     if (w->per_step) {
-      env->vec->pack_panels(nc, NI, w_ih + r0 * NI, NI, panel, kp);
+      env->vec->pack_panels(nc, NI, w_ih + r0 * NI, NI, 1, panel, kp);
       panel += NI * OB_PANEL; /* w_hh after w_ih along k */
     }
-    env->vec->pack_panels(nc, H, w_hh + r0 * H, H, panel, kp);
+    env->vec->pack_panels(nc, H, w_hh + r0 * H, H, 1, panel, kp);
   }
 }
 
@@ -300,8 +300,8 @@ nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e) {
     if (packed) { /* shared: the team's barrier ends the loop */
 #pragma omp for
       for (int64_t j = 0; j < H; j += OB_PANEL)
-        env->vec->pack_panels_kn(H - j < OB_PANEL ? H - j : OB_PANEL, G, w_hh + j, H,
-                                 panels + j * G, G);
+        env->vec->pack_panels(H - j < OB_PANEL ? H - j : OB_PANEL, G, w_hh + j, 1, H,
+                              panels + j * G, G); /* w_hh [4H, H] is W^T */
     }
     for (int64_t b = b0; b < b1; b++) /* nothing flows back from after step T-1 */
       memset(dc + b * H + u0, 0, (size_t)nu * sizeof *dc);

@@ -311,6 +311,5 @@ const ob_vec OB_VEC_TABLE = {
     .pool2_bwd = OB_VEC_FN(ob_vk_pool2_bwd),
     .gemm_small = OB_VEC_FN(ob_vk_gemm_small),
     .pack_panels = OB_VEC_FN(ob_vk_pack_panels),
-    .pack_panels_kn = OB_VEC_FN(ob_vk_pack_panels_kn),
     .gemm_packed = OB_VEC_FN(ob_vk_gemm_packed),
 };

@@ -71,17 +71,17 @@ typedef struct ob_vec {
    * m, n, k <= OB_GEMM_SMALL_MAX; C is written, never read. */
   void (*gemm_small)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                      int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc);
-  /* Packs W [n, k] (leading dimension ldw; n columns of C = A W^T) into
-   * panels of OB_PANEL columns, each kp x OB_PANEL floats, p-major, the
-   * last one zero-padded: W's k values go to p = 0 .. k-1 of each panel
-   * (bp may start inside a panel, at p = k0, to pack [W1 W2] side by side
-   * along k). bp holds ceil(n / OB_PANEL) * OB_PANEL * kp floats. */
-  void (*pack_panels)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp, int64_t kp);
-  /* The same layout from W [k, n] (k rows of n columns of C = A W). */
-  void (*pack_panels_kn)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp, int64_t kp);
+  /* Packs W, n columns of C = A W^T by k, element (j, p) at w[j * sj +
+   * p * sp] (W [n, k] row-major: sj = ldw, sp = 1; W^T [k, n]: sj = 1,
+   * sp = ldw), into panels of OB_PANEL columns, each kp x OB_PANEL floats,
+   * p-major, the last one zero-padded: W's k values go to p = 0 .. k-1 of
+   * each panel (bp may start inside a panel, at p = k0, to pack [W1 W2]
+   * side by side along k). bp holds ceil(n / OB_PANEL) * OB_PANEL * kp
+   * floats. */
+  void (*pack_panels)(int64_t n, int64_t k, const float *w, int64_t sj, int64_t sp, float *bp,
+                      int64_t kp);
   /* C [m, n] = A [m, k] W^T (acc: C +=) with W packed by pack_panels
-   * (kp = k; or C = A W with W packed by pack_panels_kn); A and C
-   * row-major, leading dimensions lda and ldc. */
+   * (kp = k); A and C row-major, leading dimensions lda and ldc. */
   void (*gemm_packed)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *bp,
                       float *c, int64_t ldc, bool acc);
 } ob_vec;

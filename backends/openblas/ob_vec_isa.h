@@ -25,10 +25,8 @@ void OB_VEC_FN(ob_vk_pool2_bwd)(int64_t h, int64_t w, const float *x, const floa
 void OB_VEC_FN(ob_vk_gemm_small)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
                                  const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                                  int64_t ldc);
-void OB_VEC_FN(ob_vk_pack_panels)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp,
-                                  int64_t kp);
-void OB_VEC_FN(ob_vk_pack_panels_kn)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp,
-                                     int64_t kp);
+void OB_VEC_FN(ob_vk_pack_panels)(int64_t n, int64_t k, const float *w, int64_t sj, int64_t sp,
+                                  float *bp, int64_t kp);
 void OB_VEC_FN(ob_vk_gemm_packed)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                                   const float *bp, float *c, int64_t ldc, bool acc);
 

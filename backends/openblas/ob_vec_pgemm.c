@@ -21,29 +21,14 @@
 #define MR 4
 #endif
 
-void OB_VEC_FN(ob_vk_pack_panels)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp,
-                                  int64_t kp) {
+void OB_VEC_FN(ob_vk_pack_panels)(int64_t n, int64_t k, const float *w, int64_t sj, int64_t sp,
+                                  float *bp, int64_t kp) {
   for (int64_t j = 0; j < n; j += OB_PANEL) {
     int64_t nc = n - j < OB_PANEL ? n - j : OB_PANEL;
     float *panel = bp + j * kp;
-    for (int64_t c = 0; c < nc; c++) {
-      const float *row = w + (j + c) * ldw;
-      for (int64_t p = 0; p < k; p++) panel[p * OB_PANEL + c] = row[p];
-    }
-    for (int64_t c = nc; c < OB_PANEL; c++)
-      for (int64_t p = 0; p < k; p++) panel[p * OB_PANEL + c] = 0.0f;
-  }
-}
-
-void OB_VEC_FN(ob_vk_pack_panels_kn)(int64_t n, int64_t k, const float *w, int64_t ldw, float *bp,
-                                     int64_t kp) {
-  for (int64_t j = 0; j < n; j += OB_PANEL) {
-    int64_t nc = n - j < OB_PANEL ? n - j : OB_PANEL;
-    float *panel = bp + j * kp;
-    for (int64_t p = 0; p < k; p++) {
-      const float *row = w + p * ldw + j;
-      for (int64_t c = 0; c < OB_PANEL; c++) panel[p * OB_PANEL + c] = c < nc ? row[c] : 0.0f;
-    }
+    for (int64_t p = 0; p < k; p++)
+      for (int64_t c = 0; c < OB_PANEL; c++)
+        panel[p * OB_PANEL + c] = c < nc ? w[(j + c) * sj + p * sp] : 0.0f;
   }
 }
 
