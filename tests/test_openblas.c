@@ -71,7 +71,18 @@ Test(openblas, describe_records_version_config_and_core_type) {
   if (ob_cpu_has_avx512(&cpu) && !(nnb && nnb[0]))
     cr_expect(ob_coretype_is_avx512(core), "AVX-512 CPU but core type %s (%s)", core,
               prop(&info, "core_type_reason"));
+  /* the LSTM's step products: packed by default on the AVX2 table only */
+  cr_expect_str_eq(prop(&info, "lstm_step_gemm"), !strcmp(prop(&info, "vector_isa"), "avx2")
+                                                      ? "packed once per op"
+                                                      : "OpenBLAS sgemm");
   nnb_backend_close(&ob);
+  for (int packed = 0; packed < 2; packed++) {
+    open_openblas(&ob, packed ? "lstm_packed=1" : "lstm_packed=0");
+    cr_assert_eq(ob.vt->describe(ob.ctx, &info, &e), NNB_OK, "%s", e.msg);
+    cr_expect_str_eq(prop(&info, "lstm_step_gemm"),
+                     packed ? "packed once per op" : "OpenBLAS sgemm");
+    nnb_backend_close(&ob);
+  }
 }
 
 Test(openblas, every_op_matches_the_reference) {

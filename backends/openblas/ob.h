@@ -164,6 +164,9 @@ nnb_status ob_lstm(const ob_step *s, nnb_error *e);
 nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e);
 size_t ob_lstm_ws(const ob_step *s);
 size_t ob_lstm_bwd_ws(const ob_step *s);
+/* Whether the LSTM's per-step products run on weights packed once per op
+ * (ob_vec_pgemm.c) rather than as OpenBLAS's calls: option lstm_packed. */
+bool ob_lstm_packed(const ob_env *env);
 
 /* ob_attn.c -------------------------------------------------------------- */
 nnb_status ob_attention(const ob_step *s, nnb_error *e);

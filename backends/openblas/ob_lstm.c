@@ -93,12 +93,11 @@ static bool input_per_step(const ob_step *s, const ldims *d, int nt, bool by_uni
   return d->i < 3 * rows;
 }
 
-/* Whether the per-step products run on weights packed once per op (option
- * lstm_packed). Measured only on AVX2 (Zen 3), where that beats OpenBLAS's
+/* Measured only on AVX2 (Zen 3), where packing once beats OpenBLAS's
  * calls; elsewhere OpenBLAS's own kernels stay unless the option asks. */
-static bool packed_gemm(const ob_step *s) {
-  if (s->env->lstm_packed >= 0) return s->env->lstm_packed == 1;
-  return s->env->vec == &ob_vec_avx2;
+bool ob_lstm_packed(const ob_env *env) {
+  if (env->lstm_packed >= 0) return env->lstm_packed == 1;
+  return env->vec == &ob_vec_avx2;
 }
 
 /* The forward's workspace, in floats from s->ws: bias = b_ih + b_hh [4H];
@@ -117,7 +116,7 @@ static fwd_ws fwd_layout(const ob_step *s, const ldims *d) {
   fwd_ws w = {0};
   w.nt = seq_threads(s, d, &w.by_units);
   w.per_step = input_per_step(s, d, w.nt, w.by_units);
-  w.packed = packed_gemm(s);
+  w.packed = ob_lstm_packed(s->env);
   w.kp = w.per_step ? d->i + d->h : d->h;
   size_t g = (size_t)(4 * d->h), k = (size_t)(d->i + d->h), at = ob_round16(g);
   size_t panels = 4 * (size_t)((d->h + OB_PANEL - 1) / OB_PANEL) * OB_PANEL * (size_t)w.kp;
@@ -245,7 +244,7 @@ static size_t bwd_panels_at(const ldims *d) {
 size_t ob_lstm_bwd_ws(const ob_step *s) {
   ldims d = dims_of(s->ti[1], s->ti[3]);
   size_t panels = (size_t)((d.h + OB_PANEL - 1) / OB_PANEL * OB_PANEL * 4 * d.h);
-  return bwd_panels_at(&d) + (packed_gemm(s) ? panels : 0);
+  return bwd_panels_at(&d) + (ob_lstm_packed(s->env) ? panels : 0);
 }
 
 typedef struct colsum {
@@ -291,7 +290,7 @@ nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e) {
   float *dh = hprev + ob_round16((size_t)(B * T * H)), *dc = dh + ob_round16((size_t)(B * H));
   float *panels = s->ws + bwd_panels_at(&d);
   const ob_env *env = s->env;
-  bool by_units, packed = packed_gemm(s);
+  bool by_units, packed = ob_lstm_packed(s->env);
   int nt = seq_threads(s, &d, &by_units);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {

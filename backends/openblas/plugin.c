@@ -68,6 +68,8 @@ static nnb_status ob_describe(nnb_backend_ctx *ctx, nnb_backend_info *out, nnb_e
   nnb_info_prop(out, "vector_isa", ctx->env.vec->isa);
   nnb_info_prop(out, "vector_isa_reason", ctx->vec_why);
   nnb_info_prop(out, "relu_fusion", ctx->fuse ? "on" : "off");
+  nnb_info_prop(out, "lstm_step_gemm",
+                ob_lstm_packed(&ctx->env) ? "packed once per op" : "OpenBLAS sgemm");
   return NNB_OK;
 }
 
