@@ -132,9 +132,9 @@ static fwd_ws fwd_layout(const ob_step *s, const ldims *d) {
   return w;
 }
 
-/* Packs the step's weights into w.wcat, shared over the team: panel j of
- * gate q holds units [16 j, 16 j + 16) of rows q*H + u of [w_ih w_hh] (per
- * step) or of w_hh. Ends with the team's barrier. */
+/* Packs the step's weights into wcat, shared over the team: panel j holds
+ * gate q = j / ph's units u from 16 (j % ph), 16 at most (rows q*H + u of
+ * [w_ih w_hh] per step, or of w_hh). Ends with the team's barrier. */
 static void pack_weights(const ob_env *env, const ldims *d, const fwd_ws *w, const float *w_ih,
                          const float *w_hh, float *wcat) {
   const int64_t H = d->h, NI = d->i, ph = (H + OB_PANEL - 1) / OB_PANEL, kp = w->kp;

@@ -1,7 +1,8 @@
 /* A GEMM on weights packed once and used many times: the LSTM's per-step
- * product C [m, n] = A [m, k] W^T with W [n, k] row-major (the gate
- * weights), where OpenBLAS would pack all of W again on every call (every
- * step and thread). Compiled once per ISA like ob_vec.c.
+ * products C [m, n] = A [m, k] W^T (forward: W the gate weights [n, k];
+ * backward: W^T = w_hh [k, n]), where OpenBLAS would pack all of W again
+ * on every call (every step and thread). Compiled once per ISA like
+ * ob_vec.c.
  *
  * Packed layout: panels of OB_PANEL (16) columns of C, each k x 16 floats
  * with the 16 columns of one p contiguous (p-major), the last panel
@@ -10,8 +11,8 @@
  * micro-kernel holds a block of rows x 16 columns of C in registers:
  * 6 x 16 on AVX2 and AVX-512 (12 ymm accumulators, the classic AVX2
  * shape; AVX-512 builds run the same ymm code), 4 x 16 in plain C on the
- * baseline. Panels are the outer loop so one panel (16 k floats) stays
- * in L1 while the rows' blocks stream from L2. */
+ * baseline. Panels are the outer loop so one panel (16 x k floats)
+ * stays in L1 while the rows' blocks stream from L2. */
 #include "ob_vec_isa.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
