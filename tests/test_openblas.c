@@ -71,7 +71,18 @@ Test(openblas, describe_records_version_config_and_core_type) {
   if (ob_cpu_has_avx512(&cpu) && !(nnb && nnb[0]))
     cr_expect(ob_coretype_is_avx512(core), "AVX-512 CPU but core type %s (%s)", core,
               prop(&info, "core_type_reason"));
+  /* the LSTM's step products: packed by default on the AVX2 table only */
+  cr_expect_str_eq(prop(&info, "lstm_step_gemm"), !strcmp(prop(&info, "vector_isa"), "avx2")
+                                                      ? "packed once per op"
+                                                      : "OpenBLAS sgemm");
   nnb_backend_close(&ob);
+  for (int packed = 0; packed < 2; packed++) {
+    open_openblas(&ob, packed ? "lstm_packed=1" : "lstm_packed=0");
+    cr_assert_eq(ob.vt->describe(ob.ctx, &info, &e), NNB_OK, "%s", e.msg);
+    cr_expect_str_eq(prop(&info, "lstm_step_gemm"),
+                     packed ? "packed once per op" : "OpenBLAS sgemm");
+    nnb_backend_close(&ob);
+  }
 }
 
 Test(openblas, every_op_matches_the_reference) {
@@ -170,6 +181,30 @@ Test(openblas, lstm_trains_as_the_reference_split_by_units) {
 Test(openblas, lstm_trains_as_the_reference_split_by_sequences) {
   train_agrees("lstm", 6, "lstm_split=0,lstm_input=0");
   train_agrees("lstm", 6, "lstm_split=0,lstm_input=1");
+}
+/* the per-step products on weights packed once (lstm_packed=1) and as
+ * OpenBLAS's calls, every way of splitting and of taking the input,
+ * forward and backward: odd batches (not whole blocks of 6 rows, per
+ * thread either), odd inputs, hidden sizes that are not whole panels of 16
+ * (by units, a thread's last panel partial) */
+Test(openblas, lstm_on_odd_sizes_every_gemm_and_split) {
+  for (int o = 0; o < 8; o++) {
+    char opts[80];
+    snprintf(opts, sizeof opts, "lstm_packed=%d,lstm_split=%d,lstm_input=%d", o / 4, o / 2 % 2,
+             o % 2);
+    nnb_backend ob;
+    open_openblas(&ob, opts);
+    bc_lstm_case(&ref, &ob, 13, 4, 7, 40);
+    bc_lstm_case(&ref, &ob, 31, 3, 29, 53);
+    bc_lstm_case(&ref, &ob, 2, 3, 5, 9);
+    nnb_backend_close(&ob);
+  }
+}
+/* the per-step products packed and as OpenBLAS's calls */
+Test(openblas, lstm_trains_as_the_reference_either_gemm) {
+  train_agrees("lstm", 6, "lstm_packed=1,lstm_split=0");
+  train_agrees("lstm", 6, "lstm_packed=1,lstm_split=1");
+  train_agrees("lstm", 6, "lstm_packed=0,lstm_split=0");
 }
 Test(openblas, transformer_trains_as_the_reference) { train_agrees("transformer", 6, NULL); }
 /* a batch of one: every GEMM with one row is an SGEMV */
@@ -445,4 +480,62 @@ Test(openblas_kernels, row_copies_copy_and_add_only_their_rows) {
                          add ? "add_rows" : "copy_rows", (long)cols);
       }
   free(src);
+}
+
+/* The LSTM's packed GEMM: W = [W1 W2] packed in two calls side by side
+ * along k, C = A W^T and C += A W^T, and W^T [k, n] packed as such, C =
+ * A (W^T)^T, against a plain loop; rows not a
+ * multiple of the micro-kernel's, columns not of a panel, odd k, leading
+ * dimensions wider than the rows; nothing past n columns written. */
+Test(openblas_kernels, packed_gemm_matches_a_plain_product) {
+  const ob_vec *vt[3];
+  int nv = runnable_tables(vt);
+  static const int64_t sizes[][4] = {/* m, n, k1, k2 */
+                                     {1, 1, 1, 0},    {5, 17, 3, 4},    {13, 40, 29, 0},
+                                     {6, 16, 1, 1},   {7, 33, 28, 101}, {128, 128, 28, 128},
+                                     {17, 50, 0, 13}, {12, 8, 5, 6}};
+  enum { MAXM = 128, MAXN = 128, MAXK = 156, LDA = MAXK + 3, LDC = MAXN + 5, LDW = MAXK + 1 };
+  float *a = tu_rand(4, MAXM * LDA, -1.0f, 1.0f), *w = tu_rand(5, MAXN * LDW, -1.0f, 1.0f);
+  float *c0 = tu_rand(6, MAXM * LDC, -1.0f, 1.0f), *c = malloc(MAXM * LDC * sizeof *c);
+  float *bp = malloc((MAXN + OB_PANEL) * MAXK * sizeof *bp);
+  float *wt = malloc(MAXK * (MAXN + 2) * sizeof *wt);
+  cr_assert(a && w && c0 && c && bp && wt);
+  for (int v = 0; v < nv; v++)
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+      for (int form = 0; form < 3; form++) { /* 0: C =, 1: C +=, 2: C = from W^T [k, n] */
+        bool acc = form == 1;
+        int64_t m = sizes[s][0], n = sizes[s][1], k1 = sizes[s][2], k2 = sizes[s][3], k = k1 + k2;
+        int64_t lda = k + 3, ldc = n + 5, ldw = k + 1; /* W [n, k] with ldw: W1 | W2 */
+        for (int64_t i = 0; i < (n + OB_PANEL) * k; i++)
+          bp[i] = NAN; /* shows what is left unpacked */
+        if (form < 2) {
+          vt[v]->pack_panels(n, k1, w, ldw, 1, bp, k);
+          vt[v]->pack_panels(n, k2, w + k1, ldw, 1, bp + k1 * OB_PANEL, k);
+        } else {
+          for (int64_t p = 0; p < k; p++)
+            for (int64_t j = 0; j < n; j++) wt[p * (n + 2) + j] = w[j * ldw + p];
+          vt[v]->pack_panels(n, k, wt, 1, n + 2, bp, k);
+        }
+        memcpy(c, c0, MAXM * LDC * sizeof *c);
+        vt[v]->gemm_packed(m, n, k, a, lda, bp, c, ldc, acc);
+        for (int64_t i = 0; i < m; i++) {
+          for (int64_t j = 0; j < n; j++) {
+            double want = acc ? c0[i * ldc + j] : 0.0, mag = fabs(want);
+            for (int64_t p = 0; p < k; p++) {
+              double x = (double)a[i * lda + p] * w[j * ldw + p];
+              want += x, mag += fabs(x);
+            }
+            cr_assert(fabs(c[i * ldc + j] - want) <= 1e-6 * (mag + 1.0),
+                      "%s gemm_packed form %d %ldx%ldx(%ld+%ld): C[%ld,%ld] = %g, want %g",
+                      vt[v]->isa, form, (long)m, (long)n, (long)k1, (long)k2, (long)i, (long)j,
+                      (double)c[i * ldc + j], want);
+          }
+          for (int64_t j = n; j < ldc; j++) /* past the columns: untouched */
+            cr_assert_eq(c[i * ldc + j], c0[i * ldc + j], "%s gemm_packed wrote past column %ld",
+                         vt[v]->isa, (long)n);
+        }
+        for (int64_t i = m * ldc; i < MAXM * LDC; i++) /* past the rows: untouched */
+          cr_assert_eq(c[i], c0[i], "%s gemm_packed wrote past row %ld", vt[v]->isa, (long)m);
+      }
+  free(a), free(w), free(c0), free(c), free(bp), free(wt);
 }

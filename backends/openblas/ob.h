@@ -21,6 +21,7 @@ typedef struct ob_env {
   const ob_vec *vec; /* vector kernels: the CPU's widest ISA, or NNB_OPENBLAS_VEC's */
   int lstm_split;    /* option lstm_split: -1 auto, 0 by sequences, 1 by units */
   int lstm_input;    /* option lstm_input: -1 auto, 0 all steps' x w_ih^T at once, 1 per step */
+  int lstm_packed;   /* option lstm_packed: -1 auto, 0 OpenBLAS per step, 1 weights packed once */
 } ob_env;
 
 /* How a node finishes its output when the node after it is folded in. */
@@ -163,6 +164,9 @@ nnb_status ob_lstm(const ob_step *s, nnb_error *e);
 nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e);
 size_t ob_lstm_ws(const ob_step *s);
 size_t ob_lstm_bwd_ws(const ob_step *s);
+/* Whether the LSTM's per-step products run on weights packed once per op
+ * (ob_vec_pgemm.c) rather than as OpenBLAS's calls: option lstm_packed. */
+bool ob_lstm_packed(const ob_env *env);
 
 /* ob_attn.c -------------------------------------------------------------- */
 nnb_status ob_attention(const ob_step *s, nnb_error *e);

@@ -17,7 +17,14 @@
  * - by units: each thread computes the four gates of its own hidden units
  *   for every row (its slices of w_ih and w_hh only), then waits for the
  *   others once per step, since the next step reads every unit of h.
- * Sequences win while w_hh is small; units win for large weights. */
+ * Sequences win while w_hh is small; units win for large weights.
+ *
+ * The per-step products (forward: the gates; backward: dh_{t-1}) run
+ * either as OpenBLAS's SGEMM, which packs the step's weights again on
+ * every call (every step, every thread), or as the vector table's GEMM on
+ * weights packed once at the start of the op (ob_vec_pgemm.c), in panels
+ * of 16 units (forward: each gate's units apart) so that a thread's slice
+ * of the units is a run of whole panels. */
 #include <omp.h>
 #include <string.h>
 
@@ -86,12 +93,22 @@ static bool input_per_step(const ob_step *s, const ldims *d, int nt, bool by_uni
   return d->i < 3 * rows;
 }
 
+/* Measured only on AVX2 (Zen 3), where packing once beats OpenBLAS's
+ * calls; elsewhere OpenBLAS's own kernels stay unless the option asks. */
+bool ob_lstm_packed(const ob_env *env) {
+  if (env->lstm_packed >= 0) return env->lstm_packed == 1;
+  return env->vec == &ob_vec_avx2;
+}
+
 /* The forward's workspace, in floats from s->ws: bias = b_ih + b_hh [4H];
  * all at once: Z [B*T, 4H]; per step: w_cat [4H, I+H], Z_t [B, 4H], one
- * [x_t h_{t-1}] buffer [B, I+H] per thread. */
+ * [x_t h_{t-1}] buffer [B, I+H] per thread. Packed, w_cat holds the
+ * panels of [w_ih w_hh] (per step) or of w_hh, each gate's H columns
+ * padded to whole panels. */
 typedef struct fwd_ws {
-  bool per_step, by_units;
+  bool per_step, by_units, packed;
   int nt;
+  int64_t kp; /* packed: the panels' K, I + H or H */
   size_t bias, z, wcat, xh, xh_each, total;
 } fwd_ws;
 
@@ -99,10 +116,13 @@ static fwd_ws fwd_layout(const ob_step *s, const ldims *d) {
   fwd_ws w = {0};
   w.nt = seq_threads(s, d, &w.by_units);
   w.per_step = input_per_step(s, d, w.nt, w.by_units);
+  w.packed = ob_lstm_packed(s->env);
+  w.kp = w.per_step ? d->i + d->h : d->h;
   size_t g = (size_t)(4 * d->h), k = (size_t)(d->i + d->h), at = ob_round16(g);
+  size_t panels = 4 * (size_t)((d->h + OB_PANEL - 1) / OB_PANEL) * OB_PANEL * (size_t)w.kp;
   w.bias = 0;
+  if (w.packed || w.per_step) w.wcat = at, at += ob_round16(w.packed ? panels : g * k);
   if (w.per_step) {
-    w.wcat = at, at += ob_round16(g * k);
     w.z = at, at += ob_round16((size_t)d->b * g);
     w.xh = at, w.xh_each = ob_round16((size_t)d->b * k), at += (size_t)w.nt * w.xh_each;
   } else {
@@ -110,6 +130,25 @@ static fwd_ws fwd_layout(const ob_step *s, const ldims *d) {
   }
   w.total = at;
   return w;
+}
+
+/* Packs the step's weights into wcat, shared over the team: panel j holds
+ * gate q = j / ph's units u from 16 (j % ph), 16 at most (rows q*H + u of
+ * [w_ih w_hh] per step, or of w_hh). Ends with the team's barrier. */
+static void pack_weights(const ob_env *env, const ldims *d, const fwd_ws *w, const float *w_ih,
+                         const float *w_hh, float *wcat) {
+  const int64_t H = d->h, NI = d->i, ph = (H + OB_PANEL - 1) / OB_PANEL, kp = w->kp;
+#pragma omp for
+  for (int64_t j = 0; j < 4 * ph; j++) {
+    int64_t r0 = j / ph * H + j % ph * OB_PANEL, nc = H - j % ph * OB_PANEL;
+    nc = nc < OB_PANEL ? nc : OB_PANEL;
+    float *panel = wcat + j * OB_PANEL * kp;
+    if (w->per_step) {
+      env->vec->pack_panels(nc, NI, w_ih + r0 * NI, NI, 1, panel, kp);
+      panel += NI * OB_PANEL; /* w_hh after w_ih along k */
+    }
+    env->vec->pack_panels(nc, H, w_hh + r0 * H, H, 1, panel, kp);
+  }
 }
 
 size_t ob_lstm_ws(const ob_step *s) {
@@ -126,7 +165,7 @@ nnb_status ob_lstm(const ob_step *s, nnb_error *e) {
   fwd_ws w = fwd_layout(s, &d);
   float *bias = s->ws + w.bias, *z = s->ws + w.z, *wcat = s->ws + w.wcat;
   for (int64_t r = 0; r < G; r++) bias[r] = b_ih[r] + b_hh[r];
-  if (w.per_step)
+  if (w.per_step && !w.packed)
     for (int64_t r = 0; r < G; r++) {
       memcpy(wcat + r * K, w_ih + r * NI, (size_t)NI * sizeof *wcat);
       memcpy(wcat + r * K + NI, w_hh + r * H, (size_t)H * sizeof *wcat);
@@ -138,6 +177,10 @@ nnb_status ob_lstm(const ob_step *s, nnb_error *e) {
     part pt = thread_part(&d, w.by_units);
     int64_t b0 = pt.b0, b1 = pt.b1, u0 = pt.u0, nb = b1 - b0, nu = pt.u1 - u0;
     float *xh = s->ws + w.xh + (size_t)omp_get_thread_num() * w.xh_each;
+    /* packed: this thread's first panel of gate q at wp + q * gstride */
+    const int64_t gstride = (H + OB_PANEL - 1) / OB_PANEL * OB_PANEL * w.kp;
+    const float *wp = wcat + u0 * w.kp;
+    if (w.packed) pack_weights(env, &d, &w, w_ih, w_hh, wcat);
     /* With every unit, the four gates are one GEMM; with a slice of the
      * units, one GEMM per gate (rows q*H + u0 .. of the weights). */
     int gates = nu == H ? 1 : 4;
@@ -159,13 +202,23 @@ nnb_status ob_lstm(const ob_step *s, nnb_error *e) {
           else
             memset(row + NI, 0, (size_t)H * sizeof *row);
         }
-        for (int q = 0; q < gates; q++)
-          ob_sgemm(env, false, true, nb, ncols, K, 1.0f, xh, K, wcat + (q * H + u0) * K, K, 0.0f,
-                   zt + q * H + u0, zs);
+        if (w.packed)
+          for (int q = 0; q < 4; q++)
+            env->vec->gemm_packed(nb, nu, K, xh, K, wp + q * gstride, zt + q * H + u0, zs, false);
+        else
+          for (int q = 0; q < gates; q++)
+            ob_sgemm(env, false, true, nb, ncols, K, 1.0f, xh, K, wcat + (q * H + u0) * K, K, 0.0f,
+                     zt + q * H + u0, zs);
       } else if (t > 0) { /* h_{t-1} read in place: stride T*H in y */
-        for (int q = 0; q < gates; q++)
-          ob_sgemm(env, false, true, nb, ncols, H, 1.0f, y + (b0 * T + t - 1) * H, T * H,
-                   w_hh + (q * H + u0) * H, H, 1.0f, zt + q * H + u0, zs);
+        const float *hp = y + (b0 * T + t - 1) * H;
+        if (w.packed)
+          for (int q = 0; q < 4; q++)
+            env->vec->gemm_packed(nb, nu, H, hp, T * H, wp + q * gstride, zt + q * H + u0, zs,
+                                  true);
+        else
+          for (int q = 0; q < gates; q++)
+            ob_sgemm(env, false, true, nb, ncols, H, 1.0f, hp, T * H, w_hh + (q * H + u0) * H, H,
+                     1.0f, zt + q * H + u0, zs);
       }
       for (int64_t b = b0; b < b1 && nu > 0; b++) {
         int64_t row = b * T + t;
@@ -181,11 +234,17 @@ nnb_status ob_lstm(const ob_step *s, nnb_error *e) {
   return NNB_OK;
 }
 
-/* Workspace: dZ [B*T, 4H], h_prev [B*T, H], dh [B, H], dc [B, H]. */
+/* Workspace: dZ [B*T, 4H], h_prev [B*T, H], dh [B, H], dc [B, H]; packed:
+ * then w_hh [4H, H] in panels of its H columns (k = 4H). */
+static size_t bwd_panels_at(const ldims *d) {
+  return ob_round16((size_t)(d->b * d->t * 4 * d->h)) + ob_round16((size_t)(d->b * d->t * d->h)) +
+         2 * ob_round16((size_t)(d->b * d->h));
+}
+
 size_t ob_lstm_bwd_ws(const ob_step *s) {
   ldims d = dims_of(s->ti[1], s->ti[3]);
-  return ob_round16((size_t)(d.b * d.t * 4 * d.h)) + ob_round16((size_t)(d.b * d.t * d.h)) +
-         2 * ob_round16((size_t)(d.b * d.h));
+  size_t panels = (size_t)((d.h + OB_PANEL - 1) / OB_PANEL * OB_PANEL * 4 * d.h);
+  return bwd_panels_at(&d) + (ob_lstm_packed(s->env) ? panels : 0);
 }
 
 typedef struct colsum {
@@ -229,13 +288,20 @@ nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e) {
   float *dx = s->out[0], *dw_ih = s->out[1], *dw_hh = s->out[2], *db = s->out[3];
   float *dz = s->ws, *hprev = dz + ob_round16((size_t)(B * T * G));
   float *dh = hprev + ob_round16((size_t)(B * T * H)), *dc = dh + ob_round16((size_t)(B * H));
+  float *panels = s->ws + bwd_panels_at(&d);
   const ob_env *env = s->env;
-  bool by_units;
+  bool by_units, packed = ob_lstm_packed(s->env);
   int nt = seq_threads(s, &d, &by_units);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     part pt = thread_part(&d, by_units);
     int64_t b0 = pt.b0, b1 = pt.b1, u0 = pt.u0, nb = b1 - b0, nu = pt.u1 - u0;
+    if (packed) { /* shared: the team's barrier ends the loop */
+#pragma omp for
+      for (int64_t j = 0; j < H; j += OB_PANEL)
+        env->vec->pack_panels(H - j < OB_PANEL ? H - j : OB_PANEL, G, w_hh + j, 1, H,
+                              panels + j * G, G); /* w_hh [4H, H] is W^T */
+    }
     for (int64_t b = b0; b < b1; b++) /* nothing flows back from after step T-1 */
       memset(dc + b * H + u0, 0, (size_t)nu * sizeof *dc);
     for (int64_t t = T - 1; t >= 0; t--) {
@@ -249,7 +315,10 @@ nnb_status ob_lstm_bwd(const ob_step *s, nnb_error *e) {
       if (by_units) { /* dh of these units reads every unit's dz */
 #pragma omp barrier
       }
-      if (t > 0) /* dh_{t-1} = dz_t w_hh (h_{-1} is the constant zero) */
+      if (t > 0 && packed) /* dh_{t-1} = dz_t w_hh (h_{-1} is the constant zero) */
+        env->vec->gemm_packed(nb, nu, G, dz + (b0 * T + t) * G, T * G, panels + u0 * G,
+                              dh + b0 * H + u0, H, false);
+      else if (t > 0)
         ob_sgemm(env, false, false, nb, nu, G, 1.0f, dz + (b0 * T + t) * G, T * G, w_hh + u0, H,
                  0.0f, dh + b0 * H + u0, H);
     }

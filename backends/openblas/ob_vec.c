@@ -178,30 +178,38 @@ static double k_expsum(int64_t n, const float *x, float shift, float *y) {
   return sum;
 }
 
-/* The gate pass with and without a previous cell state: two loops, so
- * neither has a test inside. */
+/* The gate pass, one loop per gate and one for c and h: a single loop
+ * with all five transcendental functions needs more constants than AVX2
+ * has registers (they were reloaded on every iteration), and the split
+ * ran about 20% faster on Zen 3 (the gates then go through L1). The last
+ * loop with and without a previous cell state, so neither has a test
+ * inside. */
 static void k_lstm_fwd(int64_t n, int64_t h, const float *z, const float *b, const float *cp,
                        float *cache, float *hout) {
   const float *zi = z, *zf = z + h, *zg = z + 2 * h, *zo = z + 3 * h;
   const float *bi = b, *bf = b + h, *bg = b + 2 * h, *bo = b + 3 * h;
   float *ci = cache, *cf = cache + h, *cg = cache + 2 * h, *co = cache + 3 * h, *cc = cache + 4 * h;
+#pragma omp simd
+  for (int64_t u = 0; u < n; u++) ci[u] = vsigmoid(zi[u] + bi[u]);
+#pragma omp simd
+  for (int64_t u = 0; u < n; u++) cf[u] = vsigmoid(zf[u] + bf[u]);
+#pragma omp simd
+  for (int64_t u = 0; u < n; u++) cg[u] = vtanh(zg[u] + bg[u]);
+#pragma omp simd
+  for (int64_t u = 0; u < n; u++) co[u] = vsigmoid(zo[u] + bo[u]);
   if (cp) {
 #pragma omp simd
     for (int64_t u = 0; u < n; u++) {
-      float i = vsigmoid(zi[u] + bi[u]), f = vsigmoid(zf[u] + bf[u]);
-      float g = vtanh(zg[u] + bg[u]), o = vsigmoid(zo[u] + bo[u]);
-      float c = f * cp[u] + i * g;
-      ci[u] = i, cf[u] = f, cg[u] = g, co[u] = o, cc[u] = c;
-      hout[u] = o * vtanh(c);
+      float c = cf[u] * cp[u] + ci[u] * cg[u];
+      cc[u] = c;
+      hout[u] = co[u] * vtanh(c);
     }
   } else {
 #pragma omp simd
     for (int64_t u = 0; u < n; u++) {
-      float i = vsigmoid(zi[u] + bi[u]), f = vsigmoid(zf[u] + bf[u]);
-      float g = vtanh(zg[u] + bg[u]), o = vsigmoid(zo[u] + bo[u]);
-      float c = i * g;
-      ci[u] = i, cf[u] = f, cg[u] = g, co[u] = o, cc[u] = c;
-      hout[u] = o * vtanh(c);
+      float c = ci[u] * cg[u];
+      cc[u] = c;
+      hout[u] = co[u] * vtanh(c);
     }
   }
 }
@@ -310,4 +318,6 @@ const ob_vec OB_VEC_TABLE = {
     .pool2 = OB_VEC_FN(ob_vk_pool2),
     .pool2_bwd = OB_VEC_FN(ob_vk_pool2_bwd),
     .gemm_small = OB_VEC_FN(ob_vk_gemm_small),
+    .pack_panels = OB_VEC_FN(ob_vk_pack_panels),
+    .gemm_packed = OB_VEC_FN(ob_vk_gemm_packed),
 };

@@ -12,6 +12,8 @@
 
 /* The largest m, n and k of a product gemm_small takes. */
 #define OB_GEMM_SMALL_MAX 64
+/* Columns per panel of pack_panels' layout. */
+#define OB_PANEL 16
 
 typedef struct ob_vec {
   const char *isa; /* "avx512", "avx2", "baseline" */
@@ -69,6 +71,19 @@ typedef struct ob_vec {
    * m, n, k <= OB_GEMM_SMALL_MAX; C is written, never read. */
   void (*gemm_small)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                      int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc);
+  /* Packs W, n columns of C = A W^T by k, element (j, p) at w[j * sj +
+   * p * sp] (W [n, k] row-major: sj = ldw, sp = 1; W^T [k, n]: sj = 1,
+   * sp = ldw), into panels of OB_PANEL columns, each kp x OB_PANEL floats,
+   * p-major, the last one zero-padded: W's k values go to p = 0 .. k-1 of
+   * each panel (bp may start inside a panel, at p = k0, to pack [W1 W2]
+   * side by side along k). bp holds ceil(n / OB_PANEL) * OB_PANEL * kp
+   * floats. */
+  void (*pack_panels)(int64_t n, int64_t k, const float *w, int64_t sj, int64_t sp, float *bp,
+                      int64_t kp);
+  /* C [m, n] = A [m, k] W^T (acc: C +=) with W packed by pack_panels
+   * (kp = k); A and C row-major, leading dimensions lda and ldc. */
+  void (*gemm_packed)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *bp,
+                      float *c, int64_t ldc, bool acc);
 } ob_vec;
 
 extern const ob_vec ob_vec_avx512, ob_vec_avx2, ob_vec_baseline;

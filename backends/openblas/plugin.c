@@ -68,6 +68,8 @@ static nnb_status ob_describe(nnb_backend_ctx *ctx, nnb_backend_info *out, nnb_e
   nnb_info_prop(out, "vector_isa", ctx->env.vec->isa);
   nnb_info_prop(out, "vector_isa_reason", ctx->vec_why);
   nnb_info_prop(out, "relu_fusion", ctx->fuse ? "on" : "off");
+  nnb_info_prop(out, "lstm_step_gemm",
+                ob_lstm_packed(&ctx->env) ? "packed once per op" : "OpenBLAS sgemm");
   return NNB_OK;
 }
 
@@ -101,6 +103,7 @@ static nnb_status ob_init(const nnb_backend_config *cfg, nnb_backend_ctx **out, 
   c->fuse = nnb_config_int(cfg, "fuse", 1) != 0;
   c->env.lstm_split = (int)nnb_config_int(cfg, "lstm_split", -1);
   c->env.lstm_input = (int)nnb_config_int(cfg, "lstm_input", -1);
+  c->env.lstm_packed = (int)nnb_config_int(cfg, "lstm_packed", -1);
   *out = c;
   return NNB_OK;
 }

@@ -68,3 +68,14 @@ void bc_big_case(nnb_backend *ref, nnb_backend *ob, nnb_op op, const int64_t (*s
   nnb_session_free(&s[0]), nnb_session_free(&s[1]);
   nnb_graph_free(&g);
 }
+
+void bc_lstm_case(nnb_backend *ref, nnb_backend *b, int64_t batch, int64_t t, int64_t i,
+                  int64_t h) {
+  const int64_t sh[5][4] = {{batch, t, i}, {4 * h, i}, {4 * h, h}, {4 * h}, {4 * h}};
+  nnb_attr none = {0};
+  bc_big_case(ref, b, NNB_OP_LSTM, sh, (int[]){3, 2, 2, 1, 1}, 5, &none, 1e-6);
+  /* its backward on seeded stand-ins for y and the gates' cache */
+  const int64_t shb[6][4] = {{batch, t, h}, {batch, t, i}, {4 * h, i},
+                             {4 * h, h},    {batch, t, h}, {batch, t, 5 * h}};
+  bc_big_case(ref, b, NNB_OP_LSTM_BWD, shb, (int[]){3, 3, 2, 2, 3, 3}, 6, &none, 1e-6);
+}

@@ -15,4 +15,9 @@ void bc_every_op(nnb_backend *ref, nnb_backend *b, int seeds);
 void bc_big_case(nnb_backend *ref, nnb_backend *b, nnb_op op, const int64_t (*shapes)[4],
                  const int *ranks, int n_in, const nnb_attr *at, double tol);
 
+/* The lstm op and its backward on sizes that fit no block evenly: batch
+ * sequences of t steps, i inputs, h hidden units (gate rows 4h), against
+ * the reference. */
+void bc_lstm_case(nnb_backend *ref, nnb_backend *b, int64_t batch, int64_t t, int64_t i, int64_t h);
+
 #endif
