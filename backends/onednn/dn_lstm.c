@@ -39,12 +39,6 @@ static lstm_dims dims_of(const nnb_tensor_desc *x, const nnb_tensor_desc *w_hh) 
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
-/* Sequences [b0, b1) of the calling thread. */
-static void my_rows(int64_t B, int64_t *b0, int64_t *b1) {
-  int t = omp_get_thread_num(), nt = omp_get_num_threads();
-  *b0 = B * t / nt, *b1 = B * (t + 1) / nt;
-}
-
 /* The threads of a step: no more than sequences. Set before its
  * primitives are created (the plugin runs it with the same count). */
 static int seq_threads(dn_step *s, int64_t B) {
@@ -53,7 +47,22 @@ static int seq_threads(dn_step *s, int64_t B) {
   return s->threads;
 }
 
-static nnb_status sgemm_failed(const dn_step *s, int bad, nnb_error *e) {
+/* A thread's part of a recurrence: every step of sequences [b0, b1). */
+typedef dnnl_status_t (*rows_fn)(const dn_step *s, int64_t b0, int64_t b1);
+
+/* Runs fn on each thread's share of the B sequences, with no barrier. */
+static nnb_status by_sequences(const dn_step *s, int64_t B, rows_fn fn, nnb_error *e) {
+  int bad = 0;
+#pragma omp parallel num_threads(s->threads) if (s->threads > 1)
+  {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t b0 = B * t / nt, b1 = B * (t + 1) / nt;
+    dnnl_status_t st = b1 > b0 ? fn(s, b0, b1) : dnnl_success;
+    if (st != dnnl_success) {
+#pragma omp atomic write
+      bad = (int)st;
+    }
+  }
   return bad ? dn_check((dnnl_status_t)bad, "running sgemm", s->n, e) : NNB_OK;
 }
 
@@ -85,65 +94,63 @@ static fwd_ws fwd_layout(const lstm_dims *d, bool per_step, bool own_cache) {
   return w;
 }
 
-static nnb_status lstm_fwd(dn_step *s, nnb_error *e) {
+/* Every step of sequences [b0, b1). */
+static dnnl_status_t fwd_rows(const dn_step *s, int64_t b0, int64_t b1) {
   lstm_dims d = dims_of(s->ti[0], s->ti[2]);
-  const int64_t B = d.B, T = d.T, NI = d.I, H = d.H, G = 4 * H, K = NI + H;
+  const int64_t B = d.B, T = d.T, NI = d.I, H = d.H, G = 4 * H, K = NI + H, nb = b1 - b0;
   const bool per_step = s->aux[AUX_PER_STEP], own_cache = s->aux[AUX_OWN_CACHE];
   fwd_ws w = fwd_layout(&d, per_step, own_cache);
   const float *x = s->in[0], *w_ih = s->in[1], *w_hh = s->in[2];
   float *y = s->out[0], *ws = s->priv;
-  float *bias = ws + w.bias, *wcat = ws + w.wcat, *z = ws + w.z;
-  for (int64_t r = 0; r < G; r++) bias[r] = s->in[3][r] + s->in[4][r];
-  if (per_step)
-    for (int64_t r = 0; r < G; r++) {
-      memcpy(wcat + r * K, w_ih + r * NI, (size_t)NI * sizeof *wcat);
-      memcpy(wcat + r * K + NI, w_hh + r * H, (size_t)H * sizeof *wcat);
-    }
-  const dn_vec *v = s->env->vec;
-  int bad = 0;
-#pragma omp parallel num_threads(s->threads) if (s->threads > 1)
-  {
-    int64_t b0, b1;
-    my_rows(B, &b0, &b1);
-    const int64_t nb = b1 - b0;
-    dnnl_status_t st = dnnl_success;
-    if (!per_step && nb > 0) /* every step of these rows */
-      st = dnnl_sgemm('N', 'T', nb * T, G, NI, 1.0f, x + b0 * T * NI, NI, w_ih, NI, 0.0f,
-                      z + b0 * T * G, G);
-    for (int64_t t = 0; t < T && nb > 0 && st == dnnl_success; t++) {
-      /* this step's pre-activations of rows b0..b1: zt, row stride zs */
-      float *zt = per_step ? z + b0 * G : z + (b0 * T + t) * G;
-      const int64_t zs = per_step ? G : T * G;
-      if (per_step) {
-        float *xh = ws + w.xh + b0 * K;
-        for (int64_t b = b0; b < b1; b++) {
-          float *row = xh + (b - b0) * K;
-          memcpy(row, x + (b * T + t) * NI, (size_t)NI * sizeof *row);
-          if (t > 0)
-            memcpy(row + NI, y + (b * T + t - 1) * H, (size_t)H * sizeof *row);
-          else
-            memset(row + NI, 0, (size_t)H * sizeof *row);
-        }
-        st = dnnl_sgemm('N', 'T', nb, G, K, 1.0f, xh, K, wcat, K, 0.0f, zt, zs);
-      } else if (t > 0) { /* h_{t-1} read in place: row stride T*H in y */
-        st = dnnl_sgemm('N', 'T', nb, G, H, 1.0f, y + (b0 * T + t - 1) * H, T * H, w_hh, H, 1.0f,
-                        zt, zs);
-      }
+  const float *bias = ws + w.bias, *wcat = ws + w.wcat;
+  float *z = ws + w.z;
+  dnnl_status_t st = dnnl_success;
+  if (!per_step) /* every step of these rows */
+    st = dnnl_sgemm('N', 'T', nb * T, G, NI, 1.0f, x + b0 * T * NI, NI, w_ih, NI, 0.0f,
+                    z + b0 * T * G, G);
+  for (int64_t t = 0; t < T && st == dnnl_success; t++) {
+    /* this step's pre-activations of rows b0..b1: zt, row stride zs */
+    float *zt = per_step ? z + b0 * G : z + (b0 * T + t) * G;
+    const int64_t zs = per_step ? G : T * G;
+    if (per_step) {
+      float *xh = ws + w.xh + b0 * K;
       for (int64_t b = b0; b < b1; b++) {
-        const int64_t row = b * T + t;
-        float *ct = own_cache ? ws + w.cbuf + ((t & 1) * B + b) * 5 * H : s->out[1] + row * 5 * H;
-        const float *cp = t == 0      ? NULL
-                          : own_cache ? ws + w.cbuf + (((t - 1) & 1) * B + b) * 5 * H + 4 * H
-                                      : s->out[1] + (row - 1) * 5 * H + 4 * H;
-        v->lstm_fwd(H, zt + (b - b0) * zs, bias, cp, ct, y + row * H);
+        float *row = xh + (b - b0) * K;
+        memcpy(row, x + (b * T + t) * NI, (size_t)NI * sizeof *row);
+        if (t > 0)
+          memcpy(row + NI, y + (b * T + t - 1) * H, (size_t)H * sizeof *row);
+        else
+          memset(row + NI, 0, (size_t)H * sizeof *row);
       }
+      st = dnnl_sgemm('N', 'T', nb, G, K, 1.0f, xh, K, wcat, K, 0.0f, zt, zs);
+    } else if (t > 0) { /* h_{t-1} read in place: row stride T*H in y */
+      st = dnnl_sgemm('N', 'T', nb, G, H, 1.0f, y + (b0 * T + t - 1) * H, T * H, w_hh, H, 1.0f, zt,
+                      zs);
     }
-    if (st != dnnl_success) {
-#pragma omp atomic write
-      bad = (int)st;
+    for (int64_t b = b0; b < b1; b++) {
+      const int64_t row = b * T + t;
+      float *ct = own_cache ? ws + w.cbuf + ((t & 1) * B + b) * 5 * H : s->out[1] + row * 5 * H;
+      const float *cp = t == 0      ? NULL
+                        : own_cache ? ws + w.cbuf + (((t - 1) & 1) * B + b) * 5 * H + 4 * H
+                                    : s->out[1] + (row - 1) * 5 * H + 4 * H;
+      s->env->vec->lstm_fwd(H, zt + (b - b0) * zs, bias, cp, ct, y + row * H);
     }
   }
-  return sgemm_failed(s, bad, e);
+  return st;
+}
+
+static nnb_status lstm_fwd(dn_step *s, nnb_error *e) {
+  lstm_dims d = dims_of(s->ti[0], s->ti[2]);
+  const int64_t NI = d.I, H = d.H, G = 4 * H, K = NI + H;
+  fwd_ws w = fwd_layout(&d, s->aux[AUX_PER_STEP], s->aux[AUX_OWN_CACHE]);
+  float *bias = s->priv + w.bias, *wcat = s->priv + w.wcat;
+  for (int64_t r = 0; r < G; r++) bias[r] = s->in[3][r] + s->in[4][r];
+  if (s->aux[AUX_PER_STEP]) /* [w_ih w_hh]: they change every training step */
+    for (int64_t r = 0; r < G; r++) {
+      memcpy(wcat + r * K, s->in[1] + r * NI, (size_t)NI * sizeof *wcat);
+      memcpy(wcat + r * K + NI, s->in[2] + r * H, (size_t)H * sizeof *wcat);
+    }
+  return by_sequences(s, d.B, fwd_rows, e);
 }
 
 nnb_status dn_prep_lstm(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
@@ -176,45 +183,38 @@ static void bwd_layout(const lstm_dims *d, size_t *at) {
   at[BWD_N] = o;
 }
 
-static nnb_status lstm_bwd(dn_step *s, nnb_error *e) {
+/* Every step of sequences [b0, b1), backwards: dZ of their rows. */
+static dnnl_status_t bwd_rows(const dn_step *s, int64_t b0, int64_t b1) {
   lstm_dims d = dims_of(s->ti[1], s->ti[3]);
-  const int64_t B = d.B, T = d.T, H = d.H, G = 4 * H;
+  const int64_t T = d.T, H = d.H, G = 4 * H, nb = b1 - b0;
   size_t at[BWD_N + 1];
   bwd_layout(&d, at);
   float *dz = s->priv + at[BWD_DZ], *hprev = s->priv + at[BWD_HPREV];
   float *dhn = s->priv + at[BWD_DH], *dc = s->priv + at[BWD_DC];
   const float *dy = s->in[0], *w_hh = s->in[3], *y = s->in[4], *cache = s->in[5];
-  const dn_vec *v = s->env->vec;
-  int bad = 0;
-#pragma omp parallel num_threads(s->threads) if (s->threads > 1)
-  {
-    int64_t b0, b1;
-    my_rows(B, &b0, &b1);
-    const int64_t nb = b1 - b0;
-    dnnl_status_t st = dnnl_success;
-    for (int64_t b = b0; b < b1; b++) { /* h_{t-1} for dw_hh, zero at t = 0 */
-      memset(hprev + b * T * H, 0, (size_t)H * sizeof *hprev);
-      memcpy(hprev + (b * T + 1) * H, y + b * T * H, (size_t)((T - 1) * H) * sizeof *hprev);
-    }
-    /* nothing flows back from after step T-1 */
-    memset(dc + b0 * H, 0, (size_t)(nb * H) * sizeof *dc);
-    for (int64_t t = T - 1; t >= 0 && nb > 0 && st == dnnl_success; t--) {
-      for (int64_t b = b0; b < b1; b++) {
-        const int64_t row = b * T + t;
-        v->lstm_bwd(H, dy + row * H, t < T - 1 ? dhn + b * H : NULL, dc + b * H,
-                    cache + row * 5 * H, t > 0 ? cache + (row - 1) * 5 * H + 4 * H : NULL,
-                    dz + row * G);
-      }
-      if (t > 0) /* dh_{t-1} = dz_t w_hh */
-        st = dnnl_sgemm('N', 'N', nb, H, G, 1.0f, dz + (b0 * T + t) * G, T * G, w_hh, H, 0.0f,
-                        dhn + b0 * H, H);
-    }
-    if (st != dnnl_success) {
-#pragma omp atomic write
-      bad = (int)st;
-    }
+  for (int64_t b = b0; b < b1; b++) { /* h_{t-1} for dw_hh, zero at t = 0 */
+    memset(hprev + b * T * H, 0, (size_t)H * sizeof *hprev);
+    memcpy(hprev + (b * T + 1) * H, y + b * T * H, (size_t)((T - 1) * H) * sizeof *hprev);
   }
-  nnb_status r = sgemm_failed(s, bad, e);
+  /* nothing flows back from after step T-1 */
+  memset(dc + b0 * H, 0, (size_t)(nb * H) * sizeof *dc);
+  dnnl_status_t st = dnnl_success;
+  for (int64_t t = T - 1; t >= 0 && st == dnnl_success; t--) {
+    for (int64_t b = b0; b < b1; b++) {
+      const int64_t row = b * T + t;
+      s->env->vec->lstm_bwd(H, dy + row * H, t < T - 1 ? dhn + b * H : NULL, dc + b * H,
+                            cache + row * 5 * H, t > 0 ? cache + (row - 1) * 5 * H + 4 * H : NULL,
+                            dz + row * G);
+    }
+    if (t > 0) /* dh_{t-1} = dz_t w_hh */
+      st = dnnl_sgemm('N', 'N', nb, H, G, 1.0f, dz + (b0 * T + t) * G, T * G, w_hh, H, 0.0f,
+                      dhn + b0 * H, H);
+  }
+  return st;
+}
+
+static nnb_status lstm_bwd(dn_step *s, nnb_error *e) {
+  nnb_status r = by_sequences(s, s->ti[1]->dims[0], bwd_rows, e);
   for (int i = 0; r == NNB_OK && i < s->n_prims; i++) r = dn_exec_run(s->env, &s->prims[i], e);
   return r;
 }
