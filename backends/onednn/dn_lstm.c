@@ -234,9 +234,11 @@ nnb_status dn_prep_lstm_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_e
   float *ones = s->priv + at[BWD_ONES];
   for (int64_t i = 0; i < R; i++) ones[i] = 1.0f;
   snprintf(s->kernel, sizeof s->kernel, "own:%s+sgemm per thread", s->env->vec->isa);
-  /* dx [R, I] = dz [R, 4H] w_ih [4H, I] */
+  /* dx [R, I] = dz [R, 4H] w_ih [4H, I]; left unwritten where nothing
+   * reads it (the first layer's, of the input) */
   dn_mat dzm = {dz, 4 * H, 1, {0}}, wih = {s->in[2], I, 1, {0}}, dx = {s->out[0], I, 1, {0}};
-  r = dn_add_gemm(s, 0, NULL, R, I, 4 * H, dzm, wih, dx, NULL, false, 1.0f, e);
+  if (gi->readers[s->n->out[0]] > 0)
+    r = dn_add_gemm(s, 0, NULL, R, I, 4 * H, dzm, wih, dx, NULL, false, 1.0f, e);
   /* dw_ih [4H, I] = dz^T x; dw_hh [4H, H] = dz^T hprev */
   dn_mat dzT = {dz, 1, 4 * H, {0}}, x = {s->in[1], I, 1, {0}}, dwih = {s->out[1], I, 1, {0}};
   if (r == NNB_OK) r = dn_add_gemm(s, 0, NULL, 4 * H, I, R, dzT, x, dwih, NULL, false, 1.0f, e);
