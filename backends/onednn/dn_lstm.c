@@ -22,7 +22,7 @@
  * it wins while I < 3 rows (rows: a thread's share of the batch).
  *
  * The backward runs its recurrence the same way (gate pass, then the
- * thread's dh_{t-1} = dZ_t w_hh), then dx, dw_ih, dw_hh and db as
+ * thread's dh_{t-1} = dZ_t w_hh), then dx, [dw_ih dw_hh] and db as
  * whole-sequence matmul primitives on every thread. */
 #include <omp.h>
 #include <string.h>
@@ -171,13 +171,18 @@ nnb_status dn_prep_lstm(dn_step *s, const dn_graph_info *gi, int node, nnb_error
 
 /* backward -------------------------------------------------------------- */
 
-/* Workspace in floats: dZ [B*T, 4H], h_prev [B*T, H], dh [B, H], dc [B, H],
- * ones [B*T] (the bias gradient's matmul). */
-enum { BWD_DZ, BWD_HPREV, BWD_DH, BWD_DC, BWD_ONES, BWD_N };
+/* Workspace in floats: dZ [B*T, 4H], [x_t h_{t-1}] [B*T, I+H], dh [B, H],
+ * dc [B, H], ones [B*T] (the bias gradient's matmul), [dw_ih dw_hh]
+ * [4H, I+H]. The two weight gradients are one product over [x_t h_{t-1}]:
+ * N = I + H fills the GEMM's tiles better than N = I and N = H apart
+ * (measured with H = 128, B*T = 896: 2.35 ms against 0.59 + 2.38 at
+ * I = 28, 4.2 against 2 x 2.38 at I = 128). */
+enum { BWD_DZ, BWD_XH, BWD_DH, BWD_DC, BWD_ONES, BWD_DW, BWD_N };
 
 static void bwd_layout(const lstm_dims *d, size_t *at) {
   const size_t R = (size_t)(d->B * d->T), H = (size_t)d->H, B = (size_t)d->B;
-  const size_t len[BWD_N] = {R * 4 * H, R * H, B * H, B * H, R};
+  const size_t K = (size_t)(d->I + d->H);
+  const size_t len[BWD_N] = {R * 4 * H, R * K, B * H, B * H, R, 4 * H * K};
   size_t o = 0;
   for (int i = 0; i < BWD_N; i++) at[i] = o, o += round16(len[i]);
   at[BWD_N] = o;
@@ -186,15 +191,19 @@ static void bwd_layout(const lstm_dims *d, size_t *at) {
 /* Every step of sequences [b0, b1), backwards: dZ of their rows. */
 static dnnl_status_t bwd_rows(const dn_step *s, int64_t b0, int64_t b1) {
   lstm_dims d = dims_of(s->ti[1], s->ti[3]);
-  const int64_t T = d.T, H = d.H, G = 4 * H, nb = b1 - b0;
+  const int64_t T = d.T, NI = d.I, H = d.H, G = 4 * H, K = NI + H, nb = b1 - b0;
   size_t at[BWD_N + 1];
   bwd_layout(&d, at);
-  float *dz = s->priv + at[BWD_DZ], *hprev = s->priv + at[BWD_HPREV];
+  float *dz = s->priv + at[BWD_DZ], *xh = s->priv + at[BWD_XH];
   float *dhn = s->priv + at[BWD_DH], *dc = s->priv + at[BWD_DC];
-  const float *dy = s->in[0], *w_hh = s->in[3], *y = s->in[4], *cache = s->in[5];
-  for (int64_t b = b0; b < b1; b++) { /* h_{t-1} for dw_hh, zero at t = 0 */
-    memset(hprev + b * T * H, 0, (size_t)H * sizeof *hprev);
-    memcpy(hprev + (b * T + 1) * H, y + b * T * H, (size_t)((T - 1) * H) * sizeof *hprev);
+  const float *dy = s->in[0], *x = s->in[1], *w_hh = s->in[3], *y = s->in[4];
+  const float *cache = s->in[5];
+  for (int64_t row = b0 * T; row < b1 * T; row++) { /* [x_t h_{t-1}], h_{-1} = 0 */
+    memcpy(xh + row * K, x + row * NI, (size_t)NI * sizeof *xh);
+    if (row % T)
+      memcpy(xh + row * K + NI, y + (row - 1) * H, (size_t)H * sizeof *xh);
+    else
+      memset(xh + row * K + NI, 0, (size_t)H * sizeof *xh);
   }
   /* nothing flows back from after step T-1 */
   memset(dc + b0 * H, 0, (size_t)(nb * H) * sizeof *dc);
@@ -214,8 +223,17 @@ static dnnl_status_t bwd_rows(const dn_step *s, int64_t b0, int64_t b1) {
 }
 
 static nnb_status lstm_bwd(dn_step *s, nnb_error *e) {
-  nnb_status r = by_sequences(s, s->ti[1]->dims[0], bwd_rows, e);
+  lstm_dims d = dims_of(s->ti[1], s->ti[3]);
+  const int64_t NI = d.I, H = d.H, K = NI + H;
+  nnb_status r = by_sequences(s, d.B, bwd_rows, e);
   for (int i = 0; r == NNB_OK && i < s->n_prims; i++) r = dn_exec_run(s->env, &s->prims[i], e);
+  size_t at[BWD_N + 1];
+  bwd_layout(&d, at);
+  const float *dw = s->priv + at[BWD_DW];
+  for (int64_t g = 0; r == NNB_OK && g < 4 * H; g++) { /* [dw_ih dw_hh] apart */
+    memcpy(s->out[1] + g * NI, dw + g * K, (size_t)NI * sizeof(float));
+    memcpy(s->out[2] + g * H, dw + g * K + NI, (size_t)H * sizeof(float));
+  }
   return r;
 }
 
@@ -230,8 +248,8 @@ nnb_status dn_prep_lstm_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_e
   bwd_layout(&d, at);
   nnb_status r = dn_step_priv(s, at[BWD_N] * sizeof(float), e);
   if (r != NNB_OK) return r;
-  float *dz = s->priv + at[BWD_DZ], *hprev = s->priv + at[BWD_HPREV];
-  float *ones = s->priv + at[BWD_ONES];
+  float *dz = s->priv + at[BWD_DZ], *xh = s->priv + at[BWD_XH];
+  float *ones = s->priv + at[BWD_ONES], *dw = s->priv + at[BWD_DW];
   for (int64_t i = 0; i < R; i++) ones[i] = 1.0f;
   snprintf(s->kernel, sizeof s->kernel, "own:%s+sgemm per thread", s->env->vec->isa);
   /* dx [R, I] = dz [R, 4H] w_ih [4H, I]; left unwritten where nothing
@@ -239,11 +257,10 @@ nnb_status dn_prep_lstm_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_e
   dn_mat dzm = {dz, 4 * H, 1, {0}}, wih = {s->in[2], I, 1, {0}}, dx = {s->out[0], I, 1, {0}};
   if (gi->readers[s->n->out[0]] > 0)
     r = dn_add_gemm(s, 0, NULL, R, I, 4 * H, dzm, wih, dx, NULL, false, 1.0f, e);
-  /* dw_ih [4H, I] = dz^T x; dw_hh [4H, H] = dz^T hprev */
-  dn_mat dzT = {dz, 1, 4 * H, {0}}, x = {s->in[1], I, 1, {0}}, dwih = {s->out[1], I, 1, {0}};
-  if (r == NNB_OK) r = dn_add_gemm(s, 0, NULL, 4 * H, I, R, dzT, x, dwih, NULL, false, 1.0f, e);
-  dn_mat hp = {hprev, H, 1, {0}}, dwhh = {s->out[2], H, 1, {0}};
-  if (r == NNB_OK) r = dn_add_gemm(s, 0, NULL, 4 * H, H, R, dzT, hp, dwhh, NULL, false, 1.0f, e);
+  /* [dw_ih dw_hh] [4H, I+H] = dz^T [x_t h_{t-1}] */
+  dn_mat dzT = {dz, 1, 4 * H, {0}}, xhm = {xh, I + H, 1, {0}}, dwm = {dw, I + H, 1, {0}};
+  if (r == NNB_OK)
+    r = dn_add_gemm(s, 0, NULL, 4 * H, I + H, R, dzT, xhm, dwm, NULL, false, 1.0f, e);
   /* db [1, 4H] = ones [1, R] dz */
   dn_mat on = {ones, R, 1, {0}}, db = {s->out[3], 4 * H, 1, {0}};
   if (r == NNB_OK) r = dn_add_gemm(s, 0, NULL, 1, 4 * H, R, on, dzm, db, NULL, false, 1.0f, e);
