@@ -358,9 +358,65 @@ Test(onednn, cnn_training_keeps_blocked_layouts_without_reorders) {
   nnb_backend_close(&b);
 }
 
+/* Trains graph g (input x of xn floats, labels [2], parameters w[k] of
+ * nw[k] floats, loss) one step on the reference and on onednn: every
+ * parameter gradient within NMSE 1e-6 of the reference's, and every node
+ * on_c() picks (at least one) on a C loop ("c:omp"). */
+static void graph_trains_as_the_reference(nnb_graph *g, int x, size_t xn, int lbl, int loss,
+                                          const int *w, const size_t *nw, int np,
+                                          bool (*on_c)(const nnb_graph *g, const nnb_node *n)) {
+  int *grad = malloc((size_t)g->n_tensors * sizeof *grad);
+  nnb_error e = {{0}};
+  cr_assert_eq(nnb_autodiff(g, loss, NULL, grad, &e), NNB_OK, "%s", e.msg);
+  for (int k = 0; k < np; k++) nnb_graph_mark_output(g, grad[w[k]]);
+  nnb_graph_mark_output(g, loss);
+  nnb_backend b;
+  open_onednn(&b, NULL);
+  nnb_session s[2];
+  cr_assert_eq(nnb_session_create(&ref, g, &s[0], &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_session_create(&b, g, &s[1], &e), NNB_OK, "%s", e.msg);
+  float *vx = tu_rand(3, xn, 0.0f, 1.0f), *vw[8];
+  for (int k = 0; k < np; k++) vw[k] = tu_rand(10 + (uint64_t)k, nw[k], -0.3f, 0.3f);
+  int32_t labels[2] = {3, 7};
+  float *got[2][8];
+  for (int i = 0; i < 2; i++) {
+    cr_assert_eq(nnb_session_upload(&s[i], x, vx, &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_session_upload(&s[i], lbl, labels, &e), NNB_OK, "%s", e.msg);
+    for (int k = 0; k < np; k++)
+      cr_assert_eq(nnb_session_upload(&s[i], w[k], vw[k], &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_session_run(&s[i], &e), NNB_OK, "%s", e.msg);
+    for (int k = 0; k < np; k++) {
+      got[i][k] = malloc(nw[k] * sizeof(float));
+      cr_assert_eq(nnb_session_download(&s[i], grad[w[k]], got[i][k], &e), NNB_OK, "%s", e.msg);
+    }
+  }
+  for (int k = 0; k < np; k++) {
+    double err = mr_nmse(got[1][k], got[0][k], (int64_t)nw[k]);
+    cr_expect_leq(err, 1e-6, "gradient of %s: NMSE %.3g", g->tensors[w[k]].name, err);
+    free(got[0][k]), free(got[1][k]), free(vw[k]);
+  }
+  const nnb_ext_node_kernel *kn = b.vt->lookup(b.ctx, NNB_EXT_NODE_KERNEL);
+  int c_nodes = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (on_c(g, &g->nodes[i])) {
+      cr_expect_str_eq(kn->node_kernel(s[1].plan, i), "c:omp", "%s", g->nodes[i].name);
+      c_nodes++;
+    }
+  cr_expect_gt(c_nodes, 0, "no node to run on a C loop in the graph");
+  free(vx);
+  free(grad);
+  nnb_session_free(&s[0]), nnb_session_free(&s[1]);
+  nnb_backend_close(&b);
+}
+
+static bool is_pool(const nnb_graph *g, const nnb_node *n) {
+  (void)g;
+  return n->op == NNB_OP_MAXPOOL2D || n->op == NNB_OP_MAXPOOL2D_BWD;
+}
+
 /* Training through overlapping pooling windows (3x3, stride 2) between
  * blocked convolutions: the pooling's workspace and its backward's sums
- * where windows overlap give the reference's gradients. */
+ * where windows overlap give the reference's gradients, on the C pooling. */
 Test(onednn, overlapping_pool_windows_train_as_the_reference) {
   nnb_graph g;
   nnb_graph_init(&g);
@@ -376,46 +432,41 @@ Test(onednn, overlapping_pool_windows_train_as_the_reference) {
   h = nnb_unary(&g, NNB_OP_RELU, nnb_conv2d(&g, h, w[1], -1, 1, 0, "c2"), "r2");
   h = nnb_linear(&g, nnb_reshape(&g, h, 2, (int64_t[]){2, 400}, "flat"), w[2], -1, "fc");
   int loss = nnb_softmax_ce(&g, h, lbl, "loss");
-  int *grad = malloc((size_t)g.n_tensors * sizeof *grad);
-  nnb_error e = {{0}};
-  cr_assert_eq(nnb_autodiff(&g, loss, NULL, grad, &e), NNB_OK, "%s", e.msg);
-  for (int k = 0; k < 3; k++) nnb_graph_mark_output(&g, grad[w[k]]);
-  nnb_graph_mark_output(&g, loss);
-  nnb_backend b;
-  open_onednn(&b, NULL);
-  nnb_session s[2];
-  cr_assert_eq(nnb_session_create(&ref, &g, &s[0], &e), NNB_OK, "%s", e.msg);
-  cr_assert_eq(nnb_session_create(&b, &g, &s[1], &e), NNB_OK, "%s", e.msg);
-  float *vx = tu_rand(3, 2 * 8 * 12 * 12, 0.0f, 1.0f), *vw[3];
   const size_t nw[3] = {16 * 8 * 9, 16 * 16, 10 * 400};
-  for (int k = 0; k < 3; k++) vw[k] = tu_rand(10 + (uint64_t)k, nw[k], -0.3f, 0.3f);
-  int32_t labels[2] = {3, 7};
-  float *got[2][3];
-  for (int i = 0; i < 2; i++) {
-    cr_assert_eq(nnb_session_upload(&s[i], x, vx, &e), NNB_OK, "%s", e.msg);
-    cr_assert_eq(nnb_session_upload(&s[i], lbl, labels, &e), NNB_OK, "%s", e.msg);
-    for (int k = 0; k < 3; k++)
-      cr_assert_eq(nnb_session_upload(&s[i], w[k], vw[k], &e), NNB_OK, "%s", e.msg);
-    cr_assert_eq(nnb_session_run(&s[i], &e), NNB_OK, "%s", e.msg);
-    for (int k = 0; k < 3; k++) {
-      got[i][k] = malloc(nw[k] * sizeof(float));
-      cr_assert_eq(nnb_session_download(&s[i], grad[w[k]], got[i][k], &e), NNB_OK, "%s", e.msg);
-    }
-  }
-  for (int k = 0; k < 3; k++) {
-    double err = mr_nmse(got[1][k], got[0][k], (int64_t)nw[k]);
-    cr_expect_leq(err, 1e-6, "gradient of w%d: NMSE %.3g", k + 1, err);
-    free(got[0][k]), free(got[1][k]), free(vw[k]);
-  }
-  const nnb_ext_node_kernel *kn = b.vt->lookup(b.ctx, NNB_EXT_NODE_KERNEL);
-  for (int i = 0; i < g.n_nodes; i++) /* the C pooling ran, on blocked layouts */
-    if (g.nodes[i].op == NNB_OP_MAXPOOL2D || g.nodes[i].op == NNB_OP_MAXPOOL2D_BWD)
-      cr_expect_str_eq(kn->node_kernel(s[1].plan, i), "c:omp", "%s", g.nodes[i].name);
-  free(vx);
-  free(grad);
-  nnb_session_free(&s[0]), nnb_session_free(&s[1]);
-  nnb_backend_close(&b);
+  graph_trains_as_the_reference(&g, x, 2 * 8 * 12 * 12, lbl, loss, w, nw, 3, is_pool);
   nnb_graph_free(&g);
+}
+
+/* The weight gradient of the convolution that reads the image x. */
+static bool is_image_wgrad(const nnb_graph *g, const nnb_node *n) {
+  return n->op == NNB_OP_CONV2D_BWD_WEIGHT && strcmp(g->tensors[n->in[1]].name, "x") == 0;
+}
+
+/* The weight gradient of a convolution with fewer input channels than a
+ * block (3, as an RGB image), padded and strided, with a bias, from a
+ * blocked dy: the C loop over output-channel blocks gives the reference's
+ * weight and bias gradients, with 16 and with 8 output channels. */
+Test(onednn, few_input_channel_weight_gradients_as_the_reference) {
+  for (int64_t oc = 8; oc <= 16; oc += 8) {
+    nnb_graph g;
+    nnb_graph_init(&g);
+    int x = nnb_tensor_f32(&g, "x", NNB_ROLE_INPUT, 4, (int64_t)2, (int64_t)3, (int64_t)11,
+                           (int64_t)11);
+    int lbl = nnb_tensor(&g, "labels", NNB_ROLE_LABEL, NNB_I32, 1, (int64_t[]){2});
+    int w[4] = {
+        nnb_tensor_f32(&g, "w1", NNB_ROLE_PARAM, 4, oc, (int64_t)3, (int64_t)3, (int64_t)3),
+        nnb_tensor_f32(&g, "b1", NNB_ROLE_PARAM, 1, oc),
+        nnb_tensor_f32(&g, "w2", NNB_ROLE_PARAM, 4, (int64_t)16, oc, (int64_t)3, (int64_t)3),
+        nnb_tensor_f32(&g, "w3", NNB_ROLE_PARAM, 2, (int64_t)10, (int64_t)144)};
+    int h = nnb_unary(&g, NNB_OP_RELU, nnb_conv2d(&g, x, w[0], w[1], 2, 1, "c1"), "r1"); /* 6 */
+    h = nnb_unary(&g, NNB_OP_RELU, nnb_conv2d(&g, h, w[2], -1, 1, 1, "c2"), "r2");
+    h = nnb_maxpool2d(&g, h, 2, 2, "pool"); /* 6 -> 3 */
+    h = nnb_linear(&g, nnb_reshape(&g, h, 2, (int64_t[]){2, 144}, "flat"), w[3], -1, "fc");
+    int loss = nnb_softmax_ce(&g, h, lbl, "loss");
+    const size_t nw[4] = {(size_t)oc * 27, (size_t)oc, 16 * (size_t)oc * 9, 10 * 144};
+    graph_trains_as_the_reference(&g, x, 2 * 3 * 11 * 11, lbl, loss, w, nw, 4, is_image_wgrad);
+    nnb_graph_free(&g);
+  }
 }
 
 /* Relu nodes not folded into the node before them. */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -219,6 +220,29 @@ nnb_status dn_prep_conv2d_bwd_weight(dn_step *s, const dn_graph_info *gi, int no
 /* dn_pool.c */
 nnb_status dn_prep_maxpool2d(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_maxpool2d_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
+/* dn_cloop.c: what the C loops read */
+/* The block of tensor t's layout: 1 plain, 8 or 16 (nChw8c, nChw16c), 0 any other. */
+int64_t dn_loop_block(const dn_graph_info *gi, int t);
+/* Input `in` of step s as a loop reads it (aux_p[in]): itself when its
+ * layout is known (*blk its block), else reordered into plain private
+ * memory at byte `off` by a primitive of the step (*blk = 1). */
+nnb_status dn_loop_input(dn_step *s, const dn_graph_info *gi, int in, size_t off, int64_t *blk,
+                         nnb_error *e);
+/* Four floats in a vector (GCC's and Clang's vector extensions: SSE on
+ * x86-64, NEON on arm64), for loops the compiler leaves scalar. */
+typedef float dn_v4f __attribute__((vector_size(16)));
+typedef int32_t dn_v4i __attribute__((vector_size(16)));
+static inline dn_v4f dn_v4f_load(const float *p) {
+  dn_v4f v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline void dn_v4f_store(float *p, dn_v4f v) { memcpy(p, &v, sizeof v); }
+static inline dn_v4f dn_v4f_splat(float f) { return (dn_v4f){f, f, f, f}; }
+/* dn_conv_c.c: the weight gradient of a convolution with fewer input
+ * channels than a block, in C, where dy is channel-blocked */
+bool dn_conv_wgrad_c_fits(const dn_step *s, const dn_graph_info *gi);
+nnb_status dn_prep_conv2d_bwd_weight_c(dn_step *s, const dn_graph_info *gi, nnb_error *e);
 /* dn_pool_c.c: training pooling in C on plain or channel-blocked layouts */
 bool dn_pool_c_fits(const nnb_node *n); /* a window index fits the u8 workspace */
 nnb_status dn_prep_maxpool2d_c(dn_step *s, const dn_graph_info *gi, nnb_error *e);

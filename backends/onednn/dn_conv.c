@@ -132,6 +132,7 @@ nnb_status dn_prep_conv2d_bwd_data(dn_step *s, const dn_graph_info *gi, int node
 }
 
 nnb_status dn_prep_conv2d_bwd_weight(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
+  if (dn_conv_wgrad_c_fits(s, gi)) return dn_prep_conv2d_bwd_weight_c(s, gi, e);
   conv_shape c, a;
   bwd_shape(&c, s, s->to[0]->dims);
   bool bias = s->n->n_out > 1;
