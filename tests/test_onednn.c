@@ -14,6 +14,7 @@
 #include <nnbench/nnbench.h>
 
 #include "backend_cases.h"
+#include "dn_vec.h"
 #include "modelrun.h"
 #include "testutil.h"
 
@@ -156,7 +157,99 @@ Test(onednn, large_cases) {
     const int64_t sh[5][4] = {{64, 5, 20}, {4 * 72, 20}, {4 * 72, 72}, {4 * 72}, {4 * 72}};
     bc_big_case(&ref, &b, NNB_OP_LSTM, sh, (int[]){3, 2, 2, 1, 1}, 5, &none, 1e-6);
   }
+  /* widths that fill no 8- or 16-float vector: B, H, I with T = 6; the
+   * last three on both threads (work above PAR_MIN_WORK, dn_table.c), 3
+   * sequences split unevenly; input per step (I < 3 rows per thread) and
+   * for all steps first */
+  static const int64_t lstm_shapes[][3] = {{1, 11, 30},  {2, 7, 1},   {5, 13, 3},
+                                           {3, 20, 200}, {9, 37, 40}, {17, 25, 5}};
+  for (size_t k = 0; k < sizeof lstm_shapes / sizeof lstm_shapes[0]; k++) {
+    const int64_t B = lstm_shapes[k][0], H = lstm_shapes[k][1], I = lstm_shapes[k][2], T = 6;
+    const int64_t fwd[5][4] = {{B, T, I}, {4 * H, I}, {4 * H, H}, {4 * H}, {4 * H}};
+    bc_big_case(&ref, &b, NNB_OP_LSTM, fwd, (int[]){3, 2, 2, 1, 1}, 5, &none, 1e-6);
+    const int64_t bwd[6][4] = {{B, T, H},  {B, T, I}, {4 * H, I},
+                               {4 * H, H}, {B, T, H}, {B, T, 5 * H}};
+    bc_big_case(&ref, &b, NNB_OP_LSTM_BWD, bwd, (int[]){3, 3, 2, 2, 3, 3}, 6, &none, 1e-6);
+  }
   nnb_backend_close(&b);
+}
+
+/* The gate tables this CPU runs (AVX-512 only where it has it). */
+static int runnable_tables(const dn_vec **out) {
+  int n = 0;
+  out[n++] = &dn_vec_baseline;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out[n++] = &dn_vec_avx2;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    out[n++] = &dn_vec_avx512;
+#endif
+  return n;
+}
+
+static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* The own LSTM path's gate passes, every table this CPU runs, against the
+ * formulas of docs/ops.md in double: widths that fill no vector (and
+ * whole ones), pre-activations far into saturation, with and without the
+ * previous step's state and the next step's dh. Nothing is written past
+ * the n units of each gate. */
+Test(onednn_kernels, lstm_gate_passes_match_the_formulas_on_odd_sizes) {
+  const dn_vec *vt[3];
+  int nv = runnable_tables(vt);
+  enum { MAXN = 53 };
+  static const int64_t widths[] = {1, 3, 7, 8, 13, 16, 17, 33, 53};
+  float *z = tu_rand(11, 4 * MAXN, -4.0f, 4.0f), *bias = tu_rand(12, 4 * MAXN, -1.0f, 1.0f);
+  float *cp = tu_rand(13, MAXN, -2.0f, 2.0f), *dy = tu_rand(14, MAXN, -1.0f, 1.0f);
+  float *dhn = tu_rand(15, MAXN, -1.0f, 1.0f), *dc0 = tu_rand(16, MAXN, -1.0f, 1.0f);
+  cr_assert(z && bias && cp && dy && dhn && dc0);
+  z[0] = 30.0f, z[MAXN + 1] = -40.0f, z[2 * MAXN + 2] = 95.0f, z[3 * MAXN + 2] = -100.0f;
+  float cache[5 * MAXN + 1], h[MAXN + 1], dz[4 * MAXN + 1], dc[MAXN];
+  for (int v = 0; v < nv; v++)
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++)
+      for (int with = 0; with < 2; with++) {
+        const int64_t n = widths[w];
+        /* the gates of width n: z and bias read as [4, n] */
+        cache[5 * n] = h[n] = 777.0f;
+        vt[v]->lstm_fwd(n, z, bias, with ? cp : NULL, cache, h);
+        cr_assert_eq(cache[5 * n], 777.0f, "%s lstm_fwd n=%ld wrote past the cache", vt[v]->isa,
+                     (long)n);
+        cr_assert_eq(h[n], 777.0f, "%s lstm_fwd n=%ld wrote past h", vt[v]->isa, (long)n);
+        for (int64_t u = 0; u < n; u++) {
+          double gi = sigmoid_d((double)z[u] + bias[u]);
+          double gf = sigmoid_d((double)z[n + u] + bias[n + u]);
+          double gg = tanh((double)z[2 * n + u] + bias[2 * n + u]);
+          double go = sigmoid_d((double)z[3 * n + u] + bias[3 * n + u]);
+          double c = gf * (with ? cp[u] : 0.0) + gi * gg, want[6] = {gi, gf, gg, go, c};
+          want[5] = go * tanh(c);
+          for (int q = 0; q < 6; q++) {
+            float got = q < 5 ? cache[q * n + u] : h[u];
+            cr_assert(fabs(got - want[q]) <= 2e-6 * (fabs(want[q]) + 1.0),
+                      "%s lstm_fwd n=%ld unit %ld output %d: %.9g, want %.9g", vt[v]->isa, (long)n,
+                      (long)u, q, (double)got, want[q]);
+          }
+        }
+        /* backward from this step's cache */
+        memcpy(dc, dc0, sizeof dc);
+        dz[4 * n] = 777.0f;
+        vt[v]->lstm_bwd(n, dy, with ? dhn : NULL, dc, cache, with ? cp : NULL, dz);
+        cr_assert_eq(dz[4 * n], 777.0f, "%s lstm_bwd n=%ld wrote past dz", vt[v]->isa, (long)n);
+        for (int64_t u = 0; u < n; u++) {
+          double gi = cache[u], gf = cache[n + u], gg = cache[2 * n + u], go = cache[3 * n + u];
+          double tc = tanh((double)cache[4 * n + u]), dh = dy[u] + (with ? dhn[u] : 0.0);
+          double dcu = dc0[u] + dh * go * (1.0 - tc * tc), cprev = with ? cp[u] : 0.0;
+          double want[5] = {dcu * gg * gi * (1.0 - gi), dcu * cprev * gf * (1.0 - gf),
+                            dcu * gi * (1.0 - gg * gg), dh * tc * go * (1.0 - go), dcu * gf};
+          for (int q = 0; q < 5; q++) {
+            float got = q < 4 ? dz[q * n + u] : dc[u];
+            cr_assert(fabs(got - want[q]) <= 2e-6 * (fabs(want[q]) + 1.0),
+                      "%s lstm_bwd n=%ld unit %ld output %d: %.9g, want %.9g", vt[v]->isa, (long)n,
+                      (long)u, q, (double)got, want[q]);
+          }
+        }
+      }
+  free(z), free(bias), free(cp), free(dy), free(dhn), free(dc0);
 }
 
 static void train_agrees(const char *spec, int batch, const char *options) {
@@ -175,8 +268,14 @@ Test(onednn, cnn_with_odd_channels_trains_as_the_reference) {
 Test(onednn, cnn_trains_as_the_reference_plain_unfused) {
   train_agrees("cnn", 6, "layout=plain,fuse=0");
 }
-/* both LSTM paths: the primitive (its workspace for the cache) and the own one */
-Test(onednn, lstm_trains_as_the_reference_on_the_primitive) { train_agrees("lstm", 6, NULL); }
+/* both LSTM paths: the primitive (its workspace for the cache) and the own
+ * one, and the default (the own path where the primitive runs `ref`) */
+Test(onednn, lstm_trains_as_the_reference_on_the_primitive) {
+  train_agrees("lstm", 6, "lstm=primitive");
+}
+Test(onednn, lstm_trains_as_the_reference_by_default) { train_agrees("lstm", 6, NULL); }
+/* one sequence: a single thread runs the own path's recurrence */
+Test(onednn, lstm_trains_as_the_reference_one_sequence) { train_agrees("lstm", 1, "lstm=own"); }
 Test(onednn, lstm_trains_as_the_reference_on_the_own_path) { train_agrees("lstm", 6, "lstm=own"); }
 Test(onednn, transformer_trains_as_the_reference) { train_agrees("transformer", 6, NULL); }
 Test(onednn, transformer_trains_as_the_reference_unfused) {
@@ -195,6 +294,43 @@ static int fused_nodes(nnb_backend *b, mr_run *r) {
     fused += !strncmp(k, "fused", 5);
   }
   return fused;
+}
+
+/* Which LSTM path ran is in the kernel names: lstm=own runs the own path,
+ * lstm=primitive the primitive (its forward and backward), and auto (the
+ * default) either the own path or a primitive implementation that is not
+ * oneDNN's generic `ref` one; describe() names the option. */
+Test(onednn, lstm_kernel_names_say_which_path_ran) {
+  static const char *const opts[] = {NULL, "lstm=own", "lstm=primitive"};
+  for (int o = 0; o < 3; o++)
+    for (int train = 0; train < 2; train++) {
+      nnb_backend b;
+      open_onednn(&b, opts[o]);
+      nnb_backend_info info;
+      nnb_error e = {{0}};
+      cr_assert_eq(b.vt->describe(b.ctx, &info, &e), NNB_OK, "%s", e.msg);
+      const char *want = o == 0 ? "auto" : o == 1 ? "own" : "primitive";
+      cr_expect(!strncmp(prop(&info, "lstm"), want, strlen(want)), "lstm: %s", prop(&info, "lstm"));
+      mr_run r;
+      mr_start(&r, &b, "lstm", 4, train);
+      mr_step(&r);
+      const nnb_ext_node_kernel *x = b.vt->lookup(b.ctx, NNB_EXT_NODE_KERNEL);
+      int seen = 0;
+      for (int i = 0; i < r.m.g.n_nodes; i++) {
+        nnb_op op = r.m.g.nodes[i].op;
+        if (op != NNB_OP_LSTM && op != NNB_OP_LSTM_BWD) continue;
+        const char *k = x->node_kernel(r.s.plan, i);
+        bool own = !strncmp(k, "own:", 4);
+        if (o == 1) cr_expect(own, "lstm=own: %s runs %s", r.m.g.nodes[i].name, k);
+        if (o == 2) cr_expect(!own, "lstm=primitive: %s runs %s", r.m.g.nodes[i].name, k);
+        if (o == 0)
+          cr_expect(own || strncmp(k, "ref", 3), "auto: %s runs %s", r.m.g.nodes[i].name, k);
+        seen++;
+      }
+      cr_expect_eq(seen, train ? 4 : 2, "the lstm nodes of %s", train ? "training" : "inference");
+      mr_stop(&r);
+      nnb_backend_close(&b);
+    }
 }
 
 /* In training the cnn's activations and gradients between convolutions

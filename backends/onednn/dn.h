@@ -14,14 +14,22 @@
 
 #include <nnbench/backend.h>
 
+#include "dn_vec.h"
+
+/* Where an LSTM runs (option lstm=): auto takes the LSTM primitive where
+ * oneDNN has an optimised implementation for the case and the own path
+ * where the primitive would run its generic `ref` one. */
+typedef enum { DN_LSTM_AUTO, DN_LSTM_PRIMITIVE, DN_LSTM_OWN } dn_lstm_mode;
+
 /* What every step needs from the context. Read-only during execute. */
 typedef struct dn_env {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   int threads;
-  bool fuse;           /* option fuse=0: every node on its own primitive */
-  bool blocked;        /* option layout=plain turns blocked layouts for plan-internal tensors off */
-  bool lstm_primitive; /* option lstm=own: the own LSTM path even where the primitive fits */
+  bool fuse;         /* option fuse=0: every node on its own primitive */
+  bool blocked;      /* option layout=plain turns blocked layouts for plan-internal tensors off */
+  dn_lstm_mode lstm; /* option lstm= */
+  const dn_vec *vec; /* the gate passes of the own LSTM path, for the effective ISA */
 } dn_env;
 
 #define DN_MAX_ARGS 14
@@ -261,7 +269,9 @@ nnb_status dn_prep_adam(dn_step *s, const dn_graph_info *gi, int node, nnb_error
 nnb_status dn_prep_lstm(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_lstm_bwd(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 /* dn_rnn.c: the LSTM primitive, where the graph allows it */
-bool dn_rnn_usable(const dn_step *s, const dn_graph_info *gi);
+/* Whether the primitive may replace the cache (the graph allows it) and the
+ * option asks for it, or (auto) oneDNN runs the case on more than `ref`. */
+bool dn_rnn_usable(const dn_step *s, const dn_graph_info *gi, int node);
 nnb_status dn_prep_lstm_rnn(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e);
 nnb_status dn_prep_lstm_bwd_rnn(dn_step *s, const dn_graph_info *gi, const dn_step *fwd,
                                 nnb_error *e);

@@ -37,17 +37,44 @@ static nnb_status fwd_desc(const dn_step *s, const rnn_mds *m, bool training, dn
   return dn_check(st, "describing an LSTM", s->n, e);
 }
 
-bool dn_rnn_usable(const dn_step *s, const dn_graph_info *gi) {
+/* Whether an lstm_bwd of the plan reads the forward's cache: then the
+ * forward trains and keeps its workspace. */
+static bool trains(const dn_graph_info *gi, const dn_step *s, int node) {
+  for (int i = node + 1; i < gi->g->n_nodes; i++)
+    if (gi->g->nodes[i].op == NNB_OP_LSTM_BWD && gi->g->nodes[i].in[5] == s->n->out[1]) return true;
+  return false;
+}
+
+/* Whether oneDNN runs this case on more than its generic implementation:
+ * in 2.6 only AVX-512 inference has a brgemm one, every other case is
+ * `ref:any`, slower than the own path (README). */
+static bool optimised(const dn_step *s, const dn_graph_info *gi, int node) {
+  rnn_mds m;
+  mds_of(&m, s->ti[0], s->ti[2]);
+  dnnl_rnn_desc_t d;
+  dnnl_primitive_desc_t pd;
+  nnb_error ignored = {{0}};
+  if (fwd_desc(s, &m, trains(gi, s, node), &d, &ignored) != NNB_OK ||
+      dn_make_pd(s, &d, NULL, NULL, &pd, &ignored) != NNB_OK)
+    return false;
+  const char *impl = NULL;
+  bool fast = dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
+              impl && strncmp(impl, "ref", 3) != 0;
+  dnnl_primitive_desc_destroy(pd);
+  return fast;
+}
+
+bool dn_rnn_usable(const dn_step *s, const dn_graph_info *gi, int node) {
   const nnb_graph *g = gi->g;
   int cache = s->n->out[1];
-  if (!s->env->lstm_primitive) return false;
+  if (s->env->lstm == DN_LSTM_OWN) return false;
   for (int i = 0; i < g->n_outputs; i++)
     if (g->outputs[i] == cache) return false;
   for (int i = 0; i < g->n_nodes; i++)
     for (int j = 0; j < g->nodes[i].n_in; j++)
       if (g->nodes[i].in[j] == cache && !(g->nodes[i].op == NNB_OP_LSTM_BWD && j == 5))
         return false;
-  return true;
+  return s->env->lstm == DN_LSTM_PRIMITIVE || optimised(s, gi, node);
 }
 
 /* The private memory of the forward step: the summed bias, then the
@@ -64,9 +91,7 @@ static nnb_status rnn_fwd(dn_step *s, nnb_error *e) {
 nnb_status dn_prep_lstm_rnn(dn_step *s, const dn_graph_info *gi, int node, nnb_error *e) {
   rnn_mds m;
   mds_of(&m, s->ti[0], s->ti[2]);
-  bool training = false; /* an lstm_bwd reads the cache: keep the workspace */
-  for (int i = node + 1; i < gi->g->n_nodes && !training; i++)
-    training = gi->g->nodes[i].op == NNB_OP_LSTM_BWD && gi->g->nodes[i].in[5] == s->n->out[1];
+  bool training = trains(gi, s, node); /* then keep the workspace */
   dnnl_rnn_desc_t d;
   nnb_status r = fwd_desc(s, &m, training, &d, e);
   dnnl_primitive_desc_t pd;

@@ -111,11 +111,23 @@ static nnb_status dn_describe(nnb_backend_ctx *ctx, nnb_backend_info *out, nnb_e
   nnb_info_prop(out, "threads", s);
   nnb_info_prop(out, "fusion", ctx->env.fuse ? "on" : "off");
   nnb_info_prop(out, "layout", ctx->env.blocked ? "blocked" : "plain");
-  nnb_info_prop(out, "lstm",
-                ctx->env.lstm_primitive ? "primitive where the graph allows"
-                                        : "own (GEMM per step, C gates)");
+  static const char *const lstm[] = {
+      "auto: the primitive where oneDNN has an optimised implementation, else own",
+      "primitive where the graph allows", "own"};
+  nnb_info_prop(out, "lstm", lstm[ctx->env.lstm]);
+  snprintf(s, sizeof s, "%s gates, one sgemm per thread and step", ctx->env.vec->isa);
+  nnb_info_prop(out, "lstm_own", s);
   nnb_info_prop(out, "scratchpad", "user, one per plan");
   return NNB_OK;
+}
+
+/* The gate passes for oneDNN's effective ISA (the CPU's, or the isa= cap);
+ * the ISA values are sets of feature bits. */
+static const dn_vec *vec_for(dnnl_cpu_isa_t isa) {
+  const unsigned has = (unsigned)isa;
+  if ((has & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core) return &dn_vec_avx512;
+  if ((has & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2) return &dn_vec_avx2;
+  return &dn_vec_baseline;
 }
 
 static int default_threads(void) {
@@ -173,13 +185,18 @@ static nnb_status dn_init(const nnb_backend_config *cfg, nnb_backend_ctx **out, 
   }
   c->env.blocked = !strcmp(layout, "blocked");
   c->env.fuse = nnb_config_int(cfg, "fuse", 1) != 0;
-  char lstm[16] = "primitive";
+  char lstm[16] = "auto";
   opt_str(cfg, "lstm", lstm, sizeof lstm);
-  if (strcmp(lstm, "primitive") && strcmp(lstm, "own")) {
+  c->env.lstm = !strcmp(lstm, "auto")        ? DN_LSTM_AUTO
+                : !strcmp(lstm, "primitive") ? DN_LSTM_PRIMITIVE
+                : !strcmp(lstm, "own")       ? DN_LSTM_OWN
+                                             : (dn_lstm_mode)-1;
+  if ((int)c->env.lstm < 0) {
     free(c);
-    return nnb_fail(e, NNB_ERR_INVALID, "onednn: option lstm=%s: expected primitive or own", lstm);
+    return nnb_fail(e, NNB_ERR_INVALID, "onednn: option lstm=%s: expected auto, primitive or own",
+                    lstm);
   }
-  c->env.lstm_primitive = !strcmp(lstm, "primitive");
+  c->env.vec = vec_for(dnnl_get_effective_cpu_isa());
   /* oneDNN reads omp_get_max_threads() and some primitives keep the count
    * they were created with: set once here, before any primitive exists. */
   c->threads_before = omp_get_max_threads();
