@@ -14,10 +14,11 @@
 
 #define IDX_IMAGES 0x00000803u
 #define IDX_LABELS 0x00000801u
-#define MAX_SIDE 16384u              /* rows, cols */
-#define MAX_COUNT 0x7fffffffu        /* images, labels */
-#define CHUNK_BYTES (1u << 20)       /* read this much at a time */
-#define FIRST_IMAGES ((int64_t)4096) /* grow the output from here: a lying header costs nothing */
+#define MAX_SIDE 16384u                 /* rows, cols */
+#define MAX_COUNT 0x7fffffffu           /* images, labels */
+#define CHUNK_BYTES (1u << 20)          /* read this much at a time */
+#define FIRST_PIXELS ((int64_t)1 << 22) /* grow the output from here: a lying header costs little  \
+                                         */
 
 typedef struct reader {
   const char *path;
@@ -126,38 +127,39 @@ static nnb_status read_header(reader *r, uint32_t magic, int ndims, uint32_t *di
 }
 
 /* Images: reads n images of `per` bytes each into d->images as pixel/255,
- * growing the buffer as data actually arrives. */
+ * in chunks of at most CHUNK_BYTES, growing the buffer (doubling, in
+ * pixels) only as data actually arrives: a header that claims a few huge
+ * images costs no more memory than one that claims many small ones. */
 static nnb_status read_images(reader *r, const uint32_t *dim, int64_t n, nnb_dataset *d,
                               nnb_error *e) {
-  int64_t per = (int64_t)dim[1] * dim[2];
-  int64_t step = CHUNK_BYTES / per > 0 ? CHUNK_BYTES / per : 1; /* images per read */
-  unsigned char *raw = malloc((size_t)(step * per));
+  const int64_t per = (int64_t)dim[1] * dim[2], total = n * per; /* pixels */
+  unsigned char *raw = malloc(CHUNK_BYTES);
   if (!raw) return nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory", r->path);
   nnb_status st = NNB_OK;
   int64_t have = 0, cap = 0;
-  while (st == NNB_OK && have < n) {
-    int64_t want = n - have < step ? n - have : step;
+  while (st == NNB_OK && have < total) {
+    int64_t want = total - have < (int64_t)CHUNK_BYTES ? total - have : (int64_t)CHUNK_BYTES;
     if (have + want > cap) {
-      int64_t grow = cap ? cap * 2 : FIRST_IMAGES;
+      int64_t grow = cap ? cap * 2 : FIRST_PIXELS;
       if (grow < have + want) grow = have + want;
-      if (grow > n) grow = n;
-      float *p = realloc(d->images, (size_t)(grow * per) * sizeof *p);
+      if (grow > total) grow = total;
+      float *p = realloc(d->images, (size_t)grow * sizeof *p);
       if (!p) {
         st = nnb_fail(e, NNB_ERR_NOMEM, "%s: out of memory for %lld images of %ux%u", r->path,
-                      (long long)grow, dim[1], dim[2]);
+                      (long long)(grow / per + 1), dim[1], dim[2]);
         break;
       }
       d->images = p, cap = grow;
     }
     size_t got = 0;
-    st = read_upto(r, raw, (size_t)(want * per), &got, e);
+    st = read_upto(r, raw, (size_t)want, &got, e);
     if (st != NNB_OK) break;
-    float *dst = d->images + have * per;
+    float *dst = d->images + have;
     for (size_t i = 0; i < got; i++) dst[i] = (float)raw[i] / 255.0f;
-    if (got < (size_t)(want * per))
+    if (got < (size_t)want)
       st = nnb_fail(e, NNB_ERR_FORMAT,
                     "%s: truncated: header says %u images of %ux%u, file ends after %lld of them",
-                    r->path, dim[0], dim[1], dim[2], (long long)(have + (int64_t)got / per));
+                    r->path, dim[0], dim[1], dim[2], (long long)((have + (int64_t)got) / per));
     have += want;
   }
   free(raw);
