@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nnbench/host_buffer.h>
 #include <nnbench/nnbench.h>
 
 #include "backend_cases.h"
@@ -20,6 +21,7 @@
 #include "ob_coretype.h"
 #include "ob_vec.h"
 #include "testutil.h"
+#include "weights.h"
 
 static nnb_backend ref;
 
@@ -71,18 +73,24 @@ Test(openblas, describe_records_version_config_and_core_type) {
   if (ob_cpu_has_avx512(&cpu) && !(nnb && nnb[0]))
     cr_expect(ob_coretype_is_avx512(core), "AVX-512 CPU but core type %s (%s)", core,
               prop(&info, "core_type_reason"));
-  /* the LSTM's step products: packed by default on the AVX2 table only */
-  cr_expect_str_eq(prop(&info, "lstm_step_gemm"), !strcmp(prop(&info, "vector_isa"), "avx2")
-                                                      ? "packed once per op"
-                                                      : "OpenBLAS sgemm");
+  /* the backend's own GEMMs: on by default on the AVX2 table only, and
+   * each option turns its own on or off */
+  static const char *const own[][3] = {{"lstm_packed", "lstm_step_gemm", "packed once per op"},
+                                       {"prepack", "unwritten_weights", "packed once per change"},
+                                       {"fewrow", "fewrow_gemm", "in place"}};
+  bool avx2 = !strcmp(prop(&info, "vector_isa"), "avx2");
+  for (int i = 0; i < 3; i++)
+    cr_expect_str_eq(prop(&info, own[i][1]), avx2 ? own[i][2] : "OpenBLAS sgemm", "%s", own[i][1]);
   nnb_backend_close(&ob);
-  for (int packed = 0; packed < 2; packed++) {
-    open_openblas(&ob, packed ? "lstm_packed=1" : "lstm_packed=0");
-    cr_assert_eq(ob.vt->describe(ob.ctx, &info, &e), NNB_OK, "%s", e.msg);
-    cr_expect_str_eq(prop(&info, "lstm_step_gemm"),
-                     packed ? "packed once per op" : "OpenBLAS sgemm");
-    nnb_backend_close(&ob);
-  }
+  for (int i = 0; i < 3; i++)
+    for (int on = 0; on < 2; on++) {
+      char opt[64];
+      snprintf(opt, sizeof opt, "%s=%d", own[i][0], on);
+      open_openblas(&ob, opt);
+      cr_assert_eq(ob.vt->describe(ob.ctx, &info, &e), NNB_OK, "%s", e.msg);
+      cr_expect_str_eq(prop(&info, own[i][1]), on ? own[i][2] : "OpenBLAS sgemm", "%s", opt);
+      nnb_backend_close(&ob);
+    }
 }
 
 Test(openblas, every_op_matches_the_reference) {
@@ -114,6 +122,16 @@ Test(openblas, large_cases_take_the_parallel_paths) {
     const int64_t sh[2][4] = {{ta ? 20 : 1600, ta ? 1600 : 20}, {20, 700}};
     nnb_attr at = {.matmul = {ta, 0}};
     bc_big_case(&ref, &ob, NNB_OP_MATMUL, sh, (int[]){2, 2}, 2, &at, 1e-6);
+  }
+  { /* few rows against 8.6 MB of weight, and a short K into 8.6 MB of C
+     * (over 4 MiB per thread): the in-place kernels where the option asks */
+    nnb_backend few;
+    open_openblas(&few, "fewrow=1,prepack=0");
+    const int64_t nt[2][4] = {{40, 1200}, {1800, 1200}}, tn[2][4] = {{20, 1800}, {20, 1200}};
+    nnb_attr at_nt = {.matmul = {0, 1}}, at_tn = {.matmul = {1, 0}};
+    bc_big_case(&ref, &few, NNB_OP_MATMUL, nt, (int[]){2, 2}, 2, &at_nt, 1e-6);
+    bc_big_case(&ref, &few, NNB_OP_MATMUL, tn, (int[]){2, 2}, 2, &at_tn, 1e-6);
+    nnb_backend_close(&few);
   }
   { /* bias gradient: per-thread partial sums */
     const int64_t sh[1][4] = {{4096, 72}};
@@ -241,6 +259,84 @@ Test(openblas, inference_agrees_fused_or_not) {
 
 /* Workspaces are made in prepare: running a plan allocates nothing the
  * backend counts. */
+/* Weights no node writes are packed once (prepack=1) and packed again
+ * after an upload changed them: logits against the reference before and
+ * after new weights arrive; prepack=0 for the same bits' worth of answer. */
+Test(openblas, packed_weights_agree_and_follow_uploads) {
+  static const char *const specs[] = {"mlp", "cnn"};
+  nnb_backend packed, plain;
+  open_openblas(&packed, "prepack=1");
+  open_openblas(&plain, "prepack=0");
+  for (int k = 0; k < 2; k++) {
+    mr_run a, b, c;
+    nnb_memory_stats m0, m1, m2;
+    plain.vt->memory_stats(plain.ctx, &m0);
+    mr_start(&a, &ref, specs[k], 16, 0);
+    mr_start(&c, &plain, specs[k], 16, 0);
+    plain.vt->memory_stats(plain.ctx, &m1);
+    packed.vt->memory_stats(packed.ctx, &m2);
+    mr_start(&b, &packed, specs[k], 16, 0);
+    nnb_memory_stats m3;
+    packed.vt->memory_stats(packed.ctx, &m3);
+    /* the packed copy is counted: more than the unpacked plan holds */
+    cr_expect_gt(m3.current_bytes - m2.current_bytes, m1.current_bytes - m0.current_bytes,
+                 "%s: no weight was kept packed", specs[k]);
+    int64_t n = nnb_numel(&a.m.g.tensors[a.m.logits]);
+    for (int round = 0; round < 2; round++) {
+      if (round == 1) { /* new weights, through upload */
+        nnb_weights w;
+        nnb_error e = {{0}};
+        cr_assert_eq(nnb_weights_init(&a.m, 11, &w, &e), NNB_OK, "%s", e.msg);
+        mr_run *runs[3] = {&a, &b, &c};
+        for (int r = 0; r < 3; r++)
+          cr_assert_eq(nnb_weights_to_session(&runs[r]->m, &runs[r]->s, &w, &e), NNB_OK, "%s",
+                       e.msg);
+        nnb_weights_free(&w);
+      }
+      mr_step(&a), mr_step(&b), mr_step(&c), mr_step(&b);
+      float *la = mr_fetch(&a, a.m.logits), *lb = mr_fetch(&b, b.m.logits),
+            *lc = mr_fetch(&c, c.m.logits);
+      double eb = mr_nmse(lb, la, n), ec = mr_nmse(lc, la, n);
+      cr_expect_leq(eb, 1e-8, "%s, weights %d, packed once: NMSE %.3g", specs[k], round, eb);
+      cr_expect_leq(ec, 1e-8, "%s, weights %d, OpenBLAS: NMSE %.3g", specs[k], round, ec);
+      free(la), free(lb), free(lc);
+    }
+    mr_stop(&a), mr_stop(&b), mr_stop(&c);
+  }
+  nnb_backend_close(&plain);
+  nnb_backend_close(&packed);
+}
+
+/* A watch is marked by writes that overlap it, from an upload or from
+ * another plan, never by its owner's own writes; removed, it is not. */
+Test(openblas, host_watches_see_overlapping_writes) {
+  nnb_memory_stats mem = {0};
+  nnb_buffer *buf = NULL;
+  nnb_error e = {{0}};
+  cr_assert_eq(nnb_host_buffer_alloc(&mem, "test", 256, &buf, &e), NNB_OK);
+  nnb_host_watch w1, w2;
+  int owner1, owner2;
+  nnb_host_watch_add(buf, &w1, 64, 64, &owner1);
+  nnb_host_watch_add(buf, &w2, 192, 32, &owner2);
+  cr_expect(w1.changed && w2.changed, "a new watch starts changed");
+  w1.changed = w2.changed = false;
+  float v[16] = {0};
+  cr_assert_eq(nnb_host_buffer_upload("test", buf, 0, v, 64, &e), NNB_OK);
+  cr_expect(!w1.changed && !w2.changed, "bytes [0, 64) are outside both");
+  cr_assert_eq(nnb_host_buffer_upload("test", buf, 124, v, 8, &e), NNB_OK);
+  cr_expect(w1.changed && !w2.changed, "bytes [124, 132) overlap the first only");
+  w1.changed = false;
+  nnb_host_mark_written(buf, 100, 100, &owner1);
+  cr_expect(!w1.changed && w2.changed, "the owner's own writes do not count");
+  w2.changed = false;
+  nnb_host_watch_remove(buf, &w2);
+  nnb_host_mark_written(buf, 0, 256, NULL);
+  cr_expect(w1.changed && !w2.changed, "a removed watch is not marked");
+  nnb_host_watch_remove(buf, &w1);
+  cr_expect_null(buf->watch);
+  nnb_host_buffer_free(&mem, buf);
+}
+
 Test(openblas, execute_allocates_nothing) {
   nnb_backend ob;
   open_openblas(&ob, NULL);
@@ -415,6 +511,62 @@ Test(openblas_kernels, gemm_small_matches_a_plain_product) {
           cr_assert_eq(c[j], 12345.0f, "%s gemm_small wrote past row 0", vt[v]->isa);
       }
   free(a), free(b), free(c);
+}
+
+/* The few-row kernels (A B^T by dot products; A^T B with a short k)
+ * against a plain loop on every table: rows, columns and k not multiples
+ * of the register tiles, k across several of the kernels' blocks, alpha,
+ * C = and C +=, leading dimensions wider than the rows; nothing past n
+ * columns written. */
+Test(openblas_kernels, fewrow_gemms_match_a_plain_product) {
+  const ob_vec *vt[3];
+  int nv = runnable_tables(vt);
+  static const int64_t sizes[][3] = {{1, 1, 1},     {2, 3, 7},      {3, 4, 8},    {7, 17, 9},
+                                     {32, 40, 600}, {13, 18, 1100}, {6, 16, 256}, {5, 33, 257},
+                                     {64, 9, 31},   {70, 150, 20}};
+  enum { MAXD = 1100, LD = MAXD + 3 };
+  float *a = tu_rand(7, 64 * LD + LD, -1.0f, 1.0f), *b = tu_rand(8, MAXD * LD, -1.0f, 1.0f);
+  float *c0 = tu_rand(9, 64 * LD, -1.0f, 1.0f), *c = malloc(64 * LD * sizeof *c);
+  cr_assert(a && b && c0 && c);
+  for (int v = 0; v < nv; v++)
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+      for (int form = 0; form < 4; form++) { /* kernel (nt, tn) x (C =, C +=) */
+        bool tn = form / 2, acc = form & 1;
+        int64_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+        if (tn) { /* the short side is k, the long one m */
+          int64_t t = m;
+          m = k, k = t;
+        }
+        if (m > 64 && !tn) continue;
+        int64_t lda = (tn ? m : k) + 3, ldb = (tn ? n : k) + 1, ldc = n + 5;
+        memcpy(c, c0, 64 * LD * sizeof *c);
+        if (tn)
+          vt[v]->gemm_tn_short(m, n, k, 0.5f, a, lda, b, ldb, c, ldc, acc);
+        else
+          vt[v]->gemm_nt_dot(m, n, k, 0.5f, a, lda, b, ldb, c, ldc, acc);
+        for (int64_t i = 0; i < m; i++) {
+          for (int64_t j = 0; j < n; j++) {
+            double want = 0.0, mag = 0.0;
+            for (int64_t p = 0; p < k; p++) {
+              double x = tn ? a[p * lda + i] : a[i * lda + p];
+              double y = tn ? b[p * ldb + j] : b[j * ldb + p];
+              want += x * y, mag += fabs(x * y);
+            }
+            want = 0.5 * want + (acc ? c0[i * ldc + j] : 0.0);
+            mag = 0.5 * mag + fabs(c0[i * ldc + j]);
+            cr_assert(fabs(c[i * ldc + j] - want) <= 1e-6 * (mag + 1.0),
+                      "%s fewrow tn %d acc %d %ldx%ldx%ld: C[%ld,%ld] = %g, want %g", vt[v]->isa,
+                      tn, acc, (long)m, (long)n, (long)k, (long)i, (long)j, (double)c[i * ldc + j],
+                      want);
+          }
+          for (int64_t j = n; j < ldc; j++)
+            cr_assert_eq(c[i * ldc + j], c0[i * ldc + j], "%s fewrow tn %d wrote past column %ld",
+                         vt[v]->isa, tn, (long)n);
+        }
+        for (int64_t i = m * ldc; i < 64 * LD; i++)
+          cr_assert_eq(c[i], c0[i], "%s fewrow tn %d wrote past row %ld", vt[v]->isa, tn, (long)m);
+      }
+  free(a), free(b), free(c0), free(c);
 }
 
 Test(openblas_kernels, pooling_finds_the_first_maximum_as_the_reference) {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <nnbench/backend.h>
+#include <nnbench/host_buffer.h>
 
 #include "ob_blas.h"
 #include "ob_vec.h"
@@ -22,7 +23,17 @@ typedef struct ob_env {
   int lstm_split;    /* option lstm_split: -1 auto, 0 by sequences, 1 by units */
   int lstm_input;    /* option lstm_input: -1 auto, 0 all steps' x w_ih^T at once, 1 per step */
   int lstm_packed;   /* option lstm_packed: -1 auto, 0 OpenBLAS per step, 1 weights packed once */
+  int fewrow;        /* option fewrow: -1 auto, 0 OpenBLAS, 1 few-row products in place */
+  int prepack;       /* option prepack: -1 auto, 0 OpenBLAS, 1 unwritten weights packed once */
 } ob_env;
+
+/* A weight kept packed across steps (ob_prepack.c). */
+typedef struct ob_prepack {
+  nnb_host_watch watch; /* set when the weight was written since it was packed */
+  nnb_buffer *buf;      /* the weight's buffer, which holds the watch */
+  float *panels;
+  size_t bytes;
+} ob_prepack;
 
 /* How a node finishes its output when the node after it is folded in. */
 typedef enum ob_fuse {
@@ -48,6 +59,7 @@ typedef struct ob_step {
   ob_fuse fuse;    /* the next node folded into this step */
   float *relu_out; /* where that node's output goes when fuse != OB_FUSE_NONE */
   bool skip;       /* folded into the step before it */
+  ob_prepack *pp;  /* matmul: its weight packed once, or NULL */
 } ob_step;
 
 typedef nnb_status (*ob_kernel)(const ob_step *s, nnb_error *e);
@@ -116,6 +128,18 @@ void ob_epilogue_apply(const ob_epilogue *ep, float *c, int64_t ldc, int64_t i0,
 
 nnb_status ob_matmul(const ob_step *s, nnb_error *e);
 
+/* ob_prepack.c: whether node's weight is kept packed across steps (a
+ * matmul X W^T whose W no node of g writes: option prepack), the packed
+ * copy's life, and C = A W^T on it, split over the team by panels, the
+ * epilogue (may be NULL) on each block; A [m, k], C [m, n]. */
+bool ob_prepack_on(const ob_env *env);
+bool ob_prepack_wanted(const ob_env *env, const nnb_graph *g, const nnb_binding *bind, int node);
+nnb_status ob_prepack_create(ob_step *s, const nnb_graph *g, const nnb_binding *bind,
+                             const void *owner, nnb_memory_stats *mem, nnb_error *e);
+void ob_prepack_free(ob_prepack *pp, nnb_memory_stats *mem);
+void ob_prepack_gemm(const ob_step *s, int64_t m, int64_t n, int64_t k, const float *a,
+                     const float *w, float *c, const ob_epilogue *ep);
+
 /* ob_conv.c -------------------------------------------------------------- */
 nnb_status ob_conv2d(const ob_step *s, nnb_error *e);
 nnb_status ob_conv2d_bwd_data(const ob_step *s, nnb_error *e);
@@ -167,6 +191,10 @@ size_t ob_lstm_bwd_ws(const ob_step *s);
 /* Whether the LSTM's per-step products run on weights packed once per op
  * (ob_vec_pgemm.c) rather than as OpenBLAS's calls: option lstm_packed. */
 bool ob_lstm_packed(const ob_env *env);
+/* Whether products with few rows or a short k against a large operand run
+ * the vector table's in-place kernels (ob_vec_fgemm.c) rather than
+ * OpenBLAS: option fewrow. */
+bool ob_fewrow(const ob_env *env);
 
 /* ob_attn.c -------------------------------------------------------------- */
 nnb_status ob_attention(const ob_step *s, nnb_error *e);

@@ -44,6 +44,30 @@ static void sgemv(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int
 #define SHORT_K 64
 #define C_BLOCK_BYTES (1 << 20)
 
+/* Few rows (or a short k) against an operand of megabytes: OpenBLAS would
+ * pack that operand on every call (and zero C first for beta = 0), which at
+ * 32 rows against a 2816 x 2816 weight was about 40% of its time on Zen 3;
+ * the vector table's kernels read it in place (ob_vec_fgemm.c). Measured on
+ * AVX2 only, so elsewhere OpenBLAS stays unless the option asks. */
+#define FEW_ROWS 64
+#define FEW_BIG_BYTES (4 << 20)
+
+bool ob_fewrow(const ob_env *env) {
+  if (env->fewrow >= 0) return env->fewrow == 1;
+  return env->vec == &ob_vec_avx2;
+}
+
+static bool fewrow(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                   float beta) {
+  if ((beta != 0.0f && beta != 1.0f) || !ob_fewrow(env)) return false;
+  double big = (double)sizeof(float);
+  if (!ta && tb) /* A [m, k] B [n, k]^T: few rows of A against B */
+    return m <= FEW_ROWS && big * (double)n * (double)k >= FEW_BIG_BYTES;
+  if (ta && !tb) /* A [k, m]^T B [k, n], short k: C is the large one */
+    return k <= FEW_ROWS && big * (double)m * (double)n >= FEW_BIG_BYTES;
+  return false;
+}
+
 void ob_sgemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
               int64_t ldc) {
@@ -55,6 +79,13 @@ void ob_sgemm(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t
   }
   if (m == 1 || n == 1) { /* a matrix-vector product */
     sgemv(env, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  if (fewrow(env, ta, tb, m, n, k, beta)) {
+    if (tb)
+      env->vec->gemm_nt_dot(m, n, k, alpha, a, lda, b, ldb, c, ldc, beta == 1.0f);
+    else
+      env->vec->gemm_tn_short(m, n, k, alpha, a, lda, b, ldb, c, ldc, beta == 1.0f);
     return;
   }
   int64_t rows = m; /* rows of C per call */
@@ -169,6 +200,10 @@ nnb_status ob_matmul(const ob_step *s, nnb_error *e) {
                     .relu_inplace = s->fuse == OB_FUSE_RELU_ONLY};
   bool any_ep = ep.col_bias || s->fuse != OB_FUSE_NONE;
 
+  if (s->pp) { /* (ob_prepack_wanted: shared_b, !ta, tb) */
+    ob_prepack_gemm(s, batches * m, n, k, a, b, c, any_ep ? &ep : NULL);
+    return NNB_OK;
+  }
   if (shared_b && !ta) { /* the leading dims of a are just more rows: one GEMM */
     ob_gemm(s->env, false, tb, batches * m, n, k, 1.0f, a, a_cols, b, b_cols, 0.0f, c, n,
             any_ep ? &ep : NULL);

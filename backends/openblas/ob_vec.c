@@ -320,4 +320,6 @@ const ob_vec OB_VEC_TABLE = {
     .gemm_small = OB_VEC_FN(ob_vk_gemm_small),
     .pack_panels = OB_VEC_FN(ob_vk_pack_panels),
     .gemm_packed = OB_VEC_FN(ob_vk_gemm_packed),
+    .gemm_nt_dot = OB_VEC_FN(ob_vk_gemm_nt_dot),
+    .gemm_tn_short = OB_VEC_FN(ob_vk_gemm_tn_short),
 };

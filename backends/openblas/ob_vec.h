@@ -84,6 +84,14 @@ typedef struct ob_vec {
    * (kp = k); A and C row-major, leading dimensions lda and ldc. */
   void (*gemm_packed)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *bp,
                       float *c, int64_t ldc, bool acc);
+  /* Products against a large operand that OpenBLAS would pack on every
+   * call, read in place, C written once (acc: C +=), row-major
+   * (ob_vec_fgemm.c): C [m, n] = alpha A [m, k] B [n, k]^T with few rows m;
+   * C [m, n] = alpha A^T B, A [k, m], B [k, n], with a short k. */
+  void (*gemm_nt_dot)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                      const float *b, int64_t ldb, float *c, int64_t ldc, bool acc);
+  void (*gemm_tn_short)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, float *c, int64_t ldc, bool acc);
 } ob_vec;
 
 extern const ob_vec ob_vec_avx512, ob_vec_avx2, ob_vec_baseline;

@@ -1,5 +1,6 @@
 /* Names of the kernels that ob_vec.c's table gathers from the other files
- * compiled once per ISA (ob_vec_move.c, ob_vec_gemm.c, ob_vec_pgemm.c):
+ * compiled once per ISA (ob_vec_move.c, ob_vec_gemm.c, ob_vec_pgemm.c,
+ * ob_vec_fgemm.c):
  * each ISA's build gets its own symbols (ob_vk_copy_rows_avx2, ...),
  * CMake's OB_VEC_SUFFIX naming the ISA. Included only by those files. */
 #ifndef NNB_OB_VEC_ISA_H
@@ -29,5 +30,11 @@ void OB_VEC_FN(ob_vk_pack_panels)(int64_t n, int64_t k, const float *w, int64_t 
                                   float *bp, int64_t kp);
 void OB_VEC_FN(ob_vk_gemm_packed)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                                   const float *bp, float *c, int64_t ldc, bool acc);
+void OB_VEC_FN(ob_vk_gemm_nt_dot)(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                                  int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                  bool acc);
+void OB_VEC_FN(ob_vk_gemm_tn_short)(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                                    int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                    bool acc);
 
 #endif

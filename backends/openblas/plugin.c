@@ -19,11 +19,20 @@ struct nnb_backend_ctx {
   nnb_memory_stats mem;
 };
 
+/* Bytes a node writes, for the watches of other plans on the same
+ * buffers (weights they keep packed). */
+typedef struct ob_span {
+  nnb_buffer *buf;
+  uint64_t off, n;
+} ob_span;
+
 struct nnb_plan {
   int n_steps;
   ob_step *steps;
   float *ws; /* one workspace, shared by the steps: they run one at a time */
   size_t ws_bytes;
+  ob_span *writes; /* every node output */
+  int n_writes;
 };
 
 static const char *variant_name(int parallel) {
@@ -70,6 +79,9 @@ static nnb_status ob_describe(nnb_backend_ctx *ctx, nnb_backend_info *out, nnb_e
   nnb_info_prop(out, "relu_fusion", ctx->fuse ? "on" : "off");
   nnb_info_prop(out, "lstm_step_gemm",
                 ob_lstm_packed(&ctx->env) ? "packed once per op" : "OpenBLAS sgemm");
+  nnb_info_prop(out, "fewrow_gemm", ob_fewrow(&ctx->env) ? "in place" : "OpenBLAS sgemm");
+  nnb_info_prop(out, "unwritten_weights",
+                ob_prepack_on(&ctx->env) ? "packed once per change" : "OpenBLAS sgemm");
   return NNB_OK;
 }
 
@@ -104,6 +116,8 @@ static nnb_status ob_init(const nnb_backend_config *cfg, nnb_backend_ctx **out, 
   c->env.lstm_split = (int)nnb_config_int(cfg, "lstm_split", -1);
   c->env.lstm_input = (int)nnb_config_int(cfg, "lstm_input", -1);
   c->env.lstm_packed = (int)nnb_config_int(cfg, "lstm_packed", -1);
+  c->env.fewrow = (int)nnb_config_int(cfg, "fewrow", -1);
+  c->env.prepack = (int)nnb_config_int(cfg, "prepack", -1);
   *out = c;
   return NNB_OK;
 }
@@ -173,10 +187,34 @@ static void plan_fusion(const nnb_graph *g, const nnb_binding *bind, const int *
 
 static void ob_plan_free(nnb_backend_ctx *ctx, nnb_plan *p) {
   if (!p) return;
+  for (int i = 0; p->steps && i < p->n_steps; i++) ob_prepack_free(p->steps[i].pp, &ctx->mem);
+  free(p->writes);
   if (p->ws) ctx->mem.current_bytes -= p->ws_bytes;
   free(p->ws);
   free(p->steps);
   free(p);
+}
+
+/* Weights kept packed across steps, and the spans this plan's nodes write
+ * (another plan may keep packed what this one writes). */
+static nnb_status plan_prepack(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_binding *bind,
+                               nnb_plan *p, nnb_error *e) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (!ob_prepack_wanted(&ctx->env, g, bind, i)) continue;
+    nnb_status st = ob_prepack_create(&p->steps[i], g, bind, p, &ctx->mem, e);
+    if (st != NNB_OK) return st;
+  }
+  int n = 0;
+  for (int i = 0; i < g->n_nodes; i++) n += g->nodes[i].n_out;
+  p->writes = calloc((size_t)n + 1, sizeof *p->writes);
+  if (!p->writes) return nnb_fail(e, NNB_ERR_NOMEM, "openblas: out of memory preparing a plan");
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int j = 0; j < g->nodes[i].n_out; j++) {
+      int t = g->nodes[i].out[j];
+      p->writes[p->n_writes++] =
+          (ob_span){bind[t].buffer, bind[t].offset, nnb_nbytes(&g->tensors[t])};
+    }
+  return NNB_OK;
 }
 
 static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb_binding *bind,
@@ -225,6 +263,11 @@ static nnb_status ob_prepare(nnb_backend_ctx *ctx, const nnb_graph *g, const nnb
   nnb_host_count_alloc(&ctx->mem, p->ws_bytes);
   for (int i = 0; i < g->n_nodes; i++) p->steps[i].ws = p->ws;
   p->n_steps = g->n_nodes;
+  nnb_status st = plan_prepack(ctx, g, bind, p, e);
+  if (st != NNB_OK) {
+    ob_plan_free(ctx, p);
+    return st;
+  }
   *out = p;
   return NNB_OK;
 }
@@ -233,12 +276,19 @@ static nnb_status run_step(const ob_step *s, nnb_error *e) {
   return s->skip ? NNB_OK : s->run(s, e);
 }
 
+/* After a plan ran (or failed part way): what it wrote is changed for any
+ * other plan that keeps it packed. */
+static void mark_writes(const nnb_plan *p) {
+  for (int i = 0; i < p->n_writes; i++)
+    if (p->writes[i].buf->watch)
+      nnb_host_mark_written(p->writes[i].buf, p->writes[i].off, p->writes[i].n, p);
+}
+
 static nnb_status ob_execute(nnb_backend_ctx *ctx, nnb_plan *p, nnb_error *e) {
-  for (int i = 0; i < p->n_steps; i++) {
-    nnb_status s = run_step(&p->steps[i], e);
-    if (s != NNB_OK) return s;
-  }
-  return NNB_OK;
+  nnb_status s = NNB_OK;
+  for (int i = 0; i < p->n_steps && s == NNB_OK; i++) s = run_step(&p->steps[i], e);
+  mark_writes(p);
+  return s;
 }
 
 static nnb_status ob_sync(nnb_backend_ctx *ctx, nnb_error *e) { return NNB_OK; }
@@ -254,13 +304,14 @@ static double now_s(void) {
 /* A node folded into the node before it shows 0 s: its time is in that
  * node's. */
 static nnb_status ob_profile(nnb_backend_ctx *ctx, nnb_plan *p, double *secs, nnb_error *e) {
-  for (int i = 0; i < p->n_steps; i++) {
+  nnb_status s = NNB_OK;
+  for (int i = 0; i < p->n_steps && s == NNB_OK; i++) {
     double t0 = now_s();
-    nnb_status s = run_step(&p->steps[i], e);
+    s = run_step(&p->steps[i], e);
     secs[i] = now_s() - t0;
-    if (s != NNB_OK) return s;
   }
-  return NNB_OK;
+  mark_writes(p);
+  return s;
 }
 
 static const nnb_backend_vtable openblas_vtable = {

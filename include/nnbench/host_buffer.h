@@ -10,7 +10,21 @@
 
 #include "backend.h"
 
+/* A range of a buffer that a plan keeps a copy of in another form (a
+ * weight packed once for its GEMM kernel): every write into the range
+ * through upload, or by another plan's nodes (nnb_host_mark_written), sets
+ * `changed`, so the plan knows to derive its copy again before it next
+ * reads it. Owned by the plan: linked into the buffer in prepare
+ * (nnb_host_watch_add), out of it in plan_free (nnb_host_watch_remove). */
+typedef struct nnb_host_watch {
+  uint64_t off, end;
+  const void *owner; /* the plan: its own nodes never write the range */
+  bool changed;
+  struct nnb_host_watch *next;
+} nnb_host_watch;
+
 struct nnb_buffer {
+  nnb_host_watch *watch; /* ranges plans keep copies of; NULL: none */
   uint64_t size;
   unsigned char *data; /* 64-byte aligned, so results never depend on where malloc put them,
                           with one spare cache line after the end, so a vector loop may
@@ -55,10 +69,33 @@ static inline nnb_status nnb_host_buffer_range(const char *who, const nnb_buffer
   return NNB_OK;
 }
 
+/* Marks every watch of b that [off, off + n) overlaps and that `by` (a
+ * plan, or NULL for an upload) does not own as changed. */
+static inline void nnb_host_mark_written(nnb_buffer *b, uint64_t off, uint64_t n, const void *by) {
+  for (nnb_host_watch *w = b->watch; w; w = w->next)
+    if (w->owner != by && off < w->end && w->off < off + n) w->changed = true;
+}
+
+static inline void nnb_host_watch_add(nnb_buffer *b, nnb_host_watch *w, uint64_t off, uint64_t n,
+                                      const void *owner) {
+  w->off = off, w->end = off + n, w->owner = owner, w->changed = true;
+  w->next = b->watch;
+  b->watch = w;
+}
+
+static inline void nnb_host_watch_remove(nnb_buffer *b, nnb_host_watch *w) {
+  for (nnb_host_watch **p = &b->watch; *p; p = &(*p)->next)
+    if (*p == w) {
+      *p = w->next;
+      return;
+    }
+}
+
 static inline nnb_status nnb_host_buffer_upload(const char *who, nnb_buffer *b, uint64_t off,
                                                 const void *src, uint64_t n, nnb_error *e) {
   nnb_status st = nnb_host_buffer_range(who, b, off, n, e);
   if (st == NNB_OK) memcpy(b->data + off, src, n);
+  if (st == NNB_OK) nnb_host_mark_written(b, off, n, NULL);
   return st;
 }
 
