@@ -20,6 +20,7 @@
 #include "modelrun.h"
 #include "ob_coretype.h"
 #include "ob_vec.h"
+#include "split_step.h"
 #include "testutil.h"
 #include "weights.h"
 
@@ -303,6 +304,67 @@ Test(openblas, packed_weights_agree_and_follow_uploads) {
     }
     mr_stop(&a), mr_stop(&b), mr_stop(&c);
   }
+  nnb_backend_close(&plain);
+  nnb_backend_close(&packed);
+}
+
+/* Weights a training graph updates are never kept packed: one plan
+ * (the updates are its nodes), or two plans on the same bindings (data-
+ * parallel training: the first reads the weights and may keep them
+ * packed, the second writes them). Each step's loss must be the loss at
+ * the updated weights, as with nothing packed. */
+Test(openblas, packed_weights_follow_the_updates) {
+  nnb_backend packed, plain;
+  nnb_error e = {{0}};
+  open_openblas(&packed, "prepack=1");
+  open_openblas(&plain, "prepack=0");
+  nnb_model m;
+  nnb_model_spec spec;
+  nnb_input_shape in = {1, 28, 28, 10};
+  nnb_opt_config opt = {NNB_OPT_ADAM, 1e-2f, 0, 0.9f, 0.999f, 1e-8f};
+  cr_assert_eq(nnb_model_parse("mlp", &spec, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_model_build(&spec, &in, 16, 1, &m, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_autodiff(&m.g, m.loss, &opt, NULL, &e), NNB_OK, "%s", e.msg);
+  nnb_graph_mark_output(&m.g, m.loss);
+  nnb_session whole, whole_packed;
+  nnb_split_step split;
+  cr_assert_eq(nnb_session_create(&plain, &m.g, &whole, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_session_create(&packed, &m.g, &whole_packed, &e), NNB_OK, "%s", e.msg);
+  cr_assert_eq(nnb_split_step_create(&packed, &m.g, &split, &e), NNB_OK, "%s", e.msg);
+  nnb_session *ss[3] = {&whole, &whole_packed, &split.session};
+  nnb_weights w;
+  cr_assert_eq(nnb_weights_init(&m, 5, &w, &e), NNB_OK, "%s", e.msg);
+  float *x = tu_rand(3, 16 * 28 * 28, 0.0f, 1.0f);
+  int32_t y[16];
+  for (int i = 0; i < 16; i++) y[i] = (i * 3 + 1) % 10;
+  for (int k = 0; k < 3; k++) {
+    cr_assert_eq(nnb_weights_to_session(&m, ss[k], &w, &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_session_upload(ss[k], m.x, x, &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_session_upload(ss[k], m.labels, y, &e), NNB_OK, "%s", e.msg);
+  }
+  nnb_weights_free(&w);
+  float first = 0.0f;
+  for (int step = 0; step < 4; step++) {
+    float loss[3];
+    cr_assert_eq(nnb_session_run(&whole, &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_session_run(&whole_packed, &e), NNB_OK, "%s", e.msg);
+    cr_assert_eq(nnb_split_step_grads(&split, &e), NNB_OK, "%s", e.msg);
+    for (int k = 0; k < 3; k++)
+      cr_assert_eq(nnb_session_download(ss[k], m.loss, &loss[k], &e), NNB_OK, "%s", e.msg);
+    for (int k = 1; k < 3; k++)
+      cr_expect(fabsf(loss[k] - loss[0]) <= 1e-5f * fabsf(loss[0]),
+                "step %d, %s: loss %.8g against %.8g", step, k == 1 ? "one plan" : "two plans",
+                (double)loss[k], (double)loss[0]);
+    cr_assert_eq(nnb_split_step_update(&split, &e), NNB_OK, "%s", e.msg);
+    if (step == 0) first = loss[0];
+    if (step == 3) /* else a stale copy could not show */
+      cr_expect_gt(fabsf(loss[0] - first), 1e-3f * first, "the updates did not change the loss");
+  }
+  free(x);
+  nnb_split_step_free(&split);
+  nnb_session_free(&whole_packed);
+  nnb_session_free(&whole);
+  nnb_model_free(&m);
   nnb_backend_close(&plain);
   nnb_backend_close(&packed);
 }

@@ -133,6 +133,9 @@ nnb_status ob_matmul(const ob_step *s, nnb_error *e);
  * copy's life, and C = A W^T on it, split over the team by panels, the
  * epilogue (may be NULL) on each block; A [m, k], C [m, n]. */
 bool ob_prepack_on(const ob_env *env);
+/* The tensors node n writes into out[] (NNB_MAX_IN + NNB_MAX_OUT): its
+ * outputs, and the inputs of the updates, which write them in place. */
+int ob_node_writes(const nnb_node *n, int *out);
 bool ob_prepack_wanted(const ob_env *env, const nnb_graph *g, const nnb_binding *bind, int node);
 nnb_status ob_prepack_create(ob_step *s, const nnb_graph *g, const nnb_binding *bind,
                              const void *owner, nnb_memory_stats *mem, nnb_error *e);

@@ -28,6 +28,14 @@ bool ob_prepack_on(const ob_env *env) {
   return env->vec == &ob_vec_avx2;
 }
 
+int ob_node_writes(const nnb_node *n, int *out) {
+  int k = 0;
+  for (int j = 0; j < n->n_out; j++) out[k++] = n->out[j];
+  if (n->op == NNB_OP_SGD_MOMENTUM || n->op == NNB_OP_ADAM) /* in place (docs/ops.md) */
+    for (int j = 0; j < n->n_in; j++) out[k++] = n->in[j];
+  return k;
+}
+
 bool ob_prepack_wanted(const ob_env *env, const nnb_graph *g, const nnb_binding *bind, int node) {
   const nnb_node *n = &g->nodes[node];
   if (n->op != NNB_OP_MATMUL || n->attr.matmul.trans_a || !n->attr.matmul.trans_b ||
@@ -37,9 +45,11 @@ bool ob_prepack_wanted(const ob_env *env, const nnb_graph *g, const nnb_binding 
   if (w->rank != 2 || nnb_nbytes(w) < MIN_BYTES || w->dims[1] < 1 ||
       nnb_numel(a) / w->dims[1] < MIN_ROWS)
     return false;
-  for (int i = 0; i < g->n_nodes; i++) /* a weight this graph writes changes every step */
-    for (int j = 0; j < g->nodes[i].n_out; j++)
-      if (nnb_host_overlaps(g, bind, g->nodes[i].out[j], n->in[1])) return false;
+  for (int i = 0; i < g->n_nodes; i++) { /* a weight this graph writes changes every step */
+    int wr[NNB_MAX_IN + NNB_MAX_OUT];
+    for (int j = ob_node_writes(&g->nodes[i], wr) - 1; j >= 0; j--)
+      if (nnb_host_overlaps(g, bind, wr[j], n->in[1])) return false;
+  }
   return true;
 }
 

@@ -19,8 +19,8 @@ struct nnb_backend_ctx {
   nnb_memory_stats mem;
 };
 
-/* Bytes a node writes, for the watches of other plans on the same
- * buffers (weights they keep packed). */
+/* Bytes a node writes (ob_node_writes), for the watches of other plans on
+ * the same buffers (weights they keep packed). */
 typedef struct ob_span {
   nnb_buffer *buf;
   uint64_t off, n;
@@ -31,7 +31,7 @@ struct nnb_plan {
   ob_step *steps;
   float *ws; /* one workspace, shared by the steps: they run one at a time */
   size_t ws_bytes;
-  ob_span *writes; /* every node output */
+  ob_span *writes; /* everything the nodes write */
   int n_writes;
 };
 
@@ -204,16 +204,14 @@ static nnb_status plan_prepack(nnb_backend_ctx *ctx, const nnb_graph *g, const n
     nnb_status st = ob_prepack_create(&p->steps[i], g, bind, p, &ctx->mem, e);
     if (st != NNB_OK) return st;
   }
-  int n = 0;
-  for (int i = 0; i < g->n_nodes; i++) n += g->nodes[i].n_out;
-  p->writes = calloc((size_t)n + 1, sizeof *p->writes);
+  p->writes = calloc((size_t)g->n_nodes * (NNB_MAX_IN + NNB_MAX_OUT) + 1, sizeof *p->writes);
   if (!p->writes) return nnb_fail(e, NNB_ERR_NOMEM, "openblas: out of memory preparing a plan");
-  for (int i = 0; i < g->n_nodes; i++)
-    for (int j = 0; j < g->nodes[i].n_out; j++) {
-      int t = g->nodes[i].out[j];
+  for (int i = 0; i < g->n_nodes; i++) {
+    int wr[NNB_MAX_IN + NNB_MAX_OUT];
+    for (int j = 0, n = ob_node_writes(&g->nodes[i], wr); j < n; j++)
       p->writes[p->n_writes++] =
-          (ob_span){bind[t].buffer, bind[t].offset, nnb_nbytes(&g->tensors[t])};
-    }
+          (ob_span){bind[wr[j]].buffer, bind[wr[j]].offset, nnb_nbytes(&g->tensors[wr[j]])};
+  }
   return NNB_OK;
 }
 
