@@ -229,6 +229,97 @@ Test(longrun, resume_refuses_other_cases_unless_forced) {
   cJSON_Delete(doc);
 }
 
+/* Statuses of the cases of the run in `out`, in order, into buf ("ok,skipped,..."). */
+static const char *statuses(const char *out, char *buf, size_t len) {
+  cJSON *doc = read_results(out), *c;
+  cr_assert(doc);
+  *buf = 0;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    size_t at = strlen(buf);
+    snprintf(buf + at, len - at, "%s%s", at ? "," : "",
+             cJSON_GetObjectItem(c, "status")->valuestring);
+  }
+  cJSON_Delete(doc);
+  return buf;
+}
+
+Test(longrun, resume_under_another_max_step_is_refused_not_kept_skipped) {
+  /* Every case's first step is over a 1 us cap: all three are skipped. */
+  const char *suite = suite_file("s.ini", "reference", 0, 60);
+  char out[128], got[128], *text = NULL;
+  snprintf(out, sizeof out, "%s/res", dir);
+  cr_assert_eq(
+      nnbench(&text, "run %s --out %s --max-step 1e-6 --accuracy-samples 0 2>&1", suite, out), 0,
+      "%s", text);
+  free(text);
+  cr_assert_str_eq(statuses(out, got, sizeof got), "skipped,skipped,skipped");
+  /* Without the cap those cases would be measured: continuing must not
+   * keep them as skipped under a run that claims no cap. */
+  cr_expect_eq(nnbench(&text, "run --resume %s --accuracy-samples 0 2>&1", out), 1, "%s", text);
+  cr_expect(strstr(text, "the cases differ") && strstr(text, "--max-step"), "%s", text);
+  free(text);
+  cr_expect_str_eq(statuses(out, got, sizeof got), "skipped,skipped,skipped", "untouched");
+  /* The same cap continues it. */
+  cr_expect_eq(nnbench(&text, "run --resume %s --max-step 1e-6 --accuracy-samples 0 2>&1", out), 0,
+               "%s", text);
+  free(text);
+}
+
+/* The round indices of case i of the run in `out`, into buf ("0,1,2"). */
+static const char *round_indices(const char *out, int i, char *buf, size_t len) {
+  cJSON *doc = read_results(out), *r;
+  cr_assert(doc);
+  *buf = 0;
+  cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "cases"), i);
+  cJSON_ArrayForEach(r, cJSON_GetObjectItem(c, "rounds")) {
+    size_t at = strlen(buf);
+    snprintf(buf + at, len - at, "%s%d", at ? "," : "", cJSON_GetObjectItem(r, "round")->valueint);
+  }
+  cJSON_Delete(doc);
+  return buf;
+}
+
+Test(longrun, resume_with_more_rounds_adds_them_and_fewer_drops_none) {
+  const char *suite = suite_file("s.ini", "reference", 0, 60);
+  char out[128], got[64], *text = NULL;
+  snprintf(out, sizeof out, "%s/res", dir);
+  cr_assert_eq(nnbench(&text, "run %s --out %s --rounds 2 --accuracy-samples 0 2>&1", suite, out),
+               0, "%s", text);
+  free(text);
+  cJSON *before = read_results(out);
+  cr_assert(before);
+  cr_assert_eq(nnbench(&text, "run --resume %s --rounds 3 --accuracy-samples 0 2>&1", out), 0, "%s",
+               text);
+  cr_expect(strstr(text, "3 round(s) to measure"), "one more round of each case: %s", text);
+  free(text);
+  cJSON *after = read_results(out);
+  cr_assert(after);
+  for (int i = 0; i < 3; i++) {
+    cr_expect_str_eq(round_indices(out, i, got, sizeof got), "0,1,2", "case %d", i);
+    cJSON *was = cJSON_GetArrayItem(cJSON_GetObjectItem(before, "cases"), i),
+          *now = cJSON_GetArrayItem(cJSON_GetObjectItem(after, "cases"), i);
+    for (int k = 0; k < 2; k++) {
+      char *a = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(was, "rounds"), k));
+      char *b = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(now, "rounds"), k));
+      cr_expect_str_eq(b, a, "case %d round %d kept as it was", i, k);
+      free(a), free(b);
+    }
+    cJSON *sum = cJSON_GetObjectItem(now, "summary");
+    cr_expect_eq(cJSON_GetObjectItem(sum, "rounds")->valueint, 3, "case %d summarises 3", i);
+    const char *repro = cJSON_GetObjectItem(now, "reproduce")->valuestring;
+    cr_expect(strstr(repro, "--rounds 3 "), "case %d: %s", i, repro);
+  }
+  cJSON_Delete(before);
+  cJSON_Delete(after);
+  cr_assert_eq(nnbench(&text, "run --resume %s --rounds 1 --accuracy-samples 0 2>&1", out), 0, "%s",
+               text);
+  cr_expect(strstr(text, "3 of 3 case(s) recorded, 0 round(s) to measure"), "%s", text);
+  free(text);
+  for (int i = 0; i < 3; i++)
+    cr_expect_str_eq(round_indices(out, i, got, sizeof got), "0,1,2", "case %d keeps its rounds",
+                     i);
+}
+
 Test(longrun, resume_refuses_another_commit_or_machine) {
   cJSON *old = cJSON_CreateObject();
   cJSON *suite = cJSON_AddObjectToObject(old, "suite");
