@@ -385,6 +385,29 @@ Test(longrun, two_runs_into_one_folder_the_second_is_refused) {
   cJSON_Delete(doc);
 }
 
+Test(longrun, a_report_while_the_run_writes_reads_one_state_and_says_it_is_partial) {
+  const char *suite = suite_file("s.ini", "reference", 1.0, 60); /* 3 s: time for the report */
+  char out[128], args[512], path[256], *text = NULL;
+  snprintf(out, sizeof out, "%s/res", dir);
+  snprintf(args, sizeof args, "%s --out %s --rounds 1 --accuracy-samples 0", suite, out);
+  pid_t run = start_run(args);
+  wait_for_cases(out, 3, 30); /* results.json written, its cases pending */
+  cr_expect_eq(nnbench(&text, "report %s --no-plots 2>&1", out), 0, "no lock needed: %s", text);
+  free(text);
+  snprintf(path, sizeof path, "%s/report.md", out);
+  char *md = tu_read_file(path, NULL);
+  cr_assert(md);
+  cr_expect(strstr(md, "This run is not complete"), "%.400s", md);
+  free(md);
+  int st = 0;
+  cr_assert_eq(waitpid(run, &st, 0), run);
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the run finishes undisturbed");
+  cJSON *doc = read_results(out);
+  cr_assert(doc);
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "complete")));
+  cJSON_Delete(doc);
+}
+
 Test(longrun, the_lock_goes_with_its_holder) {
   char out[128];
   snprintf(out, sizeof out, "%s/locked", dir);
