@@ -229,15 +229,21 @@ Test(longrun, resume_refuses_other_cases_unless_forced) {
   cJSON_Delete(doc);
 }
 
-/* Statuses of the cases of the run in `out`, in order, into buf ("ok,skipped,..."). */
-static const char *statuses(const char *out, char *buf, size_t len) {
-  cJSON *doc = read_results(out), *c;
+/* In the results of the run in `out`: `key` of every case (case_index -1) or
+ * of every round of case case_index, joined by commas ("ok,skipped", "0,1"). */
+static const char *listed(const char *out, int case_index, const char *key, char *buf, size_t len) {
+  cJSON *doc = read_results(out), *x;
   cr_assert(doc);
+  cJSON *list = cJSON_GetObjectItem(doc, "cases");
+  if (case_index >= 0) list = cJSON_GetObjectItem(cJSON_GetArrayItem(list, case_index), "rounds");
   *buf = 0;
-  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+  cJSON_ArrayForEach(x, list) {
+    cJSON *v = cJSON_GetObjectItem(x, key);
     size_t at = strlen(buf);
-    snprintf(buf + at, len - at, "%s%s", at ? "," : "",
-             cJSON_GetObjectItem(c, "status")->valuestring);
+    if (cJSON_IsString(v))
+      snprintf(buf + at, len - at, "%s%s", at ? "," : "", v->valuestring);
+    else
+      snprintf(buf + at, len - at, "%s%g", at ? "," : "", cJSON_GetNumberValue(v));
   }
   cJSON_Delete(doc);
   return buf;
@@ -252,31 +258,18 @@ Test(longrun, resume_under_another_max_step_is_refused_not_kept_skipped) {
       nnbench(&text, "run %s --out %s --max-step 1e-6 --accuracy-samples 0 2>&1", suite, out), 0,
       "%s", text);
   free(text);
-  cr_assert_str_eq(statuses(out, got, sizeof got), "skipped,skipped,skipped");
+  cr_assert_str_eq(listed(out, -1, "status", got, sizeof got), "skipped,skipped,skipped");
   /* Without the cap those cases would be measured: continuing must not
    * keep them as skipped under a run that claims no cap. */
   cr_expect_eq(nnbench(&text, "run --resume %s --accuracy-samples 0 2>&1", out), 1, "%s", text);
   cr_expect(strstr(text, "the cases differ") && strstr(text, "--max-step"), "%s", text);
   free(text);
-  cr_expect_str_eq(statuses(out, got, sizeof got), "skipped,skipped,skipped", "untouched");
+  cr_expect_str_eq(listed(out, -1, "status", got, sizeof got), "skipped,skipped,skipped",
+                   "untouched");
   /* The same cap continues it. */
   cr_expect_eq(nnbench(&text, "run --resume %s --max-step 1e-6 --accuracy-samples 0 2>&1", out), 0,
                "%s", text);
   free(text);
-}
-
-/* The round indices of case i of the run in `out`, into buf ("0,1,2"). */
-static const char *round_indices(const char *out, int i, char *buf, size_t len) {
-  cJSON *doc = read_results(out), *r;
-  cr_assert(doc);
-  *buf = 0;
-  cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "cases"), i);
-  cJSON_ArrayForEach(r, cJSON_GetObjectItem(c, "rounds")) {
-    size_t at = strlen(buf);
-    snprintf(buf + at, len - at, "%s%d", at ? "," : "", cJSON_GetObjectItem(r, "round")->valueint);
-  }
-  cJSON_Delete(doc);
-  return buf;
 }
 
 Test(longrun, resume_with_more_rounds_adds_them_and_fewer_drops_none) {
@@ -295,7 +288,7 @@ Test(longrun, resume_with_more_rounds_adds_them_and_fewer_drops_none) {
   cJSON *after = read_results(out);
   cr_assert(after);
   for (int i = 0; i < 3; i++) {
-    cr_expect_str_eq(round_indices(out, i, got, sizeof got), "0,1,2", "case %d", i);
+    cr_expect_str_eq(listed(out, i, "round", got, sizeof got), "0,1,2", "case %d", i);
     cJSON *was = cJSON_GetArrayItem(cJSON_GetObjectItem(before, "cases"), i),
           *now = cJSON_GetArrayItem(cJSON_GetObjectItem(after, "cases"), i);
     for (int k = 0; k < 2; k++) {
@@ -316,7 +309,7 @@ Test(longrun, resume_with_more_rounds_adds_them_and_fewer_drops_none) {
   cr_expect(strstr(text, "3 of 3 case(s) recorded, 0 round(s) to measure"), "%s", text);
   free(text);
   for (int i = 0; i < 3; i++)
-    cr_expect_str_eq(round_indices(out, i, got, sizeof got), "0,1,2", "case %d keeps its rounds",
+    cr_expect_str_eq(listed(out, i, "round", got, sizeof got), "0,1,2", "case %d keeps its rounds",
                      i);
 }
 
@@ -362,6 +355,18 @@ Test(longrun, a_folder_with_a_run_is_never_replaced) {
   free(was), free(now);
 }
 
+/* Waits for the run `pid` writing `out` (three cases): it ends well, complete. */
+static void finishes_undisturbed(pid_t pid, const char *out) {
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the run finishes undisturbed");
+  cJSON *doc = read_results(out);
+  cr_assert(doc);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "cases")), 3);
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "complete")));
+  cJSON_Delete(doc);
+}
+
 Test(longrun, two_runs_into_one_folder_the_second_is_refused) {
   const char *suite = suite_file("s.ini", "reference", 1.0, 60); /* 3 s: time for the second */
   char out[128], args[512];
@@ -375,14 +380,7 @@ Test(longrun, two_runs_into_one_folder_the_second_is_refused) {
   snprintf(want, sizeof want, "another nnbench run (process %d)", (int)first);
   cr_expect(strstr(text, want), "names the run holding the folder: %s", text);
   free(text);
-  int st = 0;
-  cr_assert_eq(waitpid(first, &st, 0), first);
-  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the first run finishes undisturbed");
-  cJSON *doc = read_results(out);
-  cr_assert(doc);
-  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "cases")), 3);
-  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "complete")));
-  cJSON_Delete(doc);
+  finishes_undisturbed(first, out);
 }
 
 Test(longrun, a_report_while_the_run_writes_reads_one_state_and_says_it_is_partial) {
@@ -399,13 +397,7 @@ Test(longrun, a_report_while_the_run_writes_reads_one_state_and_says_it_is_parti
   cr_assert(md);
   cr_expect(strstr(md, "This run is not complete"), "%.400s", md);
   free(md);
-  int st = 0;
-  cr_assert_eq(waitpid(run, &st, 0), run);
-  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the run finishes undisturbed");
-  cJSON *doc = read_results(out);
-  cr_assert(doc);
-  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "complete")));
-  cJSON_Delete(doc);
+  finishes_undisturbed(run, out);
 }
 
 Test(longrun, the_lock_goes_with_its_holder) {
