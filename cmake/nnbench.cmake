@@ -34,9 +34,9 @@ function(nnb_add_backend name)
 endfunction()
 
 # nnb_per_isa_objects(NAME OUT SOURCES... DEFINES...) compiles SOURCES once
-# per ISA (avx512, avx2, baseline; the first two on x86-64 only by their
-# flags) as object libraries nnb_NAME_<isa>, each with DEFINES, where @ISA@
-# stands for the ISA's name (the backend's own table and suffix macros). OUT
+# per ISA (avx512, avx2, baseline; off x86-64 all three without ISA flags)
+# as object libraries nnb_NAME_<isa>, each with DEFINES, where @ISA@ stands
+# for the ISA's name (the backend's own table and suffix macros). OUT
 # receives the objects, for the plugin's sources; the static library nnb_NAME
 # holds them too, for the tests of each ISA's kernels. The plugin picks a
 # table at init() from the CPU it runs on.
