@@ -229,6 +229,90 @@ Test(longrun, resume_refuses_other_cases_unless_forced) {
   cJSON_Delete(doc);
 }
 
+/* In the results of the run in `out`: `key` of every case (case_index -1) or
+ * of every round of case case_index, joined by commas ("ok,skipped", "0,1"). */
+static const char *listed(const char *out, int case_index, const char *key, char *buf, size_t len) {
+  cJSON *doc = read_results(out), *x;
+  cr_assert(doc);
+  cJSON *list = cJSON_GetObjectItem(doc, "cases");
+  if (case_index >= 0) list = cJSON_GetObjectItem(cJSON_GetArrayItem(list, case_index), "rounds");
+  *buf = 0;
+  cJSON_ArrayForEach(x, list) {
+    cJSON *v = cJSON_GetObjectItem(x, key);
+    size_t at = strlen(buf);
+    if (cJSON_IsString(v))
+      snprintf(buf + at, len - at, "%s%s", at ? "," : "", v->valuestring);
+    else
+      snprintf(buf + at, len - at, "%s%g", at ? "," : "", cJSON_GetNumberValue(v));
+  }
+  cJSON_Delete(doc);
+  return buf;
+}
+
+Test(longrun, resume_under_another_max_step_is_refused_not_kept_skipped) {
+  /* Every case's first step is over a 1 us cap: all three are skipped. */
+  const char *suite = suite_file("s.ini", "reference", 0, 60);
+  char out[128], got[128], *text = NULL;
+  snprintf(out, sizeof out, "%s/res", dir);
+  cr_assert_eq(
+      nnbench(&text, "run %s --out %s --max-step 1e-6 --accuracy-samples 0 2>&1", suite, out), 0,
+      "%s", text);
+  free(text);
+  cr_assert_str_eq(listed(out, -1, "status", got, sizeof got), "skipped,skipped,skipped");
+  /* Without the cap those cases would be measured: continuing must not
+   * keep them as skipped under a run that claims no cap. */
+  cr_expect_eq(nnbench(&text, "run --resume %s --accuracy-samples 0 2>&1", out), 1, "%s", text);
+  cr_expect(strstr(text, "the cases differ") && strstr(text, "--max-step"), "%s", text);
+  free(text);
+  cr_expect_str_eq(listed(out, -1, "status", got, sizeof got), "skipped,skipped,skipped",
+                   "untouched");
+  /* The same cap continues it. */
+  cr_expect_eq(nnbench(&text, "run --resume %s --max-step 1e-6 --accuracy-samples 0 2>&1", out), 0,
+               "%s", text);
+  free(text);
+}
+
+Test(longrun, resume_with_more_rounds_adds_them_and_fewer_drops_none) {
+  const char *suite = suite_file("s.ini", "reference", 0, 60);
+  char out[128], got[64], *text = NULL;
+  snprintf(out, sizeof out, "%s/res", dir);
+  cr_assert_eq(nnbench(&text, "run %s --out %s --rounds 2 --accuracy-samples 0 2>&1", suite, out),
+               0, "%s", text);
+  free(text);
+  cJSON *before = read_results(out);
+  cr_assert(before);
+  cr_assert_eq(nnbench(&text, "run --resume %s --rounds 3 --accuracy-samples 0 2>&1", out), 0, "%s",
+               text);
+  cr_expect(strstr(text, "3 round(s) to measure"), "one more round of each case: %s", text);
+  free(text);
+  cJSON *after = read_results(out);
+  cr_assert(after);
+  for (int i = 0; i < 3; i++) {
+    cr_expect_str_eq(listed(out, i, "round", got, sizeof got), "0,1,2", "case %d", i);
+    cJSON *was = cJSON_GetArrayItem(cJSON_GetObjectItem(before, "cases"), i),
+          *now = cJSON_GetArrayItem(cJSON_GetObjectItem(after, "cases"), i);
+    for (int k = 0; k < 2; k++) {
+      char *a = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(was, "rounds"), k));
+      char *b = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(now, "rounds"), k));
+      cr_expect_str_eq(b, a, "case %d round %d kept as it was", i, k);
+      free(a), free(b);
+    }
+    cJSON *sum = cJSON_GetObjectItem(now, "summary");
+    cr_expect_eq(cJSON_GetObjectItem(sum, "rounds")->valueint, 3, "case %d summarises 3", i);
+    const char *repro = cJSON_GetObjectItem(now, "reproduce")->valuestring;
+    cr_expect(strstr(repro, "--rounds 3 "), "case %d: %s", i, repro);
+  }
+  cJSON_Delete(before);
+  cJSON_Delete(after);
+  cr_assert_eq(nnbench(&text, "run --resume %s --rounds 1 --accuracy-samples 0 2>&1", out), 0, "%s",
+               text);
+  cr_expect(strstr(text, "3 of 3 case(s) recorded, 0 round(s) to measure"), "%s", text);
+  free(text);
+  for (int i = 0; i < 3; i++)
+    cr_expect_str_eq(listed(out, i, "round", got, sizeof got), "0,1,2", "case %d keeps its rounds",
+                     i);
+}
+
 Test(longrun, resume_refuses_another_commit_or_machine) {
   cJSON *old = cJSON_CreateObject();
   cJSON *suite = cJSON_AddObjectToObject(old, "suite");
@@ -271,6 +355,18 @@ Test(longrun, a_folder_with_a_run_is_never_replaced) {
   free(was), free(now);
 }
 
+/* Waits for the run `pid` writing `out` (three cases): it ends well, complete. */
+static void finishes_undisturbed(pid_t pid, const char *out) {
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the run finishes undisturbed");
+  cJSON *doc = read_results(out);
+  cr_assert(doc);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "cases")), 3);
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "complete")));
+  cJSON_Delete(doc);
+}
+
 Test(longrun, two_runs_into_one_folder_the_second_is_refused) {
   const char *suite = suite_file("s.ini", "reference", 1.0, 60); /* 3 s: time for the second */
   char out[128], args[512];
@@ -284,14 +380,24 @@ Test(longrun, two_runs_into_one_folder_the_second_is_refused) {
   snprintf(want, sizeof want, "another nnbench run (process %d)", (int)first);
   cr_expect(strstr(text, want), "names the run holding the folder: %s", text);
   free(text);
-  int st = 0;
-  cr_assert_eq(waitpid(first, &st, 0), first);
-  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the first run finishes undisturbed");
-  cJSON *doc = read_results(out);
-  cr_assert(doc);
-  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "cases")), 3);
-  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "complete")));
-  cJSON_Delete(doc);
+  finishes_undisturbed(first, out);
+}
+
+Test(longrun, a_report_while_the_run_writes_reads_one_state_and_says_it_is_partial) {
+  const char *suite = suite_file("s.ini", "reference", 1.0, 60); /* 3 s: time for the report */
+  char out[128], args[512], path[256], *text = NULL;
+  snprintf(out, sizeof out, "%s/res", dir);
+  snprintf(args, sizeof args, "%s --out %s --rounds 1 --accuracy-samples 0", suite, out);
+  pid_t run = start_run(args);
+  wait_for_cases(out, 3, 30); /* results.json written, its cases pending */
+  cr_expect_eq(nnbench(&text, "report %s --no-plots 2>&1", out), 0, "no lock needed: %s", text);
+  free(text);
+  snprintf(path, sizeof path, "%s/report.md", out);
+  char *md = tu_read_file(path, NULL);
+  cr_assert(md);
+  cr_expect(strstr(md, "This run is not complete"), "%.400s", md);
+  free(md);
+  finishes_undisturbed(run, out);
 }
 
 Test(longrun, the_lock_goes_with_its_holder) {

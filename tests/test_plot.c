@@ -349,6 +349,21 @@ Test(plot, compare_plots_a_against_b) {
   expect_svg(path);
 }
 
+/* The report.md that `nnbench report --no-plots` writes of results fx (taken). */
+static char *report_md_of(cJSON *fx) {
+  nnb_error e;
+  cr_assert_eq(nnb_results_write(dir, fx, &e), NNB_OK, "%s", e.msg);
+  cJSON_Delete(fx);
+  char cmd[256], *out, path[128];
+  snprintf(cmd, sizeof cmd, NNBENCH " report %s --no-plots 2>&1", dir);
+  cr_assert_eq(tu_run(cmd, &out), 0, "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/report.md", dir);
+  char *md = tu_read_file(path, NULL);
+  cr_assert(md);
+  return md;
+}
+
 Test(plot, the_glance_names_a_skipped_contender_instead_of_a_blank) {
   cJSON *fx;
   nnb_error e;
@@ -368,18 +383,33 @@ Test(plot, the_glance_names_a_skipped_contender_instead_of_a_blank) {
     marked++;
   }
   cr_assert_eq(marked, 1);
-  cr_assert_eq(nnb_results_write(dir, fx, &e), NNB_OK, "%s", e.msg);
-  cJSON_Delete(fx);
-  char cmd[256], *out, path[128];
-  snprintf(cmd, sizeof cmd, NNBENCH " report %s --no-plots 2>&1", dir);
-  cr_assert_eq(tu_run(cmd, &out), 0, "%s", out);
-  free(out);
-  snprintf(path, sizeof path, "%s/report.md", dir);
-  char *md = tu_read_file(path, NULL);
-  cr_assert(md);
+  char *md = report_md_of(fx);
   const char *row = line_of(strstr(md, "## At a glance"), "| transformer | infer | 4 |");
   cr_assert(row, "%.600s", md);
   cr_expect(in_line(row, "skipped"), "the reference's cell says why it has no ratio: %.300s", row);
   cr_expect(strstr(md, "1 skipped"), "the summary counts it");
+  free(md);
+}
+
+Test(plot, a_report_of_a_run_not_complete_says_so_and_fails_no_pending_case) {
+  /* What a report made while the run writes the folder reads: a pending case
+   * (not measured yet) and run.complete false. */
+  cJSON *fx;
+  nnb_error e;
+  cr_assert_eq(nnb_results_read(FIXTURE, &fx, &e), NNB_OK, "%s", e.msg);
+  cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(fx, "cases"), 0);
+  cr_assert_str_eq(cJSON_GetObjectItem(c, "status")->valuestring, "ok");
+  cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("pending"));
+  cJSON_AddStringToObject(c, "reason", "not measured yet");
+  cJSON_DeleteItemFromObject(c, "summary");
+  cJSON_DeleteItemFromObject(c, "samples_s");
+  cJSON_AddBoolToObject(cJSON_AddObjectToObject(fx, "run"), "complete", 0);
+  char *md = report_md_of(fx);
+  cr_expect(strstr(md, "This run is not complete") && strstr(md, "1 of its 60 cases have no round"),
+            "%.600s", md);
+  cr_expect(strstr(md, "60 cases: 35 ran, 24 failed or unsupported, 0 skipped"), "%.600s", md);
+  const char *failed = strstr(md, "## Failed, unsupported and skipped cases");
+  cr_assert(failed);
+  cr_expect_null(strstr(failed, "not measured yet"), "a pending case is not listed as failed");
   free(md);
 }

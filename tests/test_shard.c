@@ -267,3 +267,39 @@ Test(shard, resume_keeps_its_shard) {
   cr_assert(strstr(text, "continue it with --shard 1/2"), "%s", text);
   free(text);
 }
+
+Test(shard, resume_refuses_a_split_the_suites_rounds_moved) {
+  /* [a]'s rounds make it the longest case or not, which moves it. */
+  const char *fmt = "[suite]\nname = sharded\ndataset = synthetic:n=64\nmin_time = 0\n"
+                    "min_iters = 2\nwarmup = 0\ntimeout = 60\n"
+                    "[a]\nmodels = mlp:hidden=8\nbackends = reference\nbatch = 1\nrounds = %d\n"
+                    "[b]\nmodels = mlp:hidden=64\nbackends = reference\nbatch = 4, 16\n"
+                    "rounds = 1\n";
+  char path[256], *text = NULL;
+  snprintf(path, sizeof path, "%s/r.ini", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert(f);
+  fprintf(f, fmt, 5);
+  fclose(f);
+  run_into(path, "1/2", "a");
+  f = fopen(path, "w");
+  cr_assert(f);
+  fprintf(f, fmt, 1);
+  fclose(f);
+  int rc = tu_runf(&text, NNBENCH " run %s --resume %s/a --shard 1/2 --accuracy-samples 0 2>&1",
+                   path, dir);
+  cr_expect_neq(rc, 0, "%s", text);
+  cr_expect(strstr(text, "the run's cases now split otherwise") && strstr(text, "rounds"), "%s",
+            text);
+  free(text);
+  /* --rounds changes no case's estimate: the same split, continued. */
+  f = fopen(path, "w");
+  cr_assert(f);
+  fprintf(f, fmt, 5);
+  fclose(f);
+  rc = tu_runf(&text,
+               NNBENCH " run %s --resume %s/a --shard 1/2 --rounds 2 --accuracy-samples 0 2>&1",
+               path, dir);
+  cr_expect_eq(rc, 0, "%s", text);
+  free(text);
+}

@@ -84,8 +84,11 @@ void nnb_run_fingerprint(const nnb_suite *s, const nnb_case *cases, int n, char 
     const nnb_case *c = &cases[i];
     char key[512];
     nnb_case_key(c, key, sizeof key);
-    snprintf(line, sizeof line, "%s|%.17g|%.17g|%d|%d\n", key, c->min_time, c->timeout,
-             c->min_iters, c->warmup);
+    /* max_step decides which cases are measured and which skipped, like
+     * the timeout; rounds stays out: a continuation may measure more or
+     * fewer rounds, and a case keeps every round it recorded */
+    snprintf(line, sizeof line, "%s|%.17g|%.17g|%d|%d|%.17g\n", key, c->min_time, c->timeout,
+             c->min_iters, c->warmup, c->max_step);
     crc = crc32(crc, (const Bytef *)line, (uInt)strlen(line));
   }
   snprintf(out, 9, "%08lx", crc & 0xffffffffUL);
@@ -108,7 +111,9 @@ nnb_status nnb_run_check_resume(const cJSON *old, const char *fingerprint, const
   size_t at = 0;
   if (strcmp(str(suite, "fingerprint"), fingerprint))
     at += (size_t)snprintf(
-        why + at, sizeof why - at, "; the cases differ (suite fingerprint %s, now %s)",
+        why + at, sizeof why - at,
+        "; the cases differ (suite fingerprint %s, now %s: the suite's cases or settings, "
+        "--max-step or --backend-opt)",
         *str(suite, "fingerprint") ? str(suite, "fingerprint") : "missing", fingerprint);
   if (at < sizeof why && strcmp(str(prov, "git_commit"), commit))
     at += (size_t)snprintf(why + at, sizeof why - at, "; it was measured by nnbench %s, this is %s",

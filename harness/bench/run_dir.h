@@ -24,8 +24,9 @@ void nnb_run_dir_unlock(nnb_run_lock *l);
 nnb_status nnb_run_dir_check_new(const char *dir, nnb_error *e);
 
 /* A fingerprint of what a run measures: every case's full description
- * (model, backend and options, mode, batch, threads, timing settings), the dataset and
- * the seed, as the eight hex digits of their crc32. */
+ * (model, backend and options, mode, batch, threads, timing settings and
+ * max_step, not rounds), the dataset and the seed, as the eight hex digits of
+ * their crc32. */
 void nnb_run_fingerprint(const nnb_suite *s, const nnb_case *cases, int n, char out[9]);
 
 /* "hostname, CPU model, N logical cores" from a sysinfo JSON object. */

@@ -130,8 +130,20 @@ nnb_status nnb_shard_mark(cJSON *doc, cJSON *info, nnb_error *e) {
   }
   int hi = shard_field(had, "index"), hn = shard_field(had, "count");
   int wi = info ? shard_field(info, "index") : 0, wn = info ? shard_field(info, "count") : 0;
+  /* The split weighs each case's rounds, which the fingerprint leaves out
+   * (a continuation may measure more or fewer): the same shard of another
+   * split would hold other cases. */
+  int same_cases = cJSON_Compare(cJSON_GetObjectItemCaseSensitive(had, "case_indices"),
+                                 cJSON_GetObjectItemCaseSensitive(info, "case_indices"), 1);
   cJSON_Delete(info);
-  if (hi == wi && hn == wn) return NNB_OK;
+  if (hi == wi && hn == wn && same_cases) return NNB_OK;
+  if (hi == wi && hn == wn)
+    return nnb_fail(e, NNB_ERR_INVALID,
+                    "this folder holds shard %d/%d of the run, but the run's cases now split "
+                    "otherwise: the split weighs each case's rounds, and the suite's rounds "
+                    "differ from the run's; continue with the suite's rounds as they were "
+                    "(--rounds N measures other rounds without moving cases)",
+                    hi, hn);
   if (!wn)
     return nnb_fail(e, NNB_ERR_INVALID,
                     "this folder holds shard %d/%d of the run; continue it with --shard %d/%d", hi,

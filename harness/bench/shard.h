@@ -39,8 +39,8 @@ nnb_status nnb_shard_cases(const nnb_shard *sh, const nnb_input_shape *in, nnb_c
                            cJSON **info, nnb_error *e);
 
 /* Records info (may be NULL) as doc's "run"."shard"; a document that has one
- * already (a run being continued) must be the same shard, or the error
- * names both. Takes info. */
+ * already (a run being continued) must be the same shard, holding the same
+ * cases, or the error names both. Takes info. */
 nnb_status nnb_shard_mark(cJSON *doc, cJSON *info, nnb_error *e);
 
 #endif

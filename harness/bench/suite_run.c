@@ -51,9 +51,19 @@ static void reproducer(const nnb_suite *s, const nnb_case *c, int rounds, char *
   }
 }
 
+/* The record's command that measures its case again, set or replaced. */
+static void set_reproduce(cJSON *rec, const nnb_suite *s, const nnb_case *c, int rounds) {
+  char repro[1024];
+  reproducer(s, c, rounds, repro, sizeof repro);
+  cJSON *text = cJSON_CreateString(repro);
+  if (!cJSON_GetObjectItem(rec, "reproduce"))
+    cJSON_AddItemToObject(rec, "reproduce", text);
+  else
+    cJSON_ReplaceItemInObject(rec, "reproduce", text);
+}
+
 /* What names a case in the results, and the command that measures it again. */
 static void add_identity(cJSON *rec, const nnb_suite *s, const nnb_case *c, int rounds) {
-  char repro[1024];
   cJSON_AddStringToObject(rec, "group", c->group);
   cJSON_AddStringToObject(rec, "model", c->model);
   cJSON_AddStringToObject(rec, "backend", c->backend);
@@ -61,8 +71,7 @@ static void add_identity(cJSON *rec, const nnb_suite *s, const nnb_case *c, int 
   cJSON_AddStringToObject(rec, "mode", nnb_mode_name(c->mode));
   cJSON_AddNumberToObject(rec, "batch", c->batch);
   cJSON_AddNumberToObject(rec, "threads", c->threads);
-  reproducer(s, c, rounds, repro, sizeof repro);
-  cJSON_AddStringToObject(rec, "reproduce", repro);
+  set_reproduce(rec, s, c, rounds);
 }
 
 /* Every case with "all" replaced by the available backends; a backend asked
@@ -466,7 +475,8 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     if (o->pin) snprintf(c.pin, sizeof c.pin, "%s", o->pin);
     /* max_step is judged on a case's first round only: a case near the cap
      * is then measured whole or skipped whole, never dropped midway */
-    if (recs[i] && nnb_case_ok(recs[i])) c.max_step = 0;
+    nnb_case measure = c;
+    if (recs[i] && nnb_case_ok(recs[i])) measure.max_step = 0;
     /* a failed round ends its case; a round recorded before an interruption stays */
     if (measured(recs[i], round)) continue;
     char eta[32];
@@ -476,7 +486,7 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
             rounds[i], eta, tty ? "" : "\n");
     nnb_conditions before, after;
     nnb_conditions_snapshot(&before);
-    cJSON *r = nnb_run_case(&c, &data, s->seed);
+    cJSON *r = nnb_run_case(&measure, &data, s->seed);
     nnb_conditions_snapshot(&after);
     done++;
     cJSON *cpu = cJSON_GetObjectItem(r, "child_cpu_s");
@@ -487,6 +497,8 @@ nnb_status nnb_suite_run(const nnb_suite *s, const nnb_run_options *o, char *out
     if (first) {
       add_identity(rec, s, &c, rounds[i]);
       cJSON_ReplaceItemInArray(arr, i, rec);
+    } else { /* a continuation may measure more rounds than the run planned */
+      set_reproduce(rec, s, &c, rounds[i]);
     }
     if (nnb_case_ok(rec)) {
       nnb_case_summarize(rec, c.batch, s->seed);

@@ -98,7 +98,10 @@ static void format_field(const nnb_field *f, const cJSON *rec, char *buf, size_t
 
 typedef int (*rec_filter)(const cJSON *rec);
 static int is_ok(const cJSON *r) { return !strcmp(nnb_json_str(r, "status"), "ok"); }
-static int is_not_ok(const cJSON *r) { return !is_ok(r); }
+/* failed, unsupported or skipped; a case not measured yet is none of them */
+static int is_not_ok(const cJSON *r) {
+  return !is_ok(r) && strcmp(nnb_json_str(r, "status"), "pending");
+}
 static int is_noisy(const cJSON *r) {
   return is_ok(r) && cJSON_IsTrue(cJSON_GetObjectItem(r, "noisy"));
 }
@@ -226,15 +229,24 @@ static void backends(nnb_doc *d, const cJSON *doc) {
   }
 }
 
-static void summary(nnb_doc *d, const cJSON *doc) {
-  int n = 0, ok = 0, noisy = 0, skipped = 0;
+static void summary(nnb_doc *d, const char *dir, const cJSON *doc) {
+  int n = 0, ok = 0, noisy = 0, skipped = 0, pending = 0;
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
     n++;
     ok += is_ok(c);
     noisy += is_noisy(c);
     skipped += !strcmp(nnb_json_str(c, "status"), "skipped");
+    pending += !strcmp(nnb_json_str(c, "status"), "pending");
   }
+  /* A report may be made while the run still writes the folder, or of an
+   * interrupted one: its cases not measured yet are no failures. */
+  if (cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "run"), "complete")))
+    nnb_doc_text(d,
+                 "This run is not complete (it is still going, or it was interrupted: nnbench "
+                 "run --resume %s continues it): %d of its %d cases have no round yet, others "
+                 "may lack some of their rounds, and the accuracy section comes last.",
+                 dir, pending, n);
   nnb_doc_text(d,
                "%d case%s: %d ran, %d failed or unsupported, %d skipped (a first step over the "
                "suite's max_step), %d noisy (spread between rounds, "
@@ -242,7 +254,8 @@ static void summary(nnb_doc *d, const cJSON *doc) {
                "Times are per step (one inference batch, or one training step); a case measured "
                "in rounds (fresh processes) reports the geometric mean of its round medians "
                "with a Student t 95%% confidence interval across rounds (docs/statistics.md).",
-               n, n == 1 ? "" : "s", ok, n - ok - skipped, skipped, noisy, NNB_NOISY_CV * 100);
+               n, n == 1 ? "" : "s", ok, n - ok - skipped - pending, skipped, noisy,
+               NNB_NOISY_CV * 100);
 }
 
 static void plots(nnb_doc *d, const char *dir, const nnb_plot_outcome *out) {
@@ -274,7 +287,7 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
   const cJSON *cases = cJSON_GetObjectItem(doc, "cases"),
               *acc = cJSON_GetObjectItem(doc, "accuracy");
   /* What a reader wants first, then the plots; the wide tables follow. */
-  summary(d, doc);
+  summary(d, dir, doc);
   nnb_report_glance(d, doc);
   plots(d, dir, out);
   nnb_report_vs_peer(d, doc);
