@@ -538,6 +538,20 @@ static int runnable_tables(const ob_vec **out) {
   return n;
 }
 
+/* Element (i, j) of op(A) op(B) over k in double, and the sum of its
+ * terms' magnitudes in *mag (the scale of its rounding). */
+static double plain_dot(bool ta, bool tb, int64_t i, int64_t j, int64_t k, const float *a,
+                        int64_t lda, const float *b, int64_t ldb, double *mag) {
+  double sum = 0.0;
+  *mag = 0.0;
+  for (int64_t p = 0; p < k; p++) {
+    double x = ta ? a[p * lda + i] : a[i * lda + p];
+    double y = tb ? b[j * ldb + p] : b[p * ldb + j];
+    sum += x * y, *mag += fabs(x * y);
+  }
+  return sum;
+}
+
 Test(openblas_kernels, gemm_small_matches_a_plain_product) {
   const ob_vec *vt[3];
   int nv = runnable_tables(vt);
@@ -557,13 +571,8 @@ Test(openblas_kernels, gemm_small_matches_a_plain_product) {
         vt[v]->gemm_small(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, c, ldc);
         for (int64_t i = 0; i < m; i++)
           for (int64_t j = 0; j < n; j++) {
-            double want = 0.0, mag = 0.0;
-            for (int64_t p = 0; p < k; p++) {
-              double x = ta ? a[p * lda + i] : a[i * lda + p];
-              double y = tb ? b[j * ldb + p] : b[p * ldb + j];
-              want += x * y, mag += fabs(x * y);
-            }
-            want *= 0.5, mag *= 0.5;
+            double mag, want = 0.5 * plain_dot(ta, tb, i, j, k, a, lda, b, ldb, &mag);
+            mag *= 0.5;
             cr_assert(fabs(c[i * ldc + j] - want) <= 1e-6 * (mag + 1.0),
                       "%s gemm_small ta=%d tb=%d %ldx%ldx%ld: C[%ld,%ld] = %g, want %g", vt[v]->isa,
                       ta, tb, (long)m, (long)n, (long)k, (long)i, (long)j, (double)c[i * ldc + j],
@@ -608,13 +617,8 @@ Test(openblas_kernels, fewrow_gemms_match_a_plain_product) {
           vt[v]->gemm_nt_dot(m, n, k, 0.5f, a, lda, b, ldb, c, ldc, acc);
         for (int64_t i = 0; i < m; i++) {
           for (int64_t j = 0; j < n; j++) {
-            double want = 0.0, mag = 0.0;
-            for (int64_t p = 0; p < k; p++) {
-              double x = tn ? a[p * lda + i] : a[i * lda + p];
-              double y = tn ? b[p * ldb + j] : b[j * ldb + p];
-              want += x * y, mag += fabs(x * y);
-            }
-            want = 0.5 * want + (acc ? c0[i * ldc + j] : 0.0);
+            double mag, want = 0.5 * plain_dot(tn, !tn, i, j, k, a, lda, b, ldb, &mag) +
+                               (acc ? c0[i * ldc + j] : 0.0);
             mag = 0.5 * mag + fabs(c0[i * ldc + j]);
             cr_assert(fabs(c[i * ldc + j] - want) <= 1e-6 * (mag + 1.0),
                       "%s fewrow tn %d acc %d %ldx%ldx%ld: C[%ld,%ld] = %g, want %g", vt[v]->isa,
@@ -734,11 +738,8 @@ Test(openblas_kernels, packed_gemm_matches_a_plain_product) {
         vt[v]->gemm_packed(m, n, k, a, lda, bp, c, ldc, acc);
         for (int64_t i = 0; i < m; i++) {
           for (int64_t j = 0; j < n; j++) {
-            double want = acc ? c0[i * ldc + j] : 0.0, mag = fabs(want);
-            for (int64_t p = 0; p < k; p++) {
-              double x = (double)a[i * lda + p] * w[j * ldw + p];
-              want += x, mag += fabs(x);
-            }
+            double mag, want = plain_dot(false, true, i, j, k, a, lda, w, ldw, &mag);
+            if (acc) want += c0[i * ldc + j], mag += fabs(c0[i * ldc + j]);
             cr_assert(fabs(c[i * ldc + j] - want) <= 1e-6 * (mag + 1.0),
                       "%s gemm_packed form %d %ldx%ldx(%ld+%ld): C[%ld,%ld] = %g, want %g",
                       vt[v]->isa, form, (long)m, (long)n, (long)k1, (long)k2, (long)i, (long)j,
