@@ -162,6 +162,42 @@ Test(rounds, a_case_gathered_from_rounds) {
   cJSON_Delete(c);
 }
 
+/* A round's record with a two-node profile: "a" took sa seconds, "b" 1 ms. */
+static cJSON *profiled_round(double sa, const char *second) {
+  cJSON *one = cJSON_CreateObject();
+  cJSON_AddStringToObject(one, "status", "ok");
+  double t[3] = {1e-3, 1.1e-3, 0.9e-3};
+  cJSON_AddItemToObject(one, "samples_s", cJSON_CreateDoubleArray(t, 3));
+  cJSON_AddNumberToObject(cJSON_AddObjectToObject(one, "memory"), "peak_rss_bytes", 1e6);
+  cJSON *prof = cJSON_AddArrayToObject(one, "node_profile");
+  const char *names[2] = {"a", second};
+  double secs[2] = {sa, 1e-3};
+  for (int i = 0; i < 2; i++) {
+    cJSON *n = cJSON_CreateObject();
+    cJSON_AddStringToObject(n, "name", names[i]);
+    cJSON_AddNumberToObject(n, "seconds", secs[i]);
+    cJSON_AddNumberToObject(n, "flops", 4e6);
+    cJSON_AddNumberToObject(n, "gflops", 4e6 / secs[i] / 1e9);
+    cJSON_AddItemToArray(prof, n);
+  }
+  return one;
+}
+
+/* The per-node profile of a case is the median over its rounds, not its
+ * first round's: one disturbed round does not make it. */
+Test(rounds, the_node_profile_is_the_median_of_the_rounds) {
+  cJSON *c = NULL;
+  const double sa[3] = {1e-3, 9e-3, 2e-3}; /* round 2 disturbed */
+  for (int k = 0; k < 3; k++) nnb_case_add_round(&c, profiled_round(sa[k], "b"), k, k, NULL, "");
+  /* a round whose profile has other nodes is left out */
+  nnb_case_add_round(&c, profiled_round(5e-3, "other"), 3, 3, NULL, "");
+  cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "node_profile"), 0);
+  cr_expect_float_eq(cJSON_GetObjectItem(a, "seconds")->valuedouble, 2e-3, 1e-15);
+  cr_expect_float_eq(cJSON_GetObjectItem(a, "gflops")->valuedouble, 2.0, 1e-12);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(a, "seconds_by_round")), 3);
+  cJSON_Delete(c);
+}
+
 /* One trial: nc cases per side, each compared as nnbench compare does
  * (nnb_compare_cases, Holm over the grid, nnb_case_verdict with the default
  * 2% floor). Returns how many cases came out slower. */

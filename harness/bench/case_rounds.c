@@ -59,6 +59,45 @@ static cJSON *round_entry(cJSON *r, int round, int order, int first, const char 
   return entry;
 }
 
+/* A node's figures from its seconds (the median over the rounds). */
+static void set_node_seconds(cJSON *node, double sec) {
+  cJSON_ReplaceItemInObject(node, "seconds", cJSON_CreateNumber(sec));
+  double flops = num(node, "flops");
+  cJSON_ReplaceItemInObject(node, "gflops",
+                            cJSON_CreateNumber(sec > 0 && flops > 0 ? flops / sec / 1e9 : 0));
+}
+
+/* The case's per-node profile over its rounds: each node's seconds is the
+ * median of every round's own figure (seconds_by_round), so one disturbed
+ * round does not make the profile. Nodes are matched by position and
+ * name; a round whose profile has another shape is left out. */
+static void merge_profile(cJSON *rec, const cJSON *r) {
+  cJSON *have = cJSON_GetObjectItem(rec, "node_profile");
+  const cJSON *more = cJSON_GetObjectItem(r, "node_profile");
+  int n = cJSON_GetArraySize(have);
+  if (!cJSON_IsArray(have) || !cJSON_IsArray(more) || cJSON_GetArraySize(more) != n) return;
+  for (const cJSON *a = have->child, *b = more->child; a && b; a = a->next, b = b->next) {
+    const cJSON *na = cJSON_GetObjectItem(a, "name"), *nb = cJSON_GetObjectItem(b, "name");
+    if (!cJSON_IsString(na) || !cJSON_IsString(nb) || strcmp(na->valuestring, nb->valuestring))
+      return;
+  }
+  double v[NNB_MAX_ROUNDS];
+  for (cJSON *a = have->child, *b = more->child; a && b; a = a->next, b = b->next) {
+    cJSON *by = cJSON_GetObjectItem(a, "seconds_by_round");
+    if (!by) {
+      by = cJSON_AddArrayToObject(a, "seconds_by_round");
+      cJSON_AddItemToArray(by, cJSON_CreateNumber(num(a, "seconds")));
+    }
+    cJSON_AddItemToArray(by, cJSON_CreateNumber(num(b, "seconds")));
+    int k = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, by) if (k < NNB_MAX_ROUNDS) v[k++] = x->valuedouble;
+    double med, cv;
+    nnb_error e;
+    if (nnb_round_median_cv(v, k, &med, &cv, &e) == NNB_OK) set_node_seconds(a, med);
+  }
+}
+
 void nnb_case_add_round(cJSON **rec, cJSON *r, int round, int order, cJSON *conditions,
                         const char *pin) {
   cJSON *all = *rec ? cJSON_GetObjectItem(*rec, "samples_s") : NULL;
@@ -70,6 +109,7 @@ void nnb_case_add_round(cJSON **rec, cJSON *r, int round, int order, cJSON *cond
     return;
   }
   cJSON_AddItemToArray(cJSON_GetObjectItem(*rec, "rounds"), entry);
+  if (nnb_case_ok(r) && nnb_case_ok(*rec)) merge_profile(*rec, r);
   cJSON *more = cJSON_GetObjectItem(r, "samples_s");
   if (all && more) {
     cJSON *x;

@@ -1,6 +1,6 @@
 /* A case's record gathered from its rounds. Each round is one child
  * process's record (nnb_run_case); the case keeps the first round's record
- * (spec, backend description, work, memory, profile, loss curve) and adds
+ * (spec, backend description, work, memory, loss curve) and adds
  * to it every round's samples and a "rounds" entry per round:
  *
  *   samples_s   every timed iteration of every round, in round order;
@@ -8,7 +8,9 @@
  *               first and n (its slice of samples_s), median_s, cv (the
  *               iterations' spread within the round: jitter), cold_s,
  *               warmup_iters, warmup_s, warmup_steady, peak_rss_bytes, pin,
- *               conditions (nnb_conditions_json).
+ *               conditions (nnb_conditions_json);
+ *   node_profile[k].seconds  the median of the rounds' figures for the
+ *               node, which seconds_by_round lists (2 rounds or more).
  *
  * A failed round fails the case (status and reason name the round); its
  * later rounds are not run. */
