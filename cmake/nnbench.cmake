@@ -61,6 +61,8 @@ function(nnb_per_isa_objects name out)
     string(REPLACE "@ISA@" "${isa}" defines "${ARG_DEFINES}")
     add_library(${target} OBJECT ${ARG_SOURCES})
     target_compile_definitions(${target} PRIVATE ${defines})
+    # the plugin API's headers only (<nnbench/cpu_math.h>), as the plugin's
+    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include)
     target_compile_options(${target} PRIVATE ${flags_${isa}} -ffp-contract=fast -fno-math-errno
                                              -fno-trapping-math -fopenmp-simd)
     target_link_libraries(${target} PRIVATE nnb_warnings)
