@@ -413,3 +413,58 @@ Test(plot, a_report_of_a_run_not_complete_says_so_and_fails_no_pending_case) {
   cr_expect_null(strstr(failed, "not measured yet"), "a pending case is not listed as failed");
   free(md);
 }
+
+static cJSON *profiled_node(const char *name, const char *op, double flops, double secs,
+                            const char *kernel) {
+  cJSON *n = cJSON_CreateObject();
+  cJSON_AddStringToObject(n, "name", name);
+  cJSON_AddStringToObject(n, "op", op);
+  cJSON_AddNumberToObject(n, "seconds", secs);
+  cJSON_AddNumberToObject(n, "flops", flops);
+  cJSON_AddNumberToObject(n, "gflops", flops / secs / 1e9);
+  if (kernel) cJSON_AddStringToObject(n, "kernel", kernel);
+  return n;
+}
+
+/* The GEMM-shaped nodes that carry 90% of a case's GEMM FLOPs against the
+ * run's peak for its thread count; the small ones and the other ops left
+ * out. */
+Test(plot, the_report_puts_gemm_nodes_against_the_measured_peak) {
+  cJSON *fx;
+  nnb_error e;
+  cr_assert_eq(nnb_results_read(FIXTURE, &fx, &e), NNB_OK, "%s", e.msg);
+  cJSON *peak = cJSON_CreateObject();
+  cJSON_AddNumberToObject(peak, "single_core_gflops", 100);
+  cJSON_AddNumberToObject(peak, "all_core_gflops", 200);
+  cJSON_DeleteItemFromObject(cJSON_GetObjectItem(fx, "provenance"), "peak");
+  cJSON_AddItemToObject(cJSON_GetObjectItem(fx, "provenance"), "peak", peak);
+  cJSON *c, *picked = NULL;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(fx, "cases")) {
+    cJSON_DeleteItemFromObject(c, "node_profile");
+    if (!picked && !strcmp(cJSON_GetObjectItem(c, "status")->valuestring, "ok")) picked = c;
+  }
+  cr_assert(picked);
+  cJSON_ReplaceItemInObject(picked, "threads", cJSON_CreateNumber(1));
+  cJSON *prof = cJSON_AddArrayToObject(picked, "node_profile");
+  cJSON_AddItemToArray(prof, profiled_node("tiny", "matmul", 1e6, 1.0, NULL));
+  cJSON_AddItemToArray(prof, profiled_node("act", "relu", 0, 0.5, NULL));
+  cJSON_AddItemToArray(prof, profiled_node("mid", "conv2d", 1e9, 0.02, "k:x"));
+  cJSON_AddItemToArray(prof, profiled_node("big", "matmul", 9e9, 0.1, NULL));
+  char want[256];
+  snprintf(want, sizeof want, "| %s |", cJSON_GetObjectItem(picked, "model")->valuestring);
+  char *md = report_md_of(fx);
+  const char *sec = strstr(md, "## GEMM-shaped nodes against peak");
+  cr_assert(sec, "%.400s", md);
+  const char *row = line_of(sec, want);
+  cr_assert(row, "%.800s", sec);
+  /* big and mid: 10 GFLOP in 0.12 s against one core's 100 GFLOP/s */
+  static const char *const cells[] = {"2", "83.3", "83%", "50-90%", "mid (conv2d, k:x)"};
+  for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
+    cr_expect(in_line(row, cells[i]), "no cell %s in %.300s", cells[i], row);
+  int rows = 0; /* the table's lines but its rule: the head and one row, the profiled case's */
+  for (const char *l = sec; l && strncmp(l, "## ", 3) | (l == sec);
+       l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+    rows += !strncmp(l, "| ", 2);
+  cr_expect_eq(rows, 2, "only the profiled case has a row");
+  free(md);
+}

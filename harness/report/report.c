@@ -12,6 +12,7 @@
 
 #include "doc.h"
 #include "fields.h"
+#include "gemm_peak.h"
 #include "glance.h"
 #include "jsonpath.h"
 #include "results.h"
@@ -296,6 +297,7 @@ static nnb_doc *build(const char *dir, const cJSON *doc, const nnb_plot_outcome 
   nnb_doc_heading(d, 2, "Timings");
   if (!field_table(d, timing_fields, N(timing_fields), cases, is_ok))
     nnb_doc_text(d, "No case ran successfully.");
+  nnb_report_gemm_peak(d, doc);
   nnb_doc_heading(d, 2, "Accuracy and agreement");
   nnb_doc_text(d, "Each model's weights (the weights column) evaluated on the first test "
                   "samples on every backend; agreement is the fraction of samples whose top-1 "
