@@ -22,6 +22,12 @@ static int gemm_shaped(const char *op) {
   return 0;
 }
 
+/* A node the section weighs: GEMM-shaped, with FLOPs and a time. */
+static int listed(const cJSON *n) {
+  return gemm_shaped(nnb_json_str(n, "op")) && nnb_json_num(n, "flops") > 0 &&
+         nnb_json_num(n, "seconds") > 0;
+}
+
 static int by_flops_desc(const void *a, const void *b) {
   double fa = nnb_json_num(*(const cJSON *const *)a, "flops"),
          fb = nnb_json_num(*(const cJSON *const *)b, "flops");
@@ -38,16 +44,13 @@ typedef struct gemm_row {
 static int case_row(const cJSON *c, double peak, gemm_row *r) {
   const cJSON *prof = cJSON_GetObjectItem(c, "node_profile"), *n;
   int count = 0;
-  cJSON_ArrayForEach(n, prof) count += gemm_shaped(nnb_json_str(n, "op")) &&
-                                       nnb_json_num(n, "flops") > 0 &&
-                                       nnb_json_num(n, "seconds") > 0;
+  cJSON_ArrayForEach(n, prof) count += listed(n);
   if (!count) return 0;
   const cJSON **nodes = malloc((size_t)count * sizeof *nodes);
   if (!nodes) return 0;
   int k = 0;
   double total = 0;
-  cJSON_ArrayForEach(n, prof) if (gemm_shaped(nnb_json_str(n, "op")) &&
-                                  nnb_json_num(n, "flops") > 0 && nnb_json_num(n, "seconds") > 0) {
+  cJSON_ArrayForEach(n, prof) if (listed(n)) {
     nodes[k++] = n;
     total += nnb_json_num(n, "flops");
   }
@@ -68,16 +71,20 @@ static int case_row(const cJSON *c, double peak, gemm_row *r) {
   return 1;
 }
 
+/* Fills r for case c when it ran and has such nodes, against the peak of
+ * its thread count (one: one core's, all: every core's). */
+static int timed_row(const cJSON *c, double one, double all, gemm_row *r) {
+  double peak = nnb_json_num(c, "threads") == 1 ? one : all;
+  return nnb_rel_timed(c) && peak > 0 && case_row(c, peak, r);
+}
+
 void nnb_report_gemm_peak(nnb_doc *d, const cJSON *doc) {
   double one = nnb_json_num(doc, "provenance.peak.single_core_gflops"),
          all = nnb_json_num(doc, "provenance.peak.all_core_gflops");
   const cJSON *cases = cJSON_GetObjectItem(doc, "cases"), *c;
   int rows = 0;
   gemm_row r;
-  cJSON_ArrayForEach(c, cases) {
-    double peak = nnb_json_num(c, "threads") == 1 ? one : all;
-    rows += nnb_rel_timed(c) && peak > 0 && case_row(c, peak, &r);
-  }
+  cJSON_ArrayForEach(c, cases) rows += timed_row(c, one, all, &r);
   if (!rows) return;
   nnb_doc_heading(d, 2, "GEMM-shaped nodes against peak");
   nnb_doc_text(d,
@@ -94,8 +101,7 @@ void nnb_report_gemm_peak(nnb_doc *d, const cJSON *doc) {
   const char *row[10];
   for (int i = 0; i < 10; i++) row[i] = cells[i];
   cJSON_ArrayForEach(c, cases) {
-    double peak = nnb_json_num(c, "threads") == 1 ? one : all;
-    if (!nnb_rel_timed(c) || !(peak > 0) || !case_row(c, peak, &r)) continue;
+    if (!timed_row(c, one, all, &r)) continue;
     snprintf(cells[0], sizeof cells[0], "%s", nnb_json_str(c, "model"));
     nnb_rel_contender(c, cells[1], sizeof cells[1]);
     snprintf(cells[2], sizeof cells[2], "%s", nnb_json_str(c, "mode"));
