@@ -27,6 +27,14 @@ typedef struct ob_env {
   int prepack;       /* option prepack: -1 auto, 0 OpenBLAS, 1 unwritten weights packed once */
 } ob_env;
 
+/* Whether one of the backend's own GEMMs runs (options lstm_packed,
+ * prepack, fewrow: -1 auto, 0 OpenBLAS, 1 own): by default only on the
+ * AVX2 table, the one they were measured on (Zen 3); elsewhere OpenBLAS's
+ * kernels stay unless the option asks. */
+static inline bool ob_own_gemm(const ob_env *env, int option) {
+  return option >= 0 ? option == 1 : env->vec == &ob_vec_avx2;
+}
+
 /* A weight kept packed across steps (ob_prepack.c). */
 typedef struct ob_prepack {
   nnb_host_watch watch; /* set when the weight was written since it was packed */

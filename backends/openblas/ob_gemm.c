@@ -47,15 +47,11 @@ static void sgemv(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int
 /* Few rows (or a short k) against an operand of megabytes: OpenBLAS would
  * pack that operand on every call (and zero C first for beta = 0), which at
  * 32 rows against a 2816 x 2816 weight was about 40% of its time on Zen 3;
- * the vector table's kernels read it in place (ob_vec_fgemm.c). Measured on
- * AVX2 only, so elsewhere OpenBLAS stays unless the option asks. */
+ * the vector table's kernels read it in place (ob_vec_fgemm.c). */
 #define FEW_ROWS 64
 #define FEW_BIG_BYTES (4 << 20)
 
-bool ob_fewrow(const ob_env *env) {
-  if (env->fewrow >= 0) return env->fewrow == 1;
-  return env->vec == &ob_vec_avx2;
-}
+bool ob_fewrow(const ob_env *env) { return ob_own_gemm(env, env->fewrow); }
 
 static bool fewrow(const ob_env *env, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                    float beta) {

@@ -93,12 +93,7 @@ static bool input_per_step(const ob_step *s, const ldims *d, int nt, bool by_uni
   return d->i < 3 * rows;
 }
 
-/* Measured only on AVX2 (Zen 3), where packing once beats OpenBLAS's
- * calls; elsewhere OpenBLAS's own kernels stay unless the option asks. */
-bool ob_lstm_packed(const ob_env *env) {
-  if (env->lstm_packed >= 0) return env->lstm_packed == 1;
-  return env->vec == &ob_vec_avx2;
-}
+bool ob_lstm_packed(const ob_env *env) { return ob_own_gemm(env, env->lstm_packed); }
 
 /* The forward's workspace, in floats from s->ws: bias = b_ih + b_hh [4H];
  * all at once: Z [B*T, 4H]; per step: w_cat [4H, I+H], Z_t [B, 4H], one

@@ -23,10 +23,7 @@
 #define A_BLOCK_L2 (256 << 10)
 #define A_BLOCK_L3 (4 << 20)
 
-bool ob_prepack_on(const ob_env *env) {
-  if (env->prepack >= 0) return env->prepack == 1;
-  return env->vec == &ob_vec_avx2;
-}
+bool ob_prepack_on(const ob_env *env) { return ob_own_gemm(env, env->prepack); }
 
 int ob_node_writes(const nnb_node *n, int *out) {
   int k = 0;
